@@ -1,0 +1,6 @@
+//! lockgate: one binary that stands in front of npm, pip and mvn (see README.md).
+//!
+//! `main` is the only place that looks at argv[0]: invoked as `npm`, `npx`, `pip`, `pip3` or
+//! `mvn` it behaves like `lockgate <tool> …`; invoked as `lockgate` it parses the clap CLI.
+
+fn main() {}
