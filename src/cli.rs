@@ -1,0 +1,84 @@
+//! The `lockgate` command line (when not invoked under a tool's name).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::check;
+use crate::error::Result;
+use crate::tool::{SelfLocation, Tool};
+
+#[derive(Parser)]
+#[command(
+    name = "lockgate",
+    version,
+    about = "Guards npm, pip and mvn installs: lockfile-exact, internal names pinned to the internal registry, every artifact verified before the real tool starts, no install scripts.",
+    after_help = "Install the shims (./install.sh) to guard `npm`, `pip` and `mvn` as typed. Exit codes: 20 policy, 21 lockfile, 22 confusion, 23 integrity, 24 typosquat, 25 auth, 26 insecure source, 27 unavailable; otherwise the real tool's code."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run npm guarded (`lockgate npm ci`, `lockgate npm install foo`, …).
+    #[command(disable_help_flag = true)]
+    Npm {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run npx (passed through, with a notice).
+    #[command(disable_help_flag = true)]
+    Npx {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run pip guarded (`lockgate pip install -r requirements.txt`).
+    #[command(disable_help_flag = true)]
+    Pip {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run pip3 guarded.
+    #[command(disable_help_flag = true)]
+    Pip3 {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Run mvn guarded.
+    #[command(disable_help_flag = true)]
+    Mvn {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Audit the project's lockfiles against the policy without installing anything.
+    Check {
+        /// Project directory (default: the current directory).
+        dir: Option<PathBuf>,
+        /// Output format; JSON goes to stdout for CI.
+        #[arg(long, value_enum, default_value = "text")]
+        format: check::Format,
+    },
+}
+
+/// Parse the CLI and run the command; `argv` includes the program name.
+pub fn run(argv: Vec<OsString>) -> Result<i32> {
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return Ok(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let me = SelfLocation::detect(argv.first().map(OsString::as_os_str).unwrap_or_default());
+    match cli.command {
+        Command::Npm { args } => crate::dispatch(Tool::Npm, &args, &me),
+        Command::Npx { args } => crate::dispatch(Tool::Npx, &args, &me),
+        Command::Pip { args } => crate::dispatch(Tool::Pip, &args, &me),
+        Command::Pip3 { args } => crate::dispatch(Tool::Pip3, &args, &me),
+        Command::Mvn { args } => crate::dispatch(Tool::Mvn, &args, &me),
+        Command::Check { dir, format } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format),
+    }
+}

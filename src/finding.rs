@@ -1,0 +1,190 @@
+//! Findings: what the guard (and `lockgate check`) has to say about one lockfile entry.
+//!
+//! A guarded install refuses when any finding is an error; `lockgate check` prints all of them.
+//! Each finding maps to one exit code of the contract; the most severe one wins.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::code;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// What kind of problem, with the contract's exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// An internal name resolved from (or offered by) a non-internal source.
+    Confusion,
+    /// The entry has no hash, or only a weak one.
+    MissingHash,
+    WeakHash,
+    /// git, file, or a plain tarball URL instead of a registry.
+    NonRegistry,
+    /// http off loopback, or a host the policy does not permit.
+    InsecureSource,
+    /// A name that looks like a typo of a popular or internal name.
+    Typosquat,
+    /// An install script that is not on the allowlist.
+    InstallScript,
+    /// The lockfile is out of sync, malformed, or missing.
+    Lockfile,
+    /// An internal package whose name is not namespaced (claimable on the public registry).
+    UnscopedInternal,
+    /// A source file lockgate refuses to build (sdist) unless allowed.
+    SourceBuild,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Confusion => code::CONFUSION,
+            Kind::Typosquat => code::TYPOSQUAT,
+            Kind::InsecureSource => code::INSECURE,
+            Kind::MissingHash
+            | Kind::WeakHash
+            | Kind::NonRegistry
+            | Kind::Lockfile
+            | Kind::InstallScript
+            | Kind::UnscopedInternal
+            | Kind::SourceBuild => code::LOCKFILE,
+        }
+    }
+
+    /// Short rule id for machine output (SARIF rule ids, JSON).
+    pub fn id(self) -> &'static str {
+        match self {
+            Kind::Confusion => "dependency-confusion",
+            Kind::MissingHash => "missing-hash",
+            Kind::WeakHash => "weak-hash",
+            Kind::NonRegistry => "non-registry-source",
+            Kind::InsecureSource => "insecure-source",
+            Kind::Typosquat => "typosquat",
+            Kind::InstallScript => "install-script",
+            Kind::Lockfile => "lockfile",
+            Kind::UnscopedInternal => "unscoped-internal",
+            Kind::SourceBuild => "source-build",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub kind: Kind,
+    pub severity: Severity,
+    /// `name@version` or just the name.
+    pub package: String,
+    /// The file the entry is in, and its line when known.
+    pub file: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What is wrong: expected vs seen, in words.
+    pub message: String,
+    /// The next step.
+    pub hint: String,
+}
+
+impl Finding {
+    pub fn error(kind: Kind, package: impl Into<String>, file: impl Into<PathBuf>) -> FindingBuilder {
+        FindingBuilder::new(kind, Severity::Error, package.into(), file.into())
+    }
+    pub fn warning(kind: Kind, package: impl Into<String>, file: impl Into<PathBuf>) -> FindingBuilder {
+        FindingBuilder::new(kind, Severity::Warning, package.into(), file.into())
+    }
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+    pub fn exit_code(&self) -> i32 {
+        self.kind.exit_code()
+    }
+}
+
+/// Builder so call sites read as one sentence: `Finding::error(..).msg(..).hint(..)`.
+pub struct FindingBuilder(Finding);
+
+impl FindingBuilder {
+    fn new(kind: Kind, severity: Severity, package: String, file: PathBuf) -> Self {
+        FindingBuilder(Finding {
+            kind,
+            severity,
+            package,
+            file,
+            line: None,
+            message: String::new(),
+            hint: String::new(),
+        })
+    }
+    pub fn msg(mut self, m: impl Into<String>) -> Self {
+        self.0.message = m.into();
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Finding {
+        self.0.hint = h.into();
+        self.0
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.package, self.message)?;
+        if !self.hint.is_empty() {
+            write!(f, " — {}", self.hint)?;
+        }
+        Ok(())
+    }
+}
+
+/// Severity order between exit codes when several findings disagree: a confusion attempt beats a
+/// tampered artifact beats a typosquat beats an insecure source beats a lockfile problem.
+const ORDER: [i32; 8] = [
+    code::CONFUSION,
+    code::INTEGRITY,
+    code::TYPOSQUAT,
+    code::INSECURE,
+    code::LOCKFILE,
+    code::AUTH,
+    code::UNAVAILABLE,
+    code::CONFIG,
+];
+
+/// The exit code for a set of findings: that of the most severe error, 0 when there is none.
+pub fn most_severe(findings: &[Finding]) -> i32 {
+    findings
+        .iter()
+        .filter(|f| f.is_error())
+        .map(|f| f.exit_code())
+        .min_by_key(|c| ORDER.iter().position(|o| o == c).unwrap_or(ORDER.len()))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confusion_outranks_lockfile_problems_and_warnings_do_not_count() {
+        let f = vec![
+            Finding::error(Kind::MissingHash, "a@1", "l").msg("no integrity").hint("h"),
+            Finding::warning(Kind::Typosquat, "b@1", "l").msg("x").hint("h"),
+            Finding::error(Kind::Confusion, "@o/c@9", "l").msg("public").hint("h"),
+        ];
+        assert_eq!(most_severe(&f), 22);
+        assert_eq!(most_severe(&f[..2]), 21);
+        assert_eq!(most_severe(&f[1..2]), 0);
+    }
+
+    #[test]
+    fn renders_package_message_and_hint() {
+        let f = Finding::error(Kind::NonRegistry, "x@1", "package-lock.json")
+            .msg("resolved from git")
+            .hint("allow it");
+        assert_eq!(f.to_string(), "x@1: resolved from git — allow it");
+    }
+}

@@ -1,0 +1,338 @@
+//! The gate: a loopback HTTP registry that the real tool talks to instead of the network.
+//!
+//! It listens on 127.0.0.1 on a random port and answers only requests that carry the per-run
+//! secret token (as `Bearer <token>` or as the password of Basic auth), so other local users
+//! cannot read internal packages through it. What it serves is decided by a [`Route`]: in locked
+//! mode only verified files from the store and documents synthesized from the lockfile; in route
+//! mode, metadata forwarded from the one source each name may come from.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use reqwest::Url;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+use crate::error::{Error, Result, Secret};
+
+/// What the gate passes to a route: method, raw (still percent-encoded) path, query, headers.
+pub struct GateRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: hyper::HeaderMap,
+}
+
+/// What a route answers.
+pub enum Reply {
+    /// A verified file from the store.
+    File { path: PathBuf, content_type: &'static str },
+    /// A document built in memory (synthesized packument, index page, rewritten metadata).
+    Bytes { status: u16, content_type: String, body: Bytes },
+    /// An upstream response streamed through unchanged (route mode).
+    Upstream(reqwest::Response),
+    /// Anything the gate will not serve.
+    NotFound(String),
+}
+
+impl Reply {
+    pub fn json(body: impl Into<Bytes>) -> Reply {
+        Reply::Bytes {
+            status: 200,
+            content_type: "application/json".into(),
+            body: body.into(),
+        }
+    }
+}
+
+/// Decides what each authenticated request gets.
+pub trait Route: Send + Sync + 'static {
+    fn handle(&self, req: GateRequest) -> impl Future<Output = Reply> + Send;
+}
+
+/// A gate: bound to a loopback port first (so routes can know its URL), then serving. It stops
+/// when dropped.
+pub struct Gate {
+    addr: SocketAddr,
+    token: Secret,
+    listener: Option<TcpListener>,
+    accept_loop: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Gate {
+    pub async fn bind() -> Result<Gate> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| Error::config(format!("cannot open the loopback gate: {e}"), "check that 127.0.0.1 is usable"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::config(format!("cannot read the gate's address: {e}"), "check that 127.0.0.1 is usable"))?;
+        Ok(Gate {
+            addr,
+            token: Secret::new(random_token()?),
+            listener: Some(listener),
+            accept_loop: None,
+        })
+    }
+
+    /// Start answering requests with `route`.
+    pub fn serve<R: Route>(&mut self, route: Arc<R>) {
+        let Some(listener) = self.listener.take() else { return };
+        let expected = Arc::new(self.token.clone());
+        self.accept_loop = Some(tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else { continue };
+                if !peer.ip().is_loopback() {
+                    continue;
+                }
+                let route = route.clone();
+                let expected = expected.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| {
+                        let route = route.clone();
+                        let expected = expected.clone();
+                        async move { Ok::<_, Infallible>(serve(&*route, &expected, req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        }));
+    }
+
+    /// `http://127.0.0.1:PORT/`
+    pub fn url(&self) -> Url {
+        Url::parse(&format!("http://{}/", self.addr)).expect("a socket address makes a URL")
+    }
+
+    pub fn token(&self) -> &Secret {
+        &self.token
+    }
+
+    /// The nerf-darted key npm reads the gate token from: `//127.0.0.1:PORT/:_authToken`.
+    pub fn npm_token_key(&self) -> String {
+        format!("//{}/:_authToken", self.addr)
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(h) = &self.accept_loop {
+            h.abort();
+        }
+    }
+}
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> Response<Body> {
+    if !authorized(req.headers().get(AUTHORIZATION), token) {
+        let mut r = text(StatusCode::UNAUTHORIZED, "lockgate gate: missing or wrong token\n");
+        r.headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"lockgate\""));
+        return r;
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "lockgate gate: read-only\n");
+    }
+    let head = req.method() == Method::HEAD;
+    let greq = GateRequest {
+        method: req.method().clone(),
+        path: req.uri().path().to_string(),
+        query: req.uri().query().map(str::to_string),
+        headers: req.headers().clone(),
+    };
+    let resp = match route.handle(greq).await {
+        Reply::File { path, content_type } => file_response(&path, content_type).await,
+        Reply::Bytes {
+            status,
+            content_type,
+            body,
+        } => {
+            let mut r = Response::new(Full::new(body).map_err(|e| match e {}).boxed());
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                r.headers_mut().insert(CONTENT_TYPE, v);
+            }
+            r
+        }
+        Reply::Upstream(up) => upstream_response(up),
+        Reply::NotFound(why) => text(StatusCode::NOT_FOUND, &format!("lockgate gate: {why}\n")),
+    };
+    if head {
+        let (parts, _) = resp.into_parts();
+        return Response::from_parts(parts, Full::new(Bytes::new()).map_err(|e| match e {}).boxed());
+    }
+    resp
+}
+
+fn authorized(h: Option<&HeaderValue>, token: &Secret) -> bool {
+    let Some(v) = h.and_then(|v| v.to_str().ok()) else { return false };
+    let presented = if let Some(t) = v.strip_prefix("Bearer ") {
+        t.trim().to_string()
+    } else if let Some(b) = v.strip_prefix("Basic ") {
+        use base64::Engine as _;
+        let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b.trim()) else { return false };
+        let s = String::from_utf8_lossy(&raw).into_owned();
+        match s.split_once(':') {
+            Some((_, pw)) => pw.to_string(),
+            None => return false,
+        }
+    } else {
+        return false;
+    };
+    constant_time_eq(presented.as_bytes(), token.expose().as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn text(status: StatusCode, msg: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(msg.to_string())).map_err(|e| match e {}).boxed());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+async fn file_response(path: &std::path::Path, content_type: &'static str) -> Response<Body> {
+    let file = match tokio::fs::File::open(path).await {
+        Ok(f) => f,
+        Err(e) => return text(StatusCode::NOT_FOUND, &format!("lockgate gate: verified file missing: {e}\n")),
+    };
+    let len = file.metadata().await.map(|m| m.len()).ok();
+    let stream = futures_util::stream::unfold(file, |mut f| async move {
+        let mut buf = vec![0u8; 256 * 1024];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Frame::data(Bytes::from(buf))), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(len) = len {
+        r.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    r
+}
+
+fn upstream_response(up: reqwest::Response) -> Response<Body> {
+    let status = up.status().as_u16();
+    let ct = up.headers().get(CONTENT_TYPE).cloned();
+    let len = up.content_length();
+    let stream = futures_util::stream::unfold(up, |mut up| async move {
+        match up.chunk().await {
+            Ok(Some(c)) => Some((Ok(Frame::data(c)), up)),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e)), up)),
+        }
+    });
+    let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    if let Some(ct) = ct {
+        r.headers_mut().insert(CONTENT_TYPE, ct);
+    }
+    if let Some(len) = len {
+        r.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    r
+}
+
+/// 32 random bytes from the kernel, hex-encoded.
+fn random_token() -> Result<String> {
+    let mut buf = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut buf))
+        .map_err(|e| Error::io("read random bytes from", "/dev/urandom", e))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Decode `%XX` escapes in a request path (`@scope%2fname` → `@scope/name`).
+pub fn percent_decode(s: &str) -> String {
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 3 <= b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Echo;
+    impl Route for Echo {
+        async fn handle(&self, req: GateRequest) -> Reply {
+            if req.path == "/missing" {
+                return Reply::NotFound("no".into());
+            }
+            Reply::json(format!("{{\"path\":\"{}\"}}", req.path))
+        }
+    }
+
+    #[test]
+    fn decodes_scoped_names() {
+        assert_eq!(percent_decode("/@myorg%2fa"), "/@myorg/a");
+        assert_eq!(percent_decode("/@myorg%2Fa"), "/@myorg/a");
+        assert_eq!(percent_decode("/a%"), "/a%");
+        assert_eq!(percent_decode("/a%2"), "/a%2");
+        assert_eq!(percent_decode("/a%zz"), "/a%zz");
+    }
+
+    #[tokio::test]
+    async fn requires_the_run_token() {
+        let mut gate = Gate::bind().await.unwrap();
+        gate.serve(Arc::new(Echo));
+        let c = reqwest::Client::new();
+        let url = gate.url().join("x").unwrap();
+        assert_eq!(c.get(url.clone()).send().await.unwrap().status(), 401);
+        let wrong = c.get(url.clone()).bearer_auth("nope").send().await.unwrap();
+        assert_eq!(wrong.status(), 401);
+        let ok = c.get(url.clone()).bearer_auth(gate.token().expose()).send().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(ok.text().await.unwrap(), "{\"path\":\"/x\"}");
+        let basic = c
+            .get(url)
+            .basic_auth("lockgate", Some(gate.token().expose()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(basic.status(), 200);
+        let nf = c
+            .get(gate.url().join("missing").unwrap())
+            .bearer_auth(gate.token().expose())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(nf.status(), 404);
+        let post = c.post(gate.url()).bearer_auth(gate.token().expose()).send().await.unwrap();
+        assert_eq!(post.status(), 405);
+    }
+}

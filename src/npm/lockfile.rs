@@ -1,0 +1,442 @@
+//! npm lockfiles (`package-lock.json` v1/v2/v3 and `npm-shrinkwrap.json`) as a flat entry list.
+//!
+//! v2/v3 `packages` entries are keyed by install path (`node_modules/a/node_modules/@s/b`); v1's
+//! nested `dependencies` tree is flattened to the same paths. Aliases (`"x": "npm:real@1.0.0"`)
+//! keep both the install name and the real package name; links, workspace folders and bundled
+//! dependencies are marked so the planner can skip them. Pure: text in, entries out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// Where an entry's bytes come from, as written in the lockfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// No `resolved` (npm's `omit-lockfile-registry-resolved`, or an old lockfile).
+    Absent,
+    /// An http(s) URL: a registry tarball or a plain remote tarball; the planner decides.
+    Url(String),
+    /// git+ssh://, git+https://, github:user/repo, …
+    Git(String),
+    /// file: path (directory or tarball).
+    File(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Install path: `node_modules/a/node_modules/b`; workspace folders are `packages/x`.
+    pub path: String,
+    /// The real package name (an alias's target).
+    pub name: String,
+    /// The name it is installed under, when different (an `npm:` alias).
+    pub alias: Option<String>,
+    pub version: String,
+    pub resolved: Resolved,
+    pub integrity: Option<String>,
+    /// A symlink (workspace or `file:` directory) or a workspace folder: nothing to fetch.
+    pub local: bool,
+    /// Shipped inside its parent's tarball: nothing to fetch.
+    pub in_bundle: bool,
+    pub dev: bool,
+    pub optional: bool,
+    pub has_install_script: bool,
+    pub os: Vec<String>,
+    pub cpu: Vec<String>,
+    pub libc: Vec<String>,
+    /// Manifest fields the gate repeats in synthesized packuments (dependencies, bin, engines…).
+    pub manifest: Map<String, Value>,
+}
+
+impl Entry {
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+    pub fn scope(&self) -> Option<&str> {
+        scope_of(&self.name)
+    }
+}
+
+/// `@scope` of a scoped name.
+pub fn scope_of(name: &str) -> Option<&str> {
+    name.strip_prefix('@')?;
+    name.split_once('/').map(|(s, _)| s)
+}
+
+#[derive(Debug, Clone)]
+pub struct Lockfile {
+    pub path: PathBuf,
+    pub version: u32,
+    pub entries: Vec<Entry>,
+    /// For v2/v3: the dependency specs recorded for the root and each workspace folder
+    /// (`""`, `packages/a`), by dependency type, to detect a lockfile out of sync with package.json.
+    pub recorded_specs: BTreeMap<String, DepSpecs>,
+}
+
+/// dependencies / devDependencies / optionalDependencies / peerDependencies of one manifest.
+pub type DepSpecs = BTreeMap<&'static str, BTreeMap<String, String>>;
+
+pub const DEP_TYPES: [&str; 4] = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"];
+
+/// Fields copied from a lockfile entry into the synthesized manifest.
+const MANIFEST_FIELDS: [&str; 9] = [
+    "dependencies",
+    "optionalDependencies",
+    "peerDependencies",
+    "peerDependenciesMeta",
+    "bin",
+    "engines",
+    "os",
+    "cpu",
+    "license",
+];
+
+pub fn parse(text: &str, path: &Path) -> Result<Lockfile> {
+    let bad = |msg: String| {
+        Error::lockfile(
+            path,
+            msg,
+            "regenerate it with `npm install --package-lock-only` (through lockgate) and commit it",
+        )
+    };
+    let root: Value = serde_json::from_str(text).map_err(|e| bad(format!("the lockfile is not valid JSON: {e}")))?;
+    let obj = root.as_object().ok_or_else(|| bad("the lockfile is not a JSON object".into()))?;
+    let version = obj
+        .get("lockfileVersion")
+        .and_then(Value::as_u64)
+        .map(|v| v as u32)
+        .unwrap_or(1);
+    if !(1..=3).contains(&version) {
+        return Err(bad(format!("lockfileVersion {version} is not supported (1, 2 and 3 are)")));
+    }
+    let mut lock = Lockfile {
+        path: path.to_path_buf(),
+        version,
+        entries: Vec::new(),
+        recorded_specs: BTreeMap::new(),
+    };
+    match obj.get("packages").and_then(Value::as_object) {
+        Some(packages) if version >= 2 => {
+            for (key, v) in packages {
+                let p = v
+                    .as_object()
+                    .ok_or_else(|| bad(format!("entry \"{key}\" is not an object")))?;
+                if !key.contains("node_modules/") {
+                    lock.recorded_specs.insert(key.clone(), dep_specs(p));
+                    if !key.is_empty() {
+                        lock.entries.push(workspace_entry(key, p));
+                    }
+                    continue;
+                }
+                lock.entries.push(v2_entry(key, p).map_err(bad)?);
+            }
+        }
+        _ => {
+            let deps = obj.get("dependencies").and_then(Value::as_object);
+            if let Some(deps) = deps {
+                walk_v1(deps, "", &mut lock.entries).map_err(bad)?;
+            }
+        }
+    }
+    Ok(lock)
+}
+
+fn dep_specs(p: &Map<String, Value>) -> DepSpecs {
+    DEP_TYPES
+        .iter()
+        .map(|t| {
+            let m = p
+                .get(*t)
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (*t, m)
+        })
+        .collect()
+}
+
+fn strs(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+fn flag(p: &Map<String, Value>, k: &str) -> bool {
+    p.get(k).and_then(Value::as_bool).unwrap_or(false)
+}
+
+fn install_name(path: &str) -> &str {
+    path.rsplit_once("node_modules/").map_or(path, |(_, n)| n)
+}
+
+fn classify_resolved(r: Option<&str>) -> Resolved {
+    match r {
+        None | Some("") => Resolved::Absent,
+        Some(s) if s.starts_with("git+") || s.starts_with("git:") || s.starts_with("git@") || s.starts_with("github:") || s.starts_with("gitlab:") || s.starts_with("bitbucket:") || s.starts_with("gist:") => {
+            Resolved::Git(s.to_string())
+        }
+        Some(s) if s.starts_with("http://") || s.starts_with("https://") => Resolved::Url(s.to_string()),
+        Some(s) => Resolved::File(s.trim_start_matches("file:").to_string()),
+    }
+}
+
+fn v2_entry(key: &str, p: &Map<String, Value>) -> std::result::Result<Entry, String> {
+    let installed = install_name(key).to_string();
+    let name = p.get("name").and_then(Value::as_str).map(str::to_string);
+    let version = p.get("version").and_then(Value::as_str).unwrap_or_default().to_string();
+    let link = flag(p, "link");
+    let resolved = classify_resolved(p.get("resolved").and_then(Value::as_str));
+    if version.is_empty() && !link && !matches!(resolved, Resolved::Git(_) | Resolved::File(_)) {
+        return Err(format!("entry \"{key}\" has no version"));
+    }
+    let (name, alias) = match name {
+        Some(real) if real != installed => (real, Some(installed)),
+        _ => (installed, None),
+    };
+    Ok(Entry {
+        path: key.to_string(),
+        name,
+        alias,
+        version,
+        integrity: p.get("integrity").and_then(Value::as_str).map(str::to_string),
+        resolved,
+        local: link,
+        in_bundle: flag(p, "inBundle"),
+        dev: flag(p, "dev"),
+        optional: flag(p, "optional") || flag(p, "devOptional"),
+        has_install_script: flag(p, "hasInstallScript"),
+        os: strs(p.get("os")),
+        cpu: strs(p.get("cpu")),
+        libc: strs(p.get("libc")),
+        manifest: MANIFEST_FIELDS
+            .iter()
+            .filter_map(|f| p.get(*f).map(|v| (f.to_string(), v.clone())))
+            .collect(),
+    })
+}
+
+fn workspace_entry(key: &str, p: &Map<String, Value>) -> Entry {
+    Entry {
+        path: key.to_string(),
+        name: p.get("name").and_then(Value::as_str).unwrap_or(key).to_string(),
+        alias: None,
+        version: p.get("version").and_then(Value::as_str).unwrap_or_default().to_string(),
+        resolved: Resolved::Absent,
+        integrity: None,
+        local: true,
+        in_bundle: false,
+        dev: false,
+        optional: false,
+        has_install_script: flag(p, "hasInstallScript"),
+        os: Vec::new(),
+        cpu: Vec::new(),
+        libc: Vec::new(),
+        manifest: Map::new(),
+    }
+}
+
+fn walk_v1(deps: &Map<String, Value>, parent: &str, out: &mut Vec<Entry>) -> std::result::Result<(), String> {
+    for (installed, v) in deps {
+        let path = format!("{parent}node_modules/{installed}");
+        let d = v.as_object().ok_or_else(|| format!("dependency \"{path}\" is not an object"))?;
+        let raw_version = d.get("version").and_then(Value::as_str).unwrap_or_default();
+        let mut resolved = classify_resolved(d.get("resolved").and_then(Value::as_str));
+        let (name, alias, version) = if let Some(spec) = raw_version.strip_prefix("npm:") {
+            // "npm:real@1.2.3" (the real name may be scoped: "npm:@s/real@1.2.3")
+            let at = spec[1..].find('@').map(|i| i + 1).ok_or_else(|| format!("alias \"{path}\" has no version"))?;
+            (spec[..at].to_string(), Some(installed.clone()), spec[at + 1..].to_string())
+        } else {
+            match classify_resolved(Some(raw_version)) {
+                r @ (Resolved::Git(_) | Resolved::Url(_)) => {
+                    resolved = r;
+                    (installed.clone(), None, raw_version.to_string())
+                }
+                Resolved::File(f) if raw_version.starts_with("file:") => {
+                    resolved = Resolved::File(f);
+                    (installed.clone(), None, raw_version.to_string())
+                }
+                _ => (installed.clone(), None, raw_version.to_string()),
+            }
+        };
+        if version.is_empty() {
+            return Err(format!("dependency \"{path}\" has no version"));
+        }
+        let mut manifest = Map::new();
+        if let Some(r) = d.get("requires") {
+            manifest.insert("dependencies".into(), r.clone());
+        }
+        out.push(Entry {
+            path: path.clone(),
+            name,
+            alias,
+            version,
+            integrity: d.get("integrity").and_then(Value::as_str).map(str::to_string),
+            local: matches!(resolved, Resolved::File(_)) && !raw_version.ends_with(".tgz"),
+            resolved,
+            in_bundle: flag(d, "bundled"),
+            dev: flag(d, "dev"),
+            optional: flag(d, "optional"),
+            has_install_script: false,
+            os: Vec::new(),
+            cpu: Vec::new(),
+            libc: Vec::new(),
+            manifest,
+        });
+        if let Some(nested) = d.get("dependencies").and_then(Value::as_object) {
+            walk_v1(nested, &format!("{path}/"), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Differences between the dependency specs of package.json files and what the lockfile recorded
+/// for them (v2/v3 only). `manifests` maps the lockfile key (`""`, `packages/a`) to the parsed
+/// package.json. Empty = in sync.
+pub fn out_of_sync(lock: &Lockfile, manifests: &BTreeMap<String, Value>) -> Vec<String> {
+    if lock.version < 2 {
+        return Vec::new();
+    }
+    let mut diffs = Vec::new();
+    for (key, manifest) in manifests {
+        let where_ = if key.is_empty() { "package.json".to_string() } else { format!("{key}/package.json") };
+        let Some(recorded) = lock.recorded_specs.get(key) else {
+            diffs.push(format!("{where_} is not in the lockfile"));
+            continue;
+        };
+        let Some(m) = manifest.as_object() else { continue };
+        let actual = dep_specs(m);
+        for t in DEP_TYPES {
+            let (a, r) = (&actual[t], &recorded[t]);
+            for (name, spec) in a {
+                match r.get(name) {
+                    None => diffs.push(format!("{where_} {t} has {name}@{spec}, the lockfile does not")),
+                    Some(rs) if rs != spec => {
+                        diffs.push(format!("{where_} {t} wants {name}@{spec}, the lockfile recorded {rs}"))
+                    }
+                    _ => {}
+                }
+            }
+            for name in r.keys().filter(|n| !a.contains_key(*n)) {
+                diffs.push(format!("the lockfile has {name} in {t} of {where_}, which no longer lists it"));
+            }
+        }
+    }
+    diffs
+}
+
+/// Does an entry's os/cpu/libc list allow this machine? (npm's `os: ["!win32"]` negation included.)
+pub fn platform_allows(list: &[String], current: &str) -> bool {
+    if list.is_empty() {
+        return true;
+    }
+    if list.iter().any(|v| v.strip_prefix('!') == Some(current)) {
+        return false;
+    }
+    let positives: Vec<&String> = list.iter().filter(|v| !v.starts_with('!')).collect();
+    positives.is_empty() || positives.iter().any(|v| *v == current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const V3: &str = r#"{
+      "name": "proj", "lockfileVersion": 3, "requires": true,
+      "packages": {
+        "": {"name": "proj", "workspaces": ["packages/*"], "dependencies": {"@myorg/a": "^1.0.0", "safe": "npm:left-pad@1.3.0"}, "devDependencies": {"esbuild": "0.19.0"}},
+        "node_modules/@myorg/a": {"version": "1.0.0", "resolved": "https://npm.corp.example/@myorg/a/-/a-1.0.0.tgz", "integrity": "sha512-AAAA", "hasInstallScript": true, "dependencies": {"b": "^2"}},
+        "node_modules/@myorg/a/node_modules/b": {"version": "2.0.0", "integrity": "sha512-BBBB"},
+        "node_modules/safe": {"name": "left-pad", "version": "1.3.0", "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz", "integrity": "sha512-CCCC"},
+        "node_modules/esbuild": {"version": "0.19.0", "dev": true, "hasInstallScript": true, "integrity": "sha512-DDDD", "bin": {"esbuild": "bin/esbuild"}},
+        "node_modules/@esbuild/darwin-arm64": {"version": "0.19.0", "optional": true, "os": ["darwin"], "cpu": ["arm64"], "integrity": "sha512-EEEE"},
+        "node_modules/pkg-a": {"resolved": "packages/a", "link": true},
+        "packages/a": {"name": "pkg-a", "version": "0.0.1", "dependencies": {"b": "^2"}},
+        "node_modules/gitdep": {"version": "1.0.0", "resolved": "git+ssh://git@github.com/o/gitdep.git#abc"},
+        "node_modules/bundler/node_modules/inner": {"version": "1.0.0", "inBundle": true}
+      }
+    }"#;
+
+    #[test]
+    fn v3_entries() {
+        let l = parse(V3, Path::new("package-lock.json")).unwrap();
+        assert_eq!(l.version, 3);
+        let by = |p: &str| l.entries.iter().find(|e| e.path == p).unwrap();
+        let a = by("node_modules/@myorg/a");
+        assert_eq!((a.name.as_str(), a.version.as_str(), a.scope()), ("@myorg/a", "1.0.0", Some("@myorg")));
+        assert!(matches!(&a.resolved, Resolved::Url(u) if u.starts_with("https://npm.corp.example/")));
+        assert!(a.has_install_script);
+        assert_eq!(a.manifest["dependencies"], json!({"b": "^2"}));
+        let nested = by("node_modules/@myorg/a/node_modules/b");
+        assert_eq!((nested.name.as_str(), &nested.resolved), ("b", &Resolved::Absent));
+        let alias = by("node_modules/safe");
+        assert_eq!((alias.name.as_str(), alias.alias.as_deref()), ("left-pad", Some("safe")));
+        let es = by("node_modules/@esbuild/darwin-arm64");
+        assert!(es.optional && es.os == ["darwin"] && es.cpu == ["arm64"]);
+        assert!(by("node_modules/pkg-a").local);
+        assert!(by("packages/a").local);
+        assert!(matches!(by("node_modules/gitdep").resolved, Resolved::Git(_)));
+        assert!(by("node_modules/bundler/node_modules/inner").in_bundle);
+        assert!(by("node_modules/esbuild").dev);
+    }
+
+    #[test]
+    fn sync_check() {
+        let l = parse(V3, Path::new("package-lock.json")).unwrap();
+        let mut m = BTreeMap::new();
+        m.insert(String::new(), json!({"dependencies": {"@myorg/a": "^1.0.0", "safe": "npm:left-pad@1.3.0"}, "devDependencies": {"esbuild": "0.19.0"}}));
+        m.insert("packages/a".into(), json!({"dependencies": {"b": "^2"}}));
+        assert!(out_of_sync(&l, &m).is_empty());
+        m.insert(String::new(), json!({"dependencies": {"@myorg/a": "^2.0.0", "left-pad": "1"}}));
+        let d = out_of_sync(&l, &m);
+        assert!(d.iter().any(|s| s.contains("@myorg/a@^2.0.0")), "{d:?}");
+        assert!(d.iter().any(|s| s.contains("left-pad")), "{d:?}");
+        assert!(d.iter().any(|s| s.contains("esbuild")), "{d:?}");
+    }
+
+    #[test]
+    fn v1_tree_is_flattened() {
+        let text = r#"{"lockfileVersion": 1, "dependencies": {
+            "a": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/a/-/a-1.0.0.tgz", "integrity": "sha1-AAAA", "requires": {"b": "^1"},
+                  "dependencies": {"b": {"version": "1.0.1", "integrity": "sha512-BB"}}},
+            "al": {"version": "npm:@scope/real@2.0.0", "integrity": "sha512-CC"},
+            "g": {"version": "github:o/g#abc", "from": "github:o/g"},
+            "f": {"version": "file:../f"}
+        }}"#;
+        let l = parse(text, Path::new("l")).unwrap();
+        let by = |p: &str| l.entries.iter().find(|e| e.path == p).unwrap();
+        assert_eq!(by("node_modules/a/node_modules/b").version, "1.0.1");
+        let al = by("node_modules/al");
+        assert_eq!((al.name.as_str(), al.version.as_str(), al.alias.as_deref()), ("@scope/real", "2.0.0", Some("al")));
+        assert!(matches!(by("node_modules/g").resolved, Resolved::Git(_)));
+        assert!(matches!(by("node_modules/f").resolved, Resolved::File(_)));
+        assert!(by("node_modules/f").local);
+        assert_eq!(by("node_modules/a").manifest["dependencies"], json!({"b": "^1"}));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for t in ["{", "[]", r#"{"lockfileVersion": 9}"#, r#"{"lockfileVersion": 3, "packages": {"node_modules/x": {}}}"#] {
+            let e = parse(t, Path::new("package-lock.json")).unwrap_err();
+            assert_eq!(e.exit_code(), 21, "{t}");
+        }
+    }
+
+    #[test]
+    fn platforms() {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(platform_allows(&[], "linux"));
+        assert!(platform_allows(&v(&["linux", "darwin"]), "linux"));
+        assert!(!platform_allows(&v(&["darwin"]), "linux"));
+        assert!(!platform_allows(&v(&["!linux"]), "linux"));
+        assert!(platform_allows(&v(&["!win32"]), "linux"));
+    }
+}

@@ -1,0 +1,644 @@
+//! Guarded npm: classify, plan from the lockfile, verify everything, then run the real npm
+//! against the loopback gate with scripts off; rebuild only allowlisted packages.
+//!
+//! Flows:
+//! - pass-through (`run`, `test`, `--version`, …): exec the real npm unchanged;
+//! - locked (`npm ci`; `npm install` with no packages and an in-sync lockfile): plan → guard →
+//!   fetch+verify → gate → `npm ci --ignore-scripts` → allowlisted `npm rebuild`;
+//! - route (`npm install foo`, `npm update`, `npm install` without or out of sync with a lockfile):
+//!   the gate forwards each name to its one source while npm writes the lockfile only
+//!   (`--package-lock-only`), then the new lockfile goes through the locked flow. On any refusal
+//!   package.json and the lockfile are restored byte for byte;
+//! - global (`npm install -g foo`): the gate forwards metadata and tarballs from each name's one
+//!   source; scripts stay off.
+
+pub mod classify;
+pub mod lockfile;
+pub mod npmrc;
+pub mod plan;
+pub mod scripts;
+pub mod serve;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::Url;
+use serde_json::{json, Value};
+
+use self::classify::{Action, Invocation};
+use self::lockfile::Lockfile;
+use self::plan::{Plan, Sources, Target};
+use crate::error::{Error, Result};
+use crate::fetch::{self, Auth, Client, Credential};
+use crate::finding::{Finding, Kind};
+use crate::gate::Gate;
+use crate::policy::{self, check_transport, Policy};
+use crate::report::{self, Reporter};
+use crate::store::Store;
+use crate::tool::{self, SelfLocation, Tool};
+
+const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
+
+/// Entry point for `npm`/`npx` (shim or `lockgate npm …`).
+pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
+    let depth = tool::next_depth()?;
+    let real = tool::find_real(tool, me)?;
+    if tool == Tool::Npx {
+        eprintln!("lockgate: npx is not guarded yet; running it unchanged");
+        return Err(tool::exec_passthrough(&real, args, depth));
+    }
+    let mut inv = classify::classify(args);
+    match inv.action {
+        Action::PassThrough => return Err(tool::exec_passthrough(&real, args, depth)),
+        Action::Unguarded(what) => {
+            eprintln!("lockgate: {what}; this is not guarded yet, running npm unchanged");
+            return Err(tool::exec_passthrough(&real, args, depth));
+        }
+        _ => {}
+    }
+    inv.omit_dev |= std::env::var("NODE_ENV").is_ok_and(|v| v == "production");
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    let reporter = Reporter::from_env("npm");
+    let result = tool::runtime().and_then(|rt| {
+        rt.block_on(async {
+            let ctx = Ctx::new(real, args.to_vec(), inv, depth, &cwd, reporter.clone())?;
+            ctx.guarded().await
+        })
+    });
+    if let Err(e) = &result {
+        reporter.audit("refuse", json!({"exit": e.exit_code(), "error": e.to_string()}));
+    }
+    reporter.flush();
+    result
+}
+
+/// Everything a guarded run needs, resolved once.
+struct Ctx {
+    real: PathBuf,
+    args: Vec<OsString>,
+    inv: Invocation,
+    depth: u32,
+    project: PathBuf,
+    policy: Policy,
+    sources: Sources,
+    /// Every scope npm might route elsewhere (internal, npmrc, lockfile): pinned to the gate.
+    scopes: BTreeSet<String>,
+    store: Store,
+    client: Client,
+    reporter: Reporter,
+    /// `token-env` named by the policy but not set: (registry, variable).
+    missing_token: Option<(Url, String)>,
+    started: Instant,
+}
+
+impl Ctx {
+    fn new(real: PathBuf, args: Vec<OsString>, inv: Invocation, depth: u32, cwd: &Path, reporter: Reporter) -> Result<Ctx> {
+        let project = project_root(cwd, inv.prefix.as_deref());
+        let policy = policy::load(cwd)?;
+        let npmrc = npmrc::load(&project, &real, &args);
+        let sources = sources(&policy, &npmrc)?;
+        let mut creds = npmrc.credentials();
+        let mut missing_token = None;
+        if let Some(internal) = &policy.npm.internal {
+            if let Some(var) = &internal.token_env {
+                match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                    Some(t) => creds.push(Credential::for_url(&internal.registry, Auth::Bearer(crate::error::Secret::new(t)), format!("${var}"))),
+                    None => missing_token = Some((internal.registry.clone(), var.clone())),
+                }
+            }
+        }
+        let mut scopes: BTreeSet<String> = sources.internal.keys().cloned().collect();
+        scopes.extend(npmrc.scopes.keys().cloned());
+        Ok(Ctx {
+            real,
+            args,
+            inv,
+            depth,
+            project,
+            policy,
+            sources,
+            scopes,
+            store: Store::from_env()?,
+            client: Client::new(creds, reporter.clone())?,
+            reporter,
+            missing_token,
+            started: Instant::now(),
+        })
+    }
+
+    async fn guarded(mut self) -> Result<i32> {
+        if self.inv.global {
+            return self.global_install().await;
+        }
+        let lock_path = find_lockfile(&self.project);
+        match (&self.inv.action, lock_path) {
+            (Action::Ci, None) => Err(Error::lockfile(
+                self.project.join("package-lock.json"),
+                "`npm ci` needs a lockfile and there is none",
+                "create it through lockgate with `npm install`, review and commit it",
+            )),
+            (Action::Ci, Some(p)) => {
+                let lock = read_lockfile(&p)?;
+                let diffs = lockfile::out_of_sync(&lock, &read_manifests(&self.project, &lock)?);
+                if !diffs.is_empty() {
+                    return Err(Error::lockfile(
+                        &p,
+                        format!("the lockfile is out of sync with package.json: {}", diffs.join("; ")),
+                        "run `npm install` through lockgate to update the lockfile, review and commit it",
+                    ));
+                }
+                self.locked(&lock).await
+            }
+            (Action::Install { packages }, Some(p)) if packages.is_empty() => {
+                let lock = read_lockfile(&p)?;
+                let diffs = lockfile::out_of_sync(&lock, &read_manifests(&self.project, &lock)?);
+                if diffs.is_empty() {
+                    self.locked(&lock).await
+                } else {
+                    eprintln!("lockgate: package.json changed since the lockfile was written; resolving the changes through the gate");
+                    self.route().await
+                }
+            }
+            _ => self.route().await,
+        }
+    }
+
+    /// Install exactly the lockfile: plan, guard, verify, gate, `npm ci`, scripts.
+    async fn locked(&mut self, lock: &Lockfile) -> Result<i32> {
+        let target = Target::this_machine(self.inv.omit_dev, self.inv.omit_optional);
+        let plan = plan::plan(lock, &self.sources, &target);
+        self.scopes.extend(lock.entries.iter().filter_map(|e| e.scope().map(str::to_string)));
+        self.refuse_on_findings(&plan.findings)?;
+        for f in plan.findings.iter().filter(|f| !f.is_error()) {
+            eprintln!("lockgate: warning: {f}");
+        }
+        for id in &plan.allowed_non_registry {
+            eprintln!("lockgate: warning: {id} comes from outside any registry; allowed by [npm] unsafe-allow-non-registry, so npm fetches it unverified");
+        }
+        let artifacts = plan.artifacts();
+        if let Some((registry, var)) = &self.missing_token {
+            if artifacts.iter().any(|a| a.internal && !self.store.contains(&a.digest)) {
+                return Err(self.missing_credentials(registry, var));
+            }
+        }
+        let summary = fetch::fetch_all(&self.client, &self.store, &artifacts).await?;
+        for a in &artifacts {
+            self.reporter.audit(
+                "verified",
+                json!({"package": a.name, "version": a.version, "digest": a.digest.to_string(),
+                       "source": if a.internal {"internal"} else {"public"}, "url": crate::error::redact_url(a.url.as_str())}),
+            );
+        }
+
+        let mut gate = Gate::bind().await?;
+        let route = Arc::new(serve::LockedRoute::new(lock, &plan, &self.store, &gate.url()));
+        gate.serve(route.clone());
+        let mut args = self.args_for_ci();
+        args.extend(self.gate_flags(&gate));
+        let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
+        drop(gate);
+        if code != 0 {
+            let misses = route.misses();
+            if !misses.is_empty() {
+                eprintln!(
+                    "lockgate: npm asked the gate for things the lockfile does not have: {}",
+                    misses.join(", ")
+                );
+            }
+            return Ok(code);
+        }
+        let rebuild_code = self.scripts(lock, &plan).await?;
+        let internal = artifacts.iter().filter(|a| a.internal).count();
+        eprintln!(
+            "lockgate: npm: {} packages verified against {} ({internal} internal; {} downloaded, {:.1} MB; {} from the verified store) in {:.1} s",
+            summary.artifacts,
+            file_name(&lock.path),
+            summary.downloaded,
+            summary.bytes as f64 / 1e6,
+            summary.artifacts - summary.downloaded,
+            self.started.elapsed().as_secs_f64()
+        );
+        self.reporter.audit(
+            "install",
+            json!({"lockfile": lock.path, "packages": summary.artifacts, "downloaded": summary.downloaded, "skipped": plan.skipped}),
+        );
+        if rebuild_code != 0 {
+            return Ok(rebuild_code);
+        }
+        if self.inv.then_test {
+            let mut cmd = tokio::process::Command::new(&self.real);
+            cmd.arg("test").current_dir(&self.project).env(tool::DEPTH_VAR, self.depth.to_string());
+            return tool::run_child(cmd, "npm test").await;
+        }
+        Ok(0)
+    }
+
+    /// Resolve new or changed packages through the gate, then install the new lockfile.
+    async fn route(&mut self) -> Result<i32> {
+        let backup = Backup::take(&self.project)?;
+        let result = self.route_inner().await;
+        if !matches!(result, Ok(0)) {
+            backup.restore()?;
+            if result.is_err() {
+                eprintln!("lockgate: package.json and the lockfile were restored; nothing was installed");
+            }
+        }
+        result
+    }
+
+    async fn route_inner(&mut self) -> Result<i32> {
+        if let Some((registry, var)) = &self.missing_token {
+            if self.route_touches_internal() {
+                return Err(self.missing_credentials(registry, var));
+            }
+        }
+        let mut gate = Gate::bind().await?;
+        let route = Arc::new(serve::RouteMode::new(self.sources.clone(), self.client.clone(), self.reporter.clone()));
+        gate.serve(route.clone());
+        let mut args = self.args.clone();
+        args.push("--package-lock-only".into());
+        args.extend(self.gate_flags(&gate));
+        let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
+        route.finish().await;
+        drop(gate);
+        if let Some(e) = route.take_failure() {
+            return Err(e);
+        }
+        if code != 0 {
+            return Ok(code);
+        }
+        let lock_path = find_lockfile(&self.project).ok_or_else(|| {
+            Error::lockfile(self.project.join("package-lock.json"), "npm did not write a lockfile", "check that package-lock=false is not set in .npmrc; lockgate needs the lockfile")
+        })?;
+        let lock = read_lockfile(&lock_path)?;
+        // The new lockfile is installed exactly, with `ci` semantics (`args_for_ci` drops the
+        // package arguments).
+        self.locked(&lock).await
+    }
+
+    /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
+    /// name's one source; npm checks each tarball against the registry's integrity.
+    async fn global_install(&mut self) -> Result<i32> {
+        if let Some((registry, var)) = &self.missing_token {
+            if self.route_touches_internal() {
+                return Err(self.missing_credentials(registry, var));
+            }
+        }
+        let mut gate = Gate::bind().await?;
+        let route = Arc::new(serve::RouteMode::new(self.sources.clone(), self.client.clone(), self.reporter.clone()));
+        gate.serve(route.clone());
+        let mut args = self.args.clone();
+        args.extend(self.gate_flags(&gate));
+        let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
+        route.finish().await;
+        if let Some(e) = route.take_failure() {
+            return Err(e);
+        }
+        if code == 0 {
+            eprintln!("lockgate: global install done with install scripts off; if a package needs its script, review it and run `npm rebuild -g <pkg>`");
+        }
+        Ok(code)
+    }
+
+    fn route_touches_internal(&self) -> bool {
+        match &self.inv.action {
+            Action::Install { packages } | Action::Update { packages } if !packages.is_empty() => packages
+                .iter()
+                .any(|p| self.sources.internal_registry(&package_name(p)).is_some()),
+            _ => true,
+        }
+    }
+
+    fn missing_credentials(&self, registry: &Url, var: &str) -> Error {
+        let label = fetch::origin_label(registry);
+        self.reporter.count(report::AUTH_FAILURES, &[("registry", &label), ("user", "anonymous")]);
+        Error::Auth {
+            registry: label,
+            package: "internal packages".into(),
+            detail: format!("the policy says the token is in ${var}, which is not set"),
+            hint: format!("export {var}=<token for {}> (in CI, from the secret store)", registry),
+        }
+    }
+
+    fn refuse_on_findings(&self, findings: &[Finding]) -> Result<()> {
+        let errors: Vec<Finding> = findings.iter().filter(|f| f.is_error()).cloned().collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        for f in &errors {
+            if f.kind == Kind::Confusion {
+                let name = f.package.rsplit_once('@').filter(|(n, _)| !n.is_empty()).map_or(f.package.as_str(), |(n, _)| n);
+                self.reporter.count(report::CONFUSION, &[("package", name)]);
+            }
+            self.reporter.audit("refuse", json!({"reason": f.kind.id(), "package": f.package, "message": f.message}));
+        }
+        Err(Error::Refused { findings: errors })
+    }
+
+    /// The user's arguments with the command turned into `ci` and package arguments dropped.
+    fn args_for_ci(&self) -> Vec<OsString> {
+        let mut args = self.args.clone();
+        if let Some(i) = self.inv.command_index {
+            let drop: BTreeSet<String> = match &self.inv.action {
+                Action::Install { packages } | Action::Update { packages } => packages.iter().cloned().collect(),
+                _ => BTreeSet::new(),
+            };
+            args = args
+                .into_iter()
+                .enumerate()
+                .filter(|(j, a)| *j <= i || !drop.contains(&a.to_string_lossy().into_owned()))
+                .map(|(_, a)| a)
+                .collect();
+            args[i] = "ci".into();
+        }
+        args
+    }
+
+    /// Flags that point npm only at the gate (they beat every .npmrc), scripts off.
+    fn gate_flags(&self, gate: &Gate) -> Vec<OsString> {
+        let url = gate.url();
+        let mut f: Vec<OsString> = vec![
+            "--ignore-scripts".into(),
+            "--no-audit".into(),
+            "--update-notifier=false".into(),
+            format!("--registry={url}").into(),
+            "--replace-registry-host=always".into(),
+        ];
+        f.extend(self.scopes.iter().map(|s| OsString::from(format!("--{s}:registry={url}"))));
+        f
+    }
+
+    /// The real npm with the gate token in its environment (not argv: other users can read argv).
+    fn npm_command(&self, args: &[OsString], gate: &Gate) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.real);
+        cmd.args(args)
+            .env(format!("npm_config_{}", gate.npm_token_key()), gate.token().expose())
+            .env(tool::DEPTH_VAR, self.depth.to_string());
+        cmd
+    }
+
+    /// Run allowlisted install scripts with secrets scrubbed; count and list the blocked ones.
+    async fn scripts(&self, lock: &Lockfile, plan: &Plan) -> Result<i32> {
+        let d = scripts::decide(lock, plan, &self.policy.npm.scripts_allow);
+        for b in &d.blocked {
+            let name = b.rsplit_once('@').filter(|(n, _)| !n.is_empty()).map_or(b.as_str(), |(n, _)| n);
+            self.reporter.count(report::SCRIPTS_BLOCKED, &[("package", name)]);
+            self.reporter.audit("script-blocked", json!({"package": b}));
+        }
+        if !d.blocked.is_empty() {
+            eprintln!("{}", scripts::blocked_notice(&d.blocked));
+        }
+        if d.rebuild.is_empty() {
+            return Ok(0);
+        }
+        let (env, removed) = crate::scrub::scrubbed_env();
+        eprintln!(
+            "lockgate: running allowlisted install scripts: {} (secrets removed from their environment: {})",
+            d.rebuild.join(", "),
+            if removed.is_empty() { "none present".to_string() } else { removed.join(", ") }
+        );
+        for r in &d.rebuild {
+            self.reporter.audit("script-allowed", json!({"package": r}));
+        }
+        let mut cmd = tokio::process::Command::new(&self.real);
+        cmd.arg("rebuild")
+            .args(&d.rebuild)
+            .arg("--ignore-scripts=false")
+            .current_dir(&self.project)
+            .env_clear()
+            .envs(env)
+            .env(tool::DEPTH_VAR, self.depth.to_string());
+        let code = tool::run_child(cmd, "npm rebuild").await?;
+        if code != 0 {
+            eprintln!("lockgate: `npm rebuild {}` failed with exit code {code}", d.rebuild.join(" "));
+        }
+        Ok(code)
+    }
+}
+
+/// Internal scopes from the policy, plus scopes the npm config maps to a registry (so that a
+/// project without lockgate.toml is still guarded); the policy wins where both name a scope.
+pub fn sources(policy: &Policy, npmrc: &npmrc::NpmConfig) -> Result<Sources> {
+    let parse = |what: &str, v: &str| -> Result<Url> {
+        let mut u = Url::parse(v).map_err(|e| Error::config(format!("{what} `{v}` is not a URL: {e}"), "fix the npm configuration (.npmrc)"))?;
+        check_transport(&u).map_err(|reason| Error::Insecure {
+            package: what.to_string(),
+            url: crate::error::redact_url(v),
+            reason,
+        })?;
+        if !u.path().ends_with('/') {
+            let p = format!("{}/", u.path());
+            u.set_path(&p);
+        }
+        Ok(u)
+    };
+    let public = match (&policy.npm.registry, &npmrc.registry) {
+        (Some(u), _) => u.clone(),
+        (None, Some(r)) => parse("npm's `registry` setting", r)?,
+        (None, None) => Url::parse(DEFAULT_REGISTRY).expect("constant URL"),
+    };
+    let mut internal = BTreeMap::new();
+    for (scope, reg) in &npmrc.scopes {
+        internal.insert(scope.clone(), parse(&format!("npm's `{scope}:registry` setting"), reg)?);
+    }
+    if let Some(i) = &policy.npm.internal {
+        for s in &i.scopes {
+            internal.insert(s.clone(), i.registry.clone());
+        }
+    }
+    Ok(Sources {
+        public,
+        internal,
+        allow_non_registry: policy.npm.unsafe_allow_non_registry.clone(),
+    })
+}
+
+/// npm's project directory: `--prefix`, else the nearest directory with a package.json, moved up
+/// to a workspace root that lists it.
+pub fn project_root(cwd: &Path, prefix: Option<&str>) -> PathBuf {
+    if let Some(p) = prefix {
+        return cwd.join(p);
+    }
+    let Some(nearest) = cwd.ancestors().find(|d| d.join("package.json").is_file()) else {
+        return cwd.to_path_buf();
+    };
+    for up in nearest.ancestors().skip(1) {
+        let Ok(text) = std::fs::read_to_string(up.join("package.json")) else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
+        let patterns = match &v["workspaces"] {
+            Value::Array(a) => a.clone(),
+            Value::Object(o) => o.get("packages").and_then(Value::as_array).cloned().unwrap_or_default(),
+            _ => continue,
+        };
+        let rel = nearest.strip_prefix(up).unwrap_or(nearest).to_string_lossy().into_owned();
+        if patterns.iter().filter_map(Value::as_str).any(|p| glob_match(p.trim_start_matches("./"), &rel)) {
+            return up.to_path_buf();
+        }
+    }
+    nearest.to_path_buf()
+}
+
+/// `*` matches one path segment, `**` any number; used for workspace patterns.
+fn glob_match(pattern: &str, path: &str) -> bool {
+    fn seg(p: &str, s: &str) -> bool {
+        match p.split_once('*') {
+            None => p == s,
+            Some((pre, post)) => s.len() >= pre.len() + post.len() && s.starts_with(pre) && s.ends_with(post),
+        }
+    }
+    fn go(p: &[&str], s: &[&str]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(&"**"), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
+            (Some(pp), Some(ss)) => seg(pp, ss) && go(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    let p: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
+    let s: Vec<&str> = path.split('/').collect();
+    go(&p, &s)
+}
+
+pub fn find_lockfile(project: &Path) -> Option<PathBuf> {
+    ["npm-shrinkwrap.json", "package-lock.json"]
+        .iter()
+        .map(|f| project.join(f))
+        .find(|p| p.is_file())
+}
+
+pub fn read_lockfile(p: &Path) -> Result<Lockfile> {
+    let text = std::fs::read_to_string(p).map_err(|e| Error::Lockfile {
+        path: p.to_path_buf(),
+        msg: format!("cannot read the lockfile: {e}"),
+        hint: "check the file and its permissions".into(),
+    })?;
+    lockfile::parse(&text, p)
+}
+
+/// package.json of the root and of each workspace folder the lockfile records.
+pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for key in lock.recorded_specs.keys() {
+        let path = project.join(key).join("package.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !key.is_empty() => continue,
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        let v = serde_json::from_str(&text).map_err(|e| Error::Lockfile {
+            path: path.clone(),
+            msg: format!("package.json is not valid JSON: {e}"),
+            hint: "fix package.json".into(),
+        })?;
+        out.insert(key.clone(), v);
+    }
+    Ok(out)
+}
+
+/// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`).
+pub fn package_name(spec: &str) -> String {
+    let spec = match spec.split_once("@npm:") {
+        Some((_, real)) => real,
+        None => spec,
+    };
+    let at = spec.get(1..).and_then(|s| s.find('@')).map(|i| i + 1);
+    at.map_or(spec, |i| &spec[..i]).to_string()
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Byte-exact copies of the files route mode lets npm rewrite.
+struct Backup {
+    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl Backup {
+    fn take(project: &Path) -> Result<Backup> {
+        let mut files = Vec::new();
+        for name in ["package.json", "package-lock.json", "npm-shrinkwrap.json"] {
+            let p = project.join(name);
+            let content = match std::fs::read(&p) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io("read", p, e)),
+            };
+            files.push((p, content));
+        }
+        Ok(Backup { files })
+    }
+
+    fn restore(&self) -> Result<()> {
+        for (p, content) in &self.files {
+            match content {
+                Some(b) => {
+                    if std::fs::read(p).ok().as_deref() != Some(b.as_slice()) {
+                        std::fs::write(p, b).map_err(|e| Error::io("restore", p, e))?;
+                    }
+                }
+                None => match std::fs::remove_file(p) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("remove", p, e)),
+                    _ => {}
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_from_specs() {
+        assert_eq!(package_name("left-pad"), "left-pad");
+        assert_eq!(package_name("left-pad@^1.3.0"), "left-pad");
+        assert_eq!(package_name("@myorg/a@1.0.0"), "@myorg/a");
+        assert_eq!(package_name("@myorg/a"), "@myorg/a");
+        assert_eq!(package_name("safe@npm:@myorg/real@1"), "@myorg/real");
+    }
+
+    #[test]
+    fn workspace_globs() {
+        assert!(glob_match("packages/*", "packages/a"));
+        assert!(!glob_match("packages/*", "packages/a/b"));
+        assert!(glob_match("packages/**", "packages/a/b"));
+        assert!(glob_match("apps/web", "apps/web"));
+        assert!(glob_match("libs/ui-*", "libs/ui-kit"));
+        assert!(!glob_match("libs/ui-*", "libs/core"));
+    }
+
+    #[test]
+    fn project_root_walks_to_workspace_root() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        std::fs::write(root.join("package.json"), r#"{"workspaces": ["packages/*"]}"#).unwrap();
+        std::fs::create_dir_all(root.join("packages/a/src")).unwrap();
+        std::fs::write(root.join("packages/a/package.json"), "{}").unwrap();
+        assert_eq!(project_root(&root.join("packages/a/src"), None), root.join("packages/a").parent().unwrap().parent().unwrap());
+        assert_eq!(project_root(root, Some("sub")), root.join("sub"));
+    }
+
+    #[test]
+    fn npmrc_scopes_are_internal_unless_policy_says_otherwise() {
+        let mut rc = npmrc::NpmConfig::default();
+        rc.apply(&[("@team:registry".into(), "https://team.example/npm".into()), ("@myorg:registry".into(), "https://old.example/".into())], "rc");
+        let policy = policy::merge(
+            None,
+            Some((Path::new("p"), &policy::parse("[npm.internal]\nregistry = \"https://npm.corp.example/\"\nscopes = [\"@myorg\"]\n", Path::new("p")).unwrap())),
+        )
+        .unwrap();
+        let s = sources(&policy, &rc).unwrap();
+        assert_eq!(s.internal["@team"].as_str(), "https://team.example/npm/");
+        assert_eq!(s.internal["@myorg"].as_str(), "https://npm.corp.example/");
+        assert_eq!(s.public.as_str(), DEFAULT_REGISTRY);
+        let mut bad = npmrc::NpmConfig::default();
+        bad.apply(&[("registry".into(), "http://npm.corp.example/".into())], "rc");
+        assert_eq!(sources(&policy::Policy::default(), &bad).unwrap_err().exit_code(), 26);
+    }
+}
