@@ -4,3 +4,4 @@
 
 pub mod coords;
 pub mod layout;
+pub mod lock;
