@@ -2,6 +2,7 @@
 //! their coordinates, mvn command-line classification, settings.xml reading and rendering, and
 //! local-repository/URL layout. Everything here is pure; the Maven flow does the I/O.
 
+pub mod classify;
 pub mod coords;
 pub mod layout;
 pub mod lock;
