@@ -6,3 +6,5 @@ pub mod classify;
 pub mod coords;
 pub mod layout;
 pub mod lock;
+pub mod settings;
+mod xml;
