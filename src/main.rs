@@ -11,6 +11,8 @@ mod fetch;
 mod finding;
 mod gate;
 mod integrity;
+#[allow(dead_code)]
+mod maven;
 mod npm;
 mod policy;
 mod report;
