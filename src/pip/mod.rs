@@ -8,4 +8,5 @@ pub mod classify;
 pub mod markers;
 pub mod name;
 mod options;
+pub mod requirements;
 pub mod version;
