@@ -74,8 +74,9 @@ pub enum MarkerError {
     Evaluate { marker: String, what: String },
 }
 
-/// A parsed marker expression. `Display` shows it as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parsed marker expression. `Display` shows it as written; deserializes from a string.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Marker {
     text: String,
     tree: Node,
@@ -186,6 +187,14 @@ impl Marker {
             }
         }
         Ok(false)
+    }
+}
+
+impl TryFrom<String> for Marker {
+    type Error = MarkerError;
+
+    fn try_from(text: String) -> Result<Marker, MarkerError> {
+        Marker::parse(&text)
     }
 }
 

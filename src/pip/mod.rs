@@ -8,5 +8,6 @@ pub mod classify;
 pub mod markers;
 pub mod name;
 mod options;
+pub mod pylock;
 pub mod requirements;
 pub mod version;

@@ -492,8 +492,18 @@ impl fmt::Display for Specifier {
 }
 
 /// A comma-separated list of clauses that must all hold (`>=3.8, !=3.9.*`); empty matches all.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Deserializes from a string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct SpecifierSet(pub Vec<Specifier>);
+
+impl TryFrom<String> for SpecifierSet {
+    type Error = VersionError;
+
+    fn try_from(text: String) -> Result<SpecifierSet, VersionError> {
+        SpecifierSet::parse(&text)
+    }
+}
 
 impl SpecifierSet {
     /// Parses `>=1.0, <2` (a trailing comma is allowed, as in PEP 508's grammar).
