@@ -499,6 +499,9 @@ vcs = { type = "git", url = "https://git.corp.example/tool.git", commit-id = "4f
 anything = { goes = ["here"] }
 "#;
 
+    /// A well-formed sha256 for synthetic entries.
+    const H: &str = "63c132bbbed01578a06712a2d1f497bb62d9c1c0d329b7903a866228027263b2";
+
     fn parse(text: &str) -> Result<PyLock, PylockError> {
         PyLock::parse(text, Path::new("pylock.toml"))
     }
@@ -596,7 +599,7 @@ anything = { goes = ["here"] }
     #[test]
     fn package_checks_during_selection() {
         let base = "lock-version = '1.0'\ncreated-by = 't'\n";
-        let wheel = "wheels = [{ url = 'https://h/a-1-py3-none-any.whl', hashes = { sha256 = '63c132bbbed01578a06712a2d1f497bb62d9c1c0d329b7903a866228027263b2' } }]";
+        let wheel = format!("wheels = [{{ url = 'https://h/a-1-py3-none-any.whl', hashes = {{ sha256 = '{H}' }} }}]");
         let twice = format!(
             "{base}[[packages]]\nname = 'a'\n{wheel}\n[[packages]]\nname = 'A'\nmarker = \"os_name == 'posix'\"\n{wheel}\n"
         );
@@ -633,7 +636,7 @@ anything = { goes = ["here"] }
             (&format!("{base}[[packages]]\nname = 'a'\nsource-url = 'x'\n"), "pylock.toml:5: unknown field `source-url`"),
             (&format!("{base}[[packages]]\nname = 'a'\n"), "pylock.toml:3: package a: has no source"),
             (
-                &format!("{base}[[packages]]\nname = 'a'\narchive = {{ url = 'https://h/a.zip', hashes = {{ sha256 = '63c132bbbed01578a06712a2d1f497bb62d9c1c0d329b7903a866228027263b2' }} }}\nwheels = [{{ url = 'https://h/a-1-py3-none-any.whl', hashes = {{ sha256 = '63c132bbbed01578a06712a2d1f497bb62d9c1c0d329b7903a866228027263b2' }} }}]\n"),
+                &format!("{base}[[packages]]\nname = 'a'\narchive = {{ url = 'https://h/a.zip', hashes = {{ sha256 = '{H}' }} }}\nwheels = [{{ url = 'https://h/a-1-py3-none-any.whl', hashes = {{ sha256 = '{H}' }} }}]\n"),
                 "package a: gives more than one kind of source (archive, sdist/wheels)",
             ),
             (
@@ -645,7 +648,7 @@ anything = { goes = ["here"] }
                 "package a: the wheel has an empty hashes table",
             ),
             (
-                &format!("{base}[[packages]]\nname = 'a'\nsdist = {{ hashes = {{ sha256 = '63c132bbbed01578a06712a2d1f497bb62d9c1c0d329b7903a866228027263b2' }} }}\n"),
+                &format!("{base}[[packages]]\nname = 'a'\nsdist = {{ hashes = {{ sha256 = '{H}' }} }}\n"),
                 "package a: the sdist needs a url or a path",
             ),
             (
