@@ -5,6 +5,7 @@
 //! includes.
 
 pub mod classify;
+pub mod index;
 pub mod markers;
 pub mod name;
 mod options;
