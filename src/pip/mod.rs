@@ -12,3 +12,4 @@ mod options;
 pub mod pylock;
 pub mod requirements;
 pub mod version;
+pub mod wheel;
