@@ -241,9 +241,7 @@ pub fn parse(
             line: number,
         };
         let line = expand_env(&line, env);
-        if let Some(parsed) = parse_line(&line, origin, constraint)? {
-            out.extend(parsed);
-        }
+        out.extend(parse_line(&line, origin, constraint)?);
     }
     Ok(out)
 }
@@ -327,7 +325,7 @@ fn parse_line(
     line: &str,
     origin: Origin,
     constraint: bool,
-) -> Result<Option<Vec<Line>>, RequirementsError> {
+) -> Result<Vec<Line>, RequirementsError> {
     let fail = |what: String| RequirementsError::Line {
         file: origin.file.clone(),
         line: origin.line,
@@ -371,29 +369,29 @@ fn parse_line(
         let requirement =
             parse_requirement(&requirement_text, origin.clone(), hashes, false, constraint)
                 .map_err(fail)?;
-        return Ok(Some(vec![Line::Requirement(requirement)]));
+        return Ok(vec![Line::Requirement(requirement)]);
     }
     if let Some(editable) = values(FileOpt::Editable).next() {
         // pip supports one -e per line and no per-requirement options on it.
         let requirement =
             parse_requirement(&editable, origin.clone(), Vec::new(), true, constraint)
                 .map_err(fail)?;
-        return Ok(Some(vec![Line::Requirement(requirement)]));
+        return Ok(vec![Line::Requirement(requirement)]);
     }
     // An include takes the whole line: pip ignores any other option on it.
     if let Some(path) = values(FileOpt::Requirement).next() {
-        return Ok(Some(vec![Line::Include {
+        return Ok(vec![Line::Include {
             origin,
             path,
             constraint: false,
-        }]));
+        }]);
     }
     if let Some(path) = values(FileOpt::Constraint).next() {
-        return Ok(Some(vec![Line::Include {
+        return Ok(vec![Line::Include {
             origin,
             path,
             constraint: true,
-        }]));
+        }]);
     }
     let lines = opts
         .into_iter()
@@ -420,7 +418,7 @@ fn parse_line(
             }))
         })
         .collect();
-    Ok(Some(lines))
+    Ok(lines)
 }
 
 fn parse_hash(value: &str) -> Result<Hash, String> {

@@ -4,7 +4,10 @@
 //!
 //! Semantics follow `packaging` (the library pip vendors) as used for markers: pre-releases
 //! always match, local labels are ignored except by `==` with a local label, `<V` excludes
-//! pre-releases of V and `>V` excludes post-releases and local builds of V.
+//! pre-releases of V and `>V` excludes post-releases and local builds of V. Where packaging
+//! changed (22.0: prefix matching pads the candidate before shortening it, so `1.0a1` matches
+//! `==1.0.0.*`), this follows current packaging rather than the 21.3 that pip 23.2 vendors;
+//! non-PEP 440 ("legacy") versions are rejected, as packaging does since 22.0.
 
 use std::cmp::Ordering;
 use std::fmt;
