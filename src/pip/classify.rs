@@ -7,7 +7,8 @@
 //! first positional argument names the command, and the command's parser then sees all
 //! arguments except that name (so general options may also follow the command).
 
-use super::options::{self, Item, OptError, OptSpec};
+pub use super::options::OptError;
+use super::options::{self, Item, OptSpec};
 
 /// What lockgate does with a pip invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
