@@ -14,6 +14,8 @@ mod integrity;
 #[allow(dead_code)]
 mod maven;
 mod npm;
+#[allow(dead_code)]
+mod pip;
 mod policy;
 mod report;
 mod scrub;
