@@ -17,7 +17,7 @@
 //!   trailing digits);
 //! - one character transposed, removed, added or changed (`reqeusts`, `urlib3`, `jquerry`), only
 //!   for names long enough that a single edit is unlikely to land on another real package (see
-//!   `rules::MIN_EDIT_LEN_POPULAR` for the measurement).
+//!   `Against::Popular` for the measurement).
 //!
 //! A name that is itself popular, internal or allowed never flags; so no popular name flags against
 //! another (`preact`/`react`, `ioredis`/`redis` are both popular). `bench/typosquat-eval.sh`
@@ -30,6 +30,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use index::{split_scope, Index};
+use rules::Against;
 
 /// The package ecosystems the detector knows names for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -240,7 +241,7 @@ impl Detector {
                 .into_iter()
                 .filter(|t| !t.starts_with('@'))
                 .filter_map(|t| {
-                    rules::classify(self.eco, name, &norm, t, rules::MIN_EDIT_LEN_POPULAR)
+                    rules::classify(self.eco, name, &norm, t, Against::Popular)
                         .map(|rule| (t.to_owned(), rule))
                 }),
         )
@@ -264,15 +265,7 @@ impl Detector {
                 .filter_map(|t| {
                     let (t_scope, t_bare) = split_scope(t);
                     (t_scope == Some(scope))
-                        .then(|| {
-                            rules::classify(
-                                self.eco,
-                                bare,
-                                bare,
-                                t_bare,
-                                rules::MIN_EDIT_LEN_INTERNAL,
-                            )
-                        })
+                        .then(|| rules::classify(self.eco, bare, bare, t_bare, Against::Internal))
                         .flatten()
                         .map(|rule| (t.to_owned(), rule))
                 });
@@ -282,19 +275,20 @@ impl Detector {
             return None;
         }
         let raw_scope = split_scope(raw.trim()).0.unwrap_or(scope);
-        if let Some(ns) = self.namespaces.iter().find(|ns| {
-            rules::classify(self.eco, raw_scope, scope, ns, rules::MIN_EDIT_LEN_INTERNAL).is_some()
-        }) {
+        if let Some(ns) = self
+            .namespaces
+            .iter()
+            .find(|ns| rules::classify(self.eco, raw_scope, scope, ns, Against::Internal).is_some())
+        {
             return Some((format!("@{ns}/{bare}"), Rule::ScopeLookAlike, true));
         }
-        // Popular scopes are few (about 260) and short, so they take the internal-name threshold.
         best(
             self.popular
                 .scopes
                 .similar(raw_scope, scope)
                 .into_iter()
                 .filter_map(|s| {
-                    rules::classify(self.eco, raw_scope, scope, s, rules::MIN_EDIT_LEN_INTERNAL)
+                    rules::classify(self.eco, raw_scope, scope, s, Against::Internal)
                         .map(|rule| (s.to_owned(), rule))
                 }),
         )
@@ -308,8 +302,7 @@ impl Detector {
             norm.match_indices('-').find_map(|(i, _)| {
                 let (head, rest) = (&norm[..i], &norm[i + 1..]);
                 (!rest.is_empty()
-                    && rules::classify(self.eco, head, head, core, rules::MIN_EDIT_LEN_INTERNAL)
-                        .is_some())
+                    && rules::classify(self.eco, head, head, core, Against::Internal).is_some())
                 .then(|| format!("{prefix}{rest}"))
             })
         })
@@ -321,7 +314,7 @@ impl Detector {
                 .similar(raw, norm)
                 .into_iter()
                 .filter_map(|t| {
-                    rules::classify(self.eco, raw, norm, t, rules::MIN_EDIT_LEN_INTERNAL)
+                    rules::classify(self.eco, raw, norm, t, Against::Internal)
                         .map(|rule| (t.to_owned(), rule))
                 }),
         )

@@ -6,21 +6,46 @@
 
 use super::{Ecosystem, Rule};
 
-/// Shortest name (the imitated one, without its npm scope) on which a single edit — one character
-/// removed, added, changed, or two neighbours transposed — counts as a typo of a popular name.
-///
-/// Measured on the embedded corpora: the share of popular names that already have another popular
-/// name one edit away is, by length, 4: 18 % (npm) / 45 % (PyPI), 5: 16 % / 34 %,
-/// 6: 13 % / 18 %, 7: 6 % / 13 %, 8+: ≤ 9 %. Below 6 a name one edit away from a popular name is
-/// about as likely to be an unrelated legitimate package as a typo (`chalk`/`chai`, `numpy`/`numba`),
-/// so short names are covered only by the deliberate-deception rules (homoglyphs, separators,
-/// affixes), which do not depend on length.
-pub(super) const MIN_EDIT_LEN_POPULAR: usize = 6;
+/// What kind of name a candidate is compared with; it sets how short a name single edits apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Against {
+    /// The popular corpus: thousands of names, many of them short and close to each other.
+    Popular,
+    /// The project's internal names, and the few (about 260) popular npm scopes.
+    Internal,
+}
 
-/// The same threshold against a project's internal names. There are a handful of them rather than
-/// thousands, so a name one edit away is far more likely to be a typo than a neighbour; only
-/// names so short that an edit makes a common word (`api` → `apt`) are left out.
-pub(super) const MIN_EDIT_LEN_INTERNAL: usize = 4;
+impl Against {
+    /// Shortest word on which one character removed, added or changed counts as a typo. The
+    /// word is the run between separators where the edit falls (the whole name if it has none):
+    /// package families vary in short words (`django-csp`/`django-cms`/`django-crm`,
+    /// `google-cloud-iam`/`google-cloud-iap`), exactly like short names do.
+    ///
+    /// Measured on the embedded corpora: the share of popular names that already have another
+    /// popular name one such edit away is, by length, 4: 18 % (npm) / 45 % (PyPI),
+    /// 5: 16 % / 34 %, 6: 13 % / 18 %, 7: 6 % / 13 %, 8 and up: at most 9 %. Below 6 a name one
+    /// edit from a popular one is about as likely to be an unrelated real package as a typo
+    /// (`chai`/`chalk`, `numba`/`numpy`), so short names are left to the rules that do not depend
+    /// on length (homoglyphs, separators, affixes). Internal names are a handful rather than
+    /// thousands, so only names so short that an edit makes a common word (`api`/`apt`) are left out.
+    fn min_edit_len(self) -> usize {
+        match self {
+            Against::Popular => 6,
+            Against::Internal => 4,
+        }
+    }
+
+    /// Shortest word on which two swapped neighbours count. Legitimate transposition
+    /// pairs are rare: none among npm's popular names at any length; on PyPI 8 of 471 four-letter
+    /// names (`tqdm`/`tdqm`, `pyod`/`pydo`), 2 of 716 five-letter ones and none longer. So from 5 on,
+    /// which catches `axois` (axios), a case the single-edit threshold would miss.
+    fn min_transpose_len(self) -> usize {
+        match self {
+            Against::Popular => 5,
+            Against::Internal => 4,
+        }
+    }
+}
 
 /// Shortest stem an affix rule accepts: `d3` + `.js` is a real squat, a single letter is not a name.
 const MIN_AFFIX_STEM: usize = 2;
@@ -131,15 +156,14 @@ pub(super) fn affix_variants(eco: Ecosystem, name: &str) -> Vec<String> {
 /// How `candidate` imitates `target`, or `None` if it does not (or is `target`).
 ///
 /// `raw` is the candidate as typed (for homoglyphs), `candidate` its normalised form, `target` a
-/// normalised popular or internal name, and `min_edit_len` the shortest target on which single
-/// edits count. Rules are tried from the most deliberate-looking to the most accidental, so the
+/// normalised popular or internal name, and `against` says which (see its length thresholds). Rules are tried from the most deliberate-looking to the most accidental, so the
 /// reason given is the most telling one.
 pub(super) fn classify(
     eco: Ecosystem,
     raw: &str,
     candidate: &str,
     target: &str,
-    min_edit_len: usize,
+    against: Against,
 ) -> Option<Rule> {
     if candidate == target {
         return None;
@@ -159,10 +183,12 @@ pub(super) fn classify(
     if let Some(rule) = affix(eco, &c, &t) {
         return Some(rule);
     }
-    if t.chars().count() >= min_edit_len {
-        return single_edit(&c, &t);
-    }
-    None
+    let (edit, word_len) = single_edit(&c, &t)?;
+    let min_len = match edit {
+        Rule::Transposed => against.min_transpose_len(),
+        _ => against.min_edit_len(),
+    };
+    (word_len >= min_len).then_some(edit)
 }
 
 /// The differing middles of two names once their common start and end are removed, comparing
@@ -249,8 +275,9 @@ fn affix(eco: Ecosystem, c: &str, t: &str) -> Option<Rule> {
     None
 }
 
-/// One character removed, added or changed, or two neighbours swapped (Damerau distance 1).
-fn single_edit(c: &str, t: &str) -> Option<Rule> {
+/// One character removed, added or changed, or two neighbours swapped (Damerau distance 1), with
+/// the length of the word of `t` (its run between separators) where the edit falls.
+fn single_edit(c: &str, t: &str) -> Option<(Rule, usize)> {
     let a: Vec<char> = c.chars().collect();
     let b: Vec<char> = t.chars().collect();
     let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
@@ -261,13 +288,32 @@ fn single_edit(c: &str, t: &str) -> Option<Rule> {
         .take_while(|(x, y)| x == y)
         .count();
     let (da, db) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    match (da.len(), db.len()) {
-        (0, 1) => Some(Rule::CharRemoved),
-        (1, 0) => Some(Rule::CharAdded),
-        (1, 1) => Some(Rule::CharChanged),
-        (2, 2) if da[0] == db[1] && da[1] == db[0] => Some(Rule::Transposed),
-        _ => None,
+    let rule = match (da.len(), db.len()) {
+        (0, 1) => Rule::CharRemoved,
+        (1, 0) => Rule::CharAdded,
+        (1, 1) => Rule::CharChanged,
+        (2, 2) if da[0] == db[1] && da[1] == db[0] => Rule::Transposed,
+        _ => return None,
+    };
+    Some((rule, word_len(&b, prefix)))
+}
+
+/// Length of the separator-delimited word of `name` at (or, at a separator or the end, just
+/// before) position `at`.
+fn word_len(name: &[char], at: usize) -> usize {
+    let mut at = at.min(name.len().saturating_sub(1));
+    if at > 0 && name.get(at).is_some_and(|&ch| is_separator(ch)) {
+        at -= 1;
     }
+    let start = name[..at]
+        .iter()
+        .rposition(|&ch| is_separator(ch))
+        .map_or(0, |i| i + 1);
+    let end = name[at..]
+        .iter()
+        .position(|&ch| is_separator(ch))
+        .map_or(name.len(), |i| at + i);
+    end - start
 }
 
 #[cfg(test)]
@@ -283,7 +329,7 @@ mod tests {
             candidate,
             &normalize(eco, candidate),
             target,
-            MIN_EDIT_LEN_POPULAR,
+            Against::Popular,
         )
     }
 
@@ -426,6 +472,21 @@ mod tests {
         );
         assert_eq!(popular(PYPI, "djanga", "django"), Some(Rule::CharChanged));
         assert_eq!(popular(NPM, "loadsh", "lodash"), Some(Rule::Transposed));
+        // axois: OSSF MAL-2025-15245. Transpositions count from five letters, other edits from six.
+        assert_eq!(popular(NPM, "axois", "axios"), Some(Rule::Transposed));
+        assert_eq!(popular(NPM, "axio", "axios"), None);
+        assert_eq!(popular(PYPI, "tdqm", "tqdm"), None);
+        // The length that counts is the word's: families vary in short words.
+        assert_eq!(popular(PYPI, "django-cap", "django-csp"), None);
+        assert_eq!(popular(PYPI, "google-cloud-iap", "google-cloud-iam"), None);
+        assert_eq!(
+            popular(PYPI, "django-extension", "django-extensions"),
+            Some(Rule::CharRemoved)
+        );
+        assert_eq!(
+            popular(NPM, "discordi.js", "discord.js"),
+            Some(Rule::CharAdded)
+        );
     }
 
     #[test]
@@ -441,7 +502,7 @@ mod tests {
         assert_eq!(popular(NPM, "lodahss", "lodash"), None);
         // The internal threshold is lower than the popular one.
         assert_eq!(
-            classify(NPM, "myorgs", "myorgs", "myorg", MIN_EDIT_LEN_INTERNAL),
+            classify(NPM, "myorgs", "myorgs", "myorg", Against::Internal),
             Some(Rule::CharAdded)
         );
     }
@@ -462,6 +523,16 @@ mod tests {
         assert!(v.contains(&"node-fetch".to_owned()));
         let v = affix_variants(PYPI, "requests3");
         assert!(v.contains(&"requests".to_owned()));
+    }
+
+    #[test]
+    fn word_length_around_an_edit() {
+        let chars = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(word_len(&chars("django-csp"), 8), 3);
+        assert_eq!(word_len(&chars("django-csp"), 6), 6); // at the separator: the word before
+        assert_eq!(word_len(&chars("django-csp"), 10), 3); // at the end: the last word
+        assert_eq!(word_len(&chars("requests"), 0), 8);
+        assert_eq!(word_len(&[], 0), 0);
     }
 
     #[test]
