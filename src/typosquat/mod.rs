@@ -5,7 +5,7 @@
 //! Rules, in the order a finding prefers them (the most deliberate-looking first):
 //! - npm scope games: an unscoped copy of an internal scoped name (`payments-client` for
 //!   `@myorg/payments-client`), and a scope that imitates an internal or popular scope
-//!   (`@my-org/x`, `@myorg-js/x`, `@babell/core`). A name inside a scope its owner controls —
+//!   (`@my-org/x`, `@myorg-js/x`, `@babe1/core`). A name inside a scope its owner controls —
 //!   any popular scope such as `@types`, or an internal scope — is never a squat of a popular name;
 //!   inside an internal scope it is compared with the other internal names
 //!   (`@myorg/payment-client` vs `@myorg/payments-client`). PyPI's internal prefixes (`myorg-`)
@@ -234,17 +234,12 @@ impl Detector {
         if let Some(resembles) = self.prefix_look_alike(&norm) {
             return Some(finding(resembles, Rule::PrefixLookAlike, true));
         }
-        best(
-            self.popular
-                .names
-                .similar(name, &norm)
-                .into_iter()
-                .filter(|t| !t.starts_with('@'))
-                .filter_map(|t| {
-                    rules::classify(self.eco, name, &norm, t, Against::Popular)
-                        .map(|rule| (t.to_owned(), rule))
-                }),
-        )
+        closest(&self.popular.names, name, &norm, |t| {
+            // Scoped popular names belong to their scope's owner; only scopes are compared.
+            (!t.starts_with('@'))
+                .then(|| rules::classify(self.eco, name, &norm, t, Against::Popular))
+                .flatten()
+        })
         .map(|(r, rule)| finding(r, rule, false))
     }
 
@@ -258,18 +253,13 @@ impl Detector {
         bare: &str,
     ) -> Option<(String, Rule, bool)> {
         if self.namespaces.iter().any(|ns| ns == scope) {
-            let same_scope = self
-                .internal
-                .similar(raw, norm)
-                .into_iter()
-                .filter_map(|t| {
-                    let (t_scope, t_bare) = split_scope(t);
-                    (t_scope == Some(scope))
-                        .then(|| rules::classify(self.eco, bare, bare, t_bare, Against::Internal))
-                        .flatten()
-                        .map(|rule| (t.to_owned(), rule))
-                });
-            return best(same_scope).map(|(r, rule)| (r, rule, true));
+            return closest(&self.internal, raw, norm, |t| match split_scope(t) {
+                (Some(s), t_bare) if s == scope => {
+                    rules::classify(self.eco, bare, bare, t_bare, Against::Internal)
+                }
+                _ => None,
+            })
+            .map(|(r, rule)| (r, rule, true));
         }
         if self.popular.scopes.contains(scope) {
             return None;
@@ -282,16 +272,9 @@ impl Detector {
         {
             return Some((format!("@{ns}/{bare}"), Rule::ScopeLookAlike, true));
         }
-        best(
-            self.popular
-                .scopes
-                .similar(raw_scope, scope)
-                .into_iter()
-                .filter_map(|s| {
-                    rules::classify(self.eco, raw_scope, scope, s, Against::Internal)
-                        .map(|rule| (s.to_owned(), rule))
-                }),
-        )
+        closest(&self.popular.scopes, raw_scope, scope, |s| {
+            rules::classify(self.eco, raw_scope, scope, s, Against::Popular)
+        })
         .map(|(s, _)| (format!("@{s}/{bare}"), Rule::ScopeLookAlike, false))
     }
 
@@ -309,21 +292,33 @@ impl Detector {
     }
 
     fn best_internal(&self, raw: &str, norm: &str) -> Option<(String, Rule)> {
-        best(
-            self.internal
-                .similar(raw, norm)
-                .into_iter()
-                .filter_map(|t| {
-                    rules::classify(self.eco, raw, norm, t, Against::Internal)
-                        .map(|rule| (t.to_owned(), rule))
-                }),
-        )
+        closest(&self.internal, raw, norm, |t| {
+            rules::classify(self.eco, raw, norm, t, Against::Internal)
+        })
     }
 }
 
-/// The most telling match; ties go to the first (corpus order is alphabetical).
-fn best(matches: impl Iterator<Item = (String, Rule)>) -> Option<(String, Rule)> {
-    matches.min_by_key(|(_, rule)| rule.rank())
+/// The name of `index` that `name` (`raw` as typed) imitates most tellingly according to `compare`.
+/// Among equally telling ones, the one sharing the longest start with it: people rarely mistype
+/// the first letters (`crypt` means `crypto` rather than `bcrypt`).
+fn closest(
+    index: &Index,
+    raw: &str,
+    name: &str,
+    compare: impl Fn(&str) -> Option<Rule>,
+) -> Option<(String, Rule)> {
+    let shared_start = |t: &str| {
+        name.chars()
+            .zip(t.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    index
+        .similar(raw, name)
+        .into_iter()
+        .filter_map(|t| compare(t).map(|rule| (t, rule)))
+        .min_by_key(|(t, rule)| (rule.rank(), std::cmp::Reverse(shared_start(t))))
+        .map(|(t, rule)| (t.to_owned(), rule))
 }
 
 #[cfg(test)]
@@ -520,9 +515,15 @@ mod tests {
             s("@myorg/ui-kit", "separator changed", true)
         );
         assert_eq!(
-            flag(&d, "@babell/core"),
+            flag(&d, "@babe1/core"),
             s("@babel/core", "scope look-alike", false)
         );
+        assert_eq!(
+            flag(&d, "@typescript_eslint/parser"),
+            s("@typescript-eslint/parser", "scope look-alike", false)
+        );
+        // Popular scopes take the popular thresholds: @bazel and @babel are both real.
+        assert_eq!(d.check("@bazel/ibazel"), None);
         assert_eq!(
             flag(&d, "myorg-legacy-util"),
             s("myorg-legacy-utils", "one character removed", true)

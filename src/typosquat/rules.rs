@@ -122,33 +122,24 @@ pub(super) fn deletions(name: &str) -> impl Iterator<Item = (&str, &str)> {
         .map(move |(i, ch)| (&name[..i], &name[i + ch.len_utf8()..]))
 }
 
-/// Names that `name` may be an affixed, unaffixed or re-affixed copy of: the name with one known
-/// affix or trailing digit run removed, and each of those (and the name itself) with one known
-/// affix added. The index looks each up exactly; `classify` confirms.
-pub(super) fn affix_variants(eco: Ecosystem, name: &str) -> Vec<String> {
+/// Names that `name` may be an affixed, unaffixed or re-affixed copy of, as (prefix, stem, suffix)
+/// to be read concatenated: the name with one known affix or trailing digit run removed, and each
+/// of those (and the name itself) with one known affix added. The index looks each up exactly;
+/// `classify` confirms.
+pub(super) fn affix_variants(eco: Ecosystem, name: &str) -> Vec<[&str; 3]> {
     let (prefixes, suffixes) = affixes(eco);
-    let mut stems = vec![name.to_owned()];
-    stems.extend(
-        prefixes
-            .iter()
-            .filter_map(|p| name.strip_prefix(p))
-            .map(str::to_owned),
-    );
-    stems.extend(
-        suffixes
-            .iter()
-            .filter_map(|s| name.strip_suffix(s))
-            .map(str::to_owned),
-    );
+    let mut stems = vec![name];
+    stems.extend(prefixes.iter().filter_map(|p| name.strip_prefix(p)));
+    stems.extend(suffixes.iter().filter_map(|s| name.strip_suffix(s)));
     let digitless = name.trim_end_matches(|ch: char| ch.is_ascii_digit());
     if digitless.len() < name.len() {
-        stems.push(digitless.to_owned());
+        stems.push(digitless);
     }
     let mut out = Vec::with_capacity(stems.len() * (1 + prefixes.len() + suffixes.len()));
-    for stem in stems.iter().filter(|s| s.len() >= MIN_AFFIX_STEM) {
-        out.extend(prefixes.iter().map(|p| format!("{p}{stem}")));
-        out.extend(suffixes.iter().map(|s| format!("{stem}{s}")));
-        out.push(stem.clone());
+    for stem in stems.into_iter().filter(|s| s.len() >= MIN_AFFIX_STEM) {
+        out.extend(prefixes.iter().map(|p| [*p, stem, ""]));
+        out.extend(suffixes.iter().map(|s| ["", stem, *s]));
+        out.push(["", stem, ""]);
     }
     out
 }
@@ -517,12 +508,16 @@ mod tests {
 
     #[test]
     fn affix_variants_reach_the_imitated_name() {
-        let v = affix_variants(PYPI, "python3-dateutil");
-        assert!(v.contains(&"python-dateutil".to_owned()));
-        let v = affix_variants(NPM, "fetch");
-        assert!(v.contains(&"node-fetch".to_owned()));
-        let v = affix_variants(PYPI, "requests3");
-        assert!(v.contains(&"requests".to_owned()));
+        let variants = |eco, name| -> Vec<String> {
+            affix_variants(eco, name)
+                .iter()
+                .map(|parts| parts.concat())
+                .collect()
+        };
+        assert!(variants(PYPI, "python3-dateutil").contains(&"python-dateutil".to_owned()));
+        assert!(variants(NPM, "fetch").contains(&"node-fetch".to_owned()));
+        assert!(variants(PYPI, "requests3").contains(&"requests".to_owned()));
+        assert!(!variants(NPM, "d3.js").contains(&"d".to_owned()));
     }
 
     #[test]
