@@ -109,26 +109,29 @@ fn false_positives(label: &str, detector: &Detector, names: &[&str]) {
 fn near_names(detector_for: impl Fn(Ecosystem) -> &'static Detector) {
     let text = read("bench/typosquat/near-names.tsv");
     let set = rows(&text);
-    let mut flagged = 0;
-    for row in &set {
-        let eco = if row[0] == "npm" {
-            Ecosystem::Npm
-        } else {
-            Ecosystem::Pypi
-        };
-        if let Some(f) = detector_for(eco).check(row[1]) {
-            flagged += 1;
-            println!(
-                "    FLAGGED {} {} ~ {} ({}); legitimate: {}",
-                row[0], row[1], f.resembles, f.rule, row[3]
-            );
+    for kind in ["popular", "outside"] {
+        let group: Vec<_> = set.iter().filter(|row| row[3] == kind).collect();
+        let mut flagged = 0;
+        for row in &group {
+            let eco = if row[0] == "npm" {
+                Ecosystem::Npm
+            } else {
+                Ecosystem::Pypi
+            };
+            if let Some(f) = detector_for(eco).check(row[1]) {
+                flagged += 1;
+                println!(
+                    "    FLAGGED {} {} ~ {} ({}); legitimate: {}",
+                    row[0], row[1], f.resembles, f.rule, row[4]
+                );
+            }
         }
+        println!(
+            "false positives on legitimate near-names ({kind}): {flagged}/{} = {:.1} %",
+            group.len(),
+            pct(flagged, group.len())
+        );
     }
-    println!(
-        "false positives on legitimate near-names: {flagged}/{} = {:.1} %",
-        set.len(),
-        pct(flagged, set.len())
-    );
 }
 
 /// Ten thousand names, half popular and half a popular name with two letters swapped, checked

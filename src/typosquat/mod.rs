@@ -555,6 +555,8 @@ mod tests {
         );
         assert_eq!(d.check("myorg_billing"), None); // PEP 503 form of an internal name
         assert_eq!(d.check("myorg-brand-new"), None);
+        // Our own prefix is ours: a popular-looking name under it is not a public squat.
+        assert_eq!(d.check("myorg-reqeusts"), None);
     }
 
     #[test]
