@@ -4,6 +4,8 @@
 //! Nothing here knows about corpora or policy; `index.rs` finds the few names worth comparing and
 //! `mod.rs` decides which comparisons apply to a name.
 
+use std::borrow::Cow;
+
 use super::{Ecosystem, Rule};
 
 /// What kind of name a candidate is compared with; it sets how short a name single edits apply to.
@@ -92,17 +94,25 @@ fn is_separator(ch: char) -> bool {
 
 /// Lowercase with every separator removed: `cross-env`, `cross_env` and `crossenv` share it.
 pub(super) fn separator_key(name: &str) -> String {
+    separator_chars(name).collect()
+}
+
+fn separator_chars(name: &str) -> impl Iterator<Item = char> + '_ {
     name.chars()
         .filter(|&ch| !is_separator(ch))
         .map(|ch| ch.to_ascii_lowercase())
-        .collect()
 }
 
 /// What a name looks like to a reader: `1`, `I` and `l` fold to `l`, `0` to `o`, `rn` to `m`,
 /// `vv` to `w`. Computed on the name as typed, because PEP 503 lowercasing would turn the `I` of
 /// `jeIlyfish` into an `i` that no longer looks like anything.
 pub(super) fn skeleton(eco: Ecosystem, raw: &str) -> String {
-    let folded: String = raw
+    skeleton_chars(eco, raw).collect()
+}
+
+/// `skeleton` as an iterator, so comparisons need not allocate.
+fn skeleton_chars(eco: Ecosystem, raw: &str) -> impl Iterator<Item = char> + '_ {
+    let mut chars = raw
         .trim()
         .chars()
         .map(|ch| match ch {
@@ -110,10 +120,26 @@ pub(super) fn skeleton(eco: Ecosystem, raw: &str) -> String {
             '0' => 'o',
             other => other.to_ascii_lowercase(),
         })
-        .collect();
-    normalize(eco, &folded)
-        .replace("rn", "m")
-        .replace("vv", "w")
+        .peekable();
+    std::iter::from_fn(move || {
+        let ch = chars.next()?;
+        if eco == Ecosystem::Pypi && is_separator(ch) {
+            // PEP 503: a run of separators is one `-`.
+            while chars.next_if(|&next| is_separator(next)).is_some() {}
+            return Some('-');
+        }
+        Some(match (ch, chars.peek()) {
+            ('r', Some('n')) | ('v', Some('v')) => {
+                chars.next();
+                if ch == 'r' {
+                    'm'
+                } else {
+                    'w'
+                }
+            }
+            _ => ch,
+        })
+    })
 }
 
 /// The name with each one character removed, as `(prefix, suffix)` pairs (no allocation).
@@ -159,18 +185,17 @@ pub(super) fn classify(
     if candidate == target {
         return None;
     }
-    let c = candidate.to_ascii_lowercase();
-    let t = target.to_ascii_lowercase();
-    if c == t {
+    if candidate.eq_ignore_ascii_case(target) {
         return Some(Rule::CaseChanged);
     }
-    if separator_key(&c) == separator_key(&t) {
+    if separator_chars(candidate).eq(separator_chars(target)) {
         return Some(Rule::SeparatorChanged);
     }
-    if skeleton(eco, raw) == skeleton(eco, target) {
+    if skeleton_chars(eco, raw).eq(skeleton_chars(eco, target)) {
         let (expected, seen) = difference(target, raw.trim());
         return Some(Rule::Homoglyph { expected, seen });
     }
+    let (c, t) = (lowercase(candidate), lowercase(target));
     if let Some(rule) = affix(eco, &c, &t) {
         return Some(rule);
     }
@@ -180,6 +205,14 @@ pub(super) fn classify(
         _ => against.min_edit_len(),
     };
     (word_len >= min_len).then_some(edit)
+}
+
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 /// The differing middles of two names once their common start and end are removed, comparing
@@ -269,9 +302,21 @@ fn affix(eco: Ecosystem, c: &str, t: &str) -> Option<Rule> {
 /// One character removed, added or changed, or two neighbours swapped (Damerau distance 1), with
 /// the length of the word of `t` (its run between separators) where the edit falls.
 fn single_edit(c: &str, t: &str) -> Option<(Rule, usize)> {
-    let a: Vec<char> = c.chars().collect();
-    let b: Vec<char> = t.chars().collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if c.is_ascii() && t.is_ascii() {
+        edit_in(c.as_bytes(), t.as_bytes(), |b| is_separator(char::from(b)))
+    } else {
+        let a: Vec<char> = c.chars().collect();
+        let b: Vec<char> = t.chars().collect();
+        edit_in(&a, &b, is_separator)
+    }
+}
+
+fn edit_in<T: Copy + PartialEq>(
+    a: &[T],
+    b: &[T],
+    sep: impl Fn(T) -> bool,
+) -> Option<(Rule, usize)> {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let suffix = a[prefix..]
         .iter()
         .rev()
@@ -286,23 +331,23 @@ fn single_edit(c: &str, t: &str) -> Option<(Rule, usize)> {
         (2, 2) if da[0] == db[1] && da[1] == db[0] => Rule::Transposed,
         _ => return None,
     };
-    Some((rule, word_len(&b, prefix)))
+    Some((rule, word_len(b, prefix, sep)))
 }
 
 /// Length of the separator-delimited word of `name` at (or, at a separator or the end, just
 /// before) position `at`.
-fn word_len(name: &[char], at: usize) -> usize {
+fn word_len<T: Copy>(name: &[T], at: usize, sep: impl Fn(T) -> bool) -> usize {
     let mut at = at.min(name.len().saturating_sub(1));
-    if at > 0 && name.get(at).is_some_and(|&ch| is_separator(ch)) {
+    if at > 0 && name.get(at).is_some_and(|&x| sep(x)) {
         at -= 1;
     }
     let start = name[..at]
         .iter()
-        .rposition(|&ch| is_separator(ch))
+        .rposition(|&x| sep(x))
         .map_or(0, |i| i + 1);
     let end = name[at..]
         .iter()
-        .position(|&ch| is_separator(ch))
+        .position(|&x| sep(x))
         .map_or(name.len(), |i| at + i);
     end - start
 }
@@ -522,12 +567,27 @@ mod tests {
 
     #[test]
     fn word_length_around_an_edit() {
-        let chars = |s: &str| s.chars().collect::<Vec<_>>();
-        assert_eq!(word_len(&chars("django-csp"), 8), 3);
-        assert_eq!(word_len(&chars("django-csp"), 6), 6); // at the separator: the word before
-        assert_eq!(word_len(&chars("django-csp"), 10), 3); // at the end: the last word
-        assert_eq!(word_len(&chars("requests"), 0), 8);
-        assert_eq!(word_len(&[], 0), 0);
+        let len = |s: &str, at| word_len(&s.chars().collect::<Vec<_>>(), at, is_separator);
+        assert_eq!(len("django-csp", 8), 3);
+        assert_eq!(len("django-csp", 6), 6); // at the separator: the word before
+        assert_eq!(len("django-csp", 10), 3); // at the end: the last word
+        assert_eq!(len("requests", 0), 8);
+        assert_eq!(len("", 0), 0);
+    }
+
+    #[test]
+    fn skeletons() {
+        assert_eq!(skeleton(PYPI, " Jea_-.rn1VVI "), "jea-mlwl");
+        assert_eq!(skeleton(NPM, "vvv-rnrn"), "wv-mm");
+        assert_eq!(skeleton(PYPI, "r-n"), "r-n");
+    }
+
+    #[test]
+    fn non_ascii_names_compare_by_character() {
+        assert_eq!(
+            single_edit("ĺodash", "lodash").map(|(r, _)| r),
+            Some(Rule::CharChanged)
+        );
     }
 
     #[test]
