@@ -21,6 +21,8 @@ mod report;
 mod scrub;
 mod store;
 mod tool;
+#[allow(dead_code)]
+mod typosquat;
 
 use std::ffi::OsString;
 use std::path::Path;
