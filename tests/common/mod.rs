@@ -49,7 +49,7 @@
 //!   the sandbox environment (env cleared, then PATH/locale/JAVA_HOME/pyenv passed through;
 //!   HOME, npm userconfig+globalconfig+cache, `PIP_CONFIG_FILE=/dev/null` and no inherited
 //!   `PIP_*`, `MAVEN_OPTS=-Duser.home=…` so `~/.m2` is the sandbox's, `LOCKGATE_CACHE_DIR`,
-//!   `LOCKGATE_METRICS_FILE`, `LOCKGATE_AUDIT_LOG`, a nonexistent `LOCKGATE_SYSTEM_CONFIG`);
+//!   `LOCKGATE_METRICS_FILE`, `LOCKGATE_AUDIT_LOG`, an empty `LOCKGATE_SYSTEM_CONFIG` = no org policy);
 //!   `shim(tool)` runs lockgate under a tool's name with the shims first on PATH; `lockgate()`;
 //!   `write`/`read`/`exists` (relative to `project/`, the working dir); `npmrc`, `pip_conf`,
 //!   `maven_settings`; `metrics`/`counter`/`audit`; `npm_marker`. [`sandbox::run`] runs a

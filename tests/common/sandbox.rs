@@ -97,10 +97,8 @@ impl Sandbox {
         env.insert("LOCKGATE_CACHE_DIR".into(), path("lockgate-cache"));
         env.insert("LOCKGATE_METRICS_FILE".into(), path("metrics.prom"));
         env.insert("LOCKGATE_AUDIT_LOG".into(), path("audit.jsonl"));
-        env.insert(
-            "LOCKGATE_SYSTEM_CONFIG".into(),
-            path("etc/lockgate/config.toml"),
-        );
+        // No org policy unless a test writes one (empty = none; a missing file is an error).
+        env.insert("LOCKGATE_SYSTEM_CONFIG".into(), OsString::new());
         Sandbox { dir, env }
     }
 
