@@ -21,7 +21,7 @@ mod report;
 mod scrub;
 mod store;
 mod tool;
-#[allow(dead_code)]
+mod typoguard;
 mod typosquat;
 
 use std::ffi::OsString;

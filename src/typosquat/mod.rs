@@ -214,6 +214,11 @@ impl Detector {
         }
     }
 
+    /// Whether the policy allows `name` (so it never flags).
+    pub fn allowed(&self, name: &str) -> bool {
+        self.allow.contains(&rules::normalize(self.eco, name))
+    }
+
     /// None = fine. A name that is itself popular, internal, or allowed never flags.
     pub fn check(&self, name: &str) -> Option<Finding> {
         let norm = rules::normalize(self.eco, name);
