@@ -18,6 +18,7 @@ mod npm;
 mod pip;
 mod policy;
 mod report;
+mod sarif;
 mod scrub;
 mod store;
 mod tool;
