@@ -312,7 +312,7 @@ fn affix(eco: Ecosystem, c: &str, t: &str) -> Option<Rule> {
 /// One character removed, added or changed, or two neighbours swapped (Damerau distance 1).
 fn single_edit(c: &str, t: &str) -> Option<Edit> {
     if c.is_ascii() && t.is_ascii() {
-        edit_in(c.as_bytes(), t.as_bytes(), |b| char::from(b))
+        edit_in(c.as_bytes(), t.as_bytes(), char::from)
     } else {
         let a: Vec<char> = c.chars().collect();
         let b: Vec<char> = t.chars().collect();
