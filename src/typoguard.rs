@@ -3,8 +3,8 @@
 //! decisions.
 //!
 //! Install flows call [`TypoGuard::guard_new`] with the names a user adds (`npm install NAME`,
-//! `pip install NAME`, direct dependencies package.json adds relative to the lockfile) before
-//! anything is fetched; `lockgate check` calls [`TypoGuard::finding`] for every direct (error) and
+//! direct dependencies package.json adds relative to the lockfile; for pip, [`TypoGuard::pip`]
+//! with the names on the command line) before anything is fetched; `lockgate check` calls [`TypoGuard::finding`] for every direct (error) and
 //! transitive (warning) dependency. Names already in a lockfile are not new: they were accepted
 //! when they were added. Picking those names out of specs and manifests is pure and lives here too.
 
@@ -199,42 +199,6 @@ pub fn npm_new_names(
         .into_iter()
         .filter(|n| !known.contains(n.as_str()))
         .collect()
-}
-
-/// The pip flow's check, for `pip install NAME…` (route mode) and for projects a requirements
-/// change adds: refuses (24) when a name in `requested` (project names as typed, without
-/// versions, extras or markers) looks like a typosquat. Names in `locked` (the project's lock)
-/// were accepted when they were added and are not re-checked; those with an internal prefix are
-/// the internal names a look-alike is compared with. Every decision goes to the audit log.
-#[allow(dead_code)] // called by the pip flow (src/pip/), which is being built beside this
-pub fn guard_pip_install(
-    policy: &Policy,
-    requested: &[String],
-    locked: &[String],
-    file: &Path,
-    reporter: &Reporter,
-) -> Result<()> {
-    let normalize = crate::pip::name::normalize;
-    let locked: BTreeSet<String> = locked.iter().map(|n| normalize(n)).collect();
-    let new: Vec<String> = requested
-        .iter()
-        .filter(|n| !locked.contains(&normalize(n)))
-        .cloned()
-        .collect();
-    if new.is_empty() {
-        return Ok(());
-    }
-    let prefixes: Vec<String> = policy
-        .pip
-        .internal
-        .iter()
-        .flat_map(|i| i.prefixes.iter().map(|p| normalize(p)))
-        .collect();
-    let internal: Vec<String> = locked
-        .into_iter()
-        .filter(|n| prefixes.iter().any(|p| n.starts_with(p.as_str())))
-        .collect();
-    TypoGuard::pip(policy, &internal).guard_new(&new, file, reporter)
 }
 
 /// Whether the requirement starting at `line` (1-based) of a requirements file is a direct
@@ -468,49 +432,6 @@ colourama==0.4.6
         assert!(!pip_is_direct(text, 16), "idna");
         assert!(pip_is_direct(text, 20), "myproj-helper");
         assert!(pip_is_direct(text, 22), "hand-written colourama");
-    }
-
-    #[test]
-    fn pip_install_checks_only_new_names_against_locked_internal_ones() {
-        let p = crate::policy::merge(
-            None,
-            Some((
-                Path::new("p"),
-                &crate::policy::parse("[pip.internal]\nindex-url = \"https://pypi.corp.example/simple/\"\nprefixes = [\"myorg-\"]\n", Path::new("p")).unwrap(),
-            )),
-        )
-        .unwrap();
-        let reporter = Reporter::new("pip", None, None);
-        let req = Path::new("requirements.txt");
-        let e = guard_pip_install(&p, &["reqeusts".into()], &[], req, &reporter).unwrap_err();
-        assert_eq!(e.exit_code(), 24);
-        // Already locked (accepted when it was added): not re-flagged, in any spelling.
-        guard_pip_install(
-            &p,
-            &["Reqeusts".into()],
-            &["reqeusts".into()],
-            req,
-            &reporter,
-        )
-        .unwrap();
-        // A look-alike of an internal name the lock holds.
-        let e = guard_pip_install(
-            &p,
-            &["myorg-payment-client".into()],
-            &["MyOrg_Payments.Client".into()],
-            req,
-            &reporter,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("myorg-payments-client"), "{e}");
-        guard_pip_install(
-            &p,
-            &["requests".into(), "myorg-new-service".into()],
-            &[],
-            req,
-            &reporter,
-        )
-        .unwrap();
     }
 
     #[test]
