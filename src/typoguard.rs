@@ -4,9 +4,10 @@
 //!
 //! Install flows call [`TypoGuard::guard_new`] with the names a user adds (`npm install NAME`,
 //! direct dependencies package.json adds relative to the lockfile; for pip, [`TypoGuard::pip`]
-//! with the names on the command line) before anything is fetched; `lockgate check` calls [`TypoGuard::finding`] for every direct (error) and
-//! transitive (warning) dependency. Names already in a lockfile are not new: they were accepted
-//! when they were added. Picking those names out of specs and manifests is pure and lives here too.
+//! with the names on the command line) before anything is fetched; `lockgate check` calls
+//! [`TypoGuard::finding`] for every direct (error) and transitive (warning) dependency. Names
+//! already in a lockfile are not new: they were accepted when they were added. Picking those names
+//! out of specs and manifests is pure and lives here too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
