@@ -125,7 +125,7 @@ pub fn npm_internal_names(lock: &Lockfile, sources: &Sources) -> BTreeSet<String
 }
 
 /// Whether a lockfile `resolved` URL points at one of the internal registries.
-pub fn resolved_internally(resolved: &Resolved, sources: &Sources) -> bool {
+fn resolved_internally(resolved: &Resolved, sources: &Sources) -> bool {
     match resolved {
         Resolved::Url(u) => reqwest::Url::parse(u).is_ok_and(|u| sources.is_internal_host(&u)),
         _ => false,
@@ -152,7 +152,7 @@ pub fn npm_registry_name(spec: &str) -> Option<String> {
 
 /// The registry package a package.json dependency entry installs: the key, or the target of an
 /// `npm:` alias; `None` when the spec is a path, URL, git or workspace reference.
-pub fn npm_manifest_dependency(name: &str, spec: &str) -> Option<String> {
+fn npm_manifest_dependency(name: &str, spec: &str) -> Option<String> {
     if let Some(real) = spec.strip_prefix("npm:") {
         return Some(crate::npm::package_name(real));
     }

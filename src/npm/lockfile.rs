@@ -152,7 +152,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile> {
 /// The 1-based line where each entry's object starts, by install path: v2/v3 `packages` keys, and
 /// v1's nested `dependencies` flattened to `node_modules/a/node_modules/b`. A small scanner over
 /// the JSON text (serde_json keeps no positions); `parse` has checked that the text is JSON.
-pub fn entry_lines(text: &str) -> BTreeMap<String, usize> {
+fn entry_lines(text: &str) -> BTreeMap<String, usize> {
     /// One open object or array: the key it sits under and, for objects, the last key read.
     struct Frame {
         key: Option<String>,
