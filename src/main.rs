@@ -19,10 +19,11 @@ mod npm;
 mod pip;
 mod policy;
 mod report;
+mod sarif;
 mod scrub;
 mod store;
 mod tool;
-#[allow(dead_code)]
+mod typoguard;
 mod typosquat;
 
 use std::ffi::OsString;
