@@ -182,7 +182,7 @@ fn lockfile_resolving_an_internal_name_from_public_is_refused_with_22() {
     // `lockgate check` says the same, as JSON for CI.
     let check = sb.run(sb.lockgate().args(["check", "--format", "json"])).code_is(22);
     let doc: Value = serde_json::from_str(&check.stdout).unwrap();
-    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "confusion" && f["package"].as_str().unwrap().starts_with(&name)), "{doc}");
+    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "dependency-confusion" && f["package"].as_str().unwrap().starts_with(&name)), "{doc}");
 }
 
 #[test]
