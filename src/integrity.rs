@@ -81,9 +81,14 @@ impl fmt::Debug for Digest {
     }
 }
 
+/// In the notation of the lockfile it came from: npm's SRI for sha512/sha1, `sha256:<hex>` (pip,
+/// Maven) otherwise.
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.alg.name(), self.hex())
+        match self.alg {
+            Alg::Sha512 | Alg::Sha1 => f.write_str(&self.sri()),
+            Alg::Sha256 => write!(f, "sha256:{}", self.hex()),
+        }
     }
 }
 

@@ -14,11 +14,15 @@ mod integrity;
 #[allow(dead_code)]
 mod maven;
 mod npm;
+#[allow(dead_code)]
+mod pip;
 mod policy;
 mod report;
 mod scrub;
 mod store;
 mod tool;
+#[allow(dead_code)]
+mod typosquat;
 
 use std::ffi::OsString;
 use std::path::Path;

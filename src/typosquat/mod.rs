@@ -1,0 +1,594 @@
+//! Typosquat detection: says whether a package name looks like a typo or a deliberate imitation of
+//! a popular name (GuardDog's npm/PyPI lists, embedded) or of one of the project's internal names,
+//! and by which rule, so lockgate can refuse it before anything is fetched (exit 24).
+//!
+//! Rules, in the order a finding prefers them (the most deliberate-looking first):
+//! - npm scope games: an unscoped copy of an internal scoped name (`payments-client` for
+//!   `@myorg/payments-client`), and a scope that imitates an internal or popular scope
+//!   (`@my-org/x`, `@myorg-js/x`, `@babe1/core`). A name inside a scope its owner controls —
+//!   any popular scope such as `@types`, or an internal scope — is never a squat of a popular name;
+//!   inside an internal scope it is compared with the other internal names
+//!   (`@myorg/payment-client` vs `@myorg/payments-client`). PyPI's internal prefixes (`myorg-`)
+//!   get the same treatment: prefix removed, prefix look-alike.
+//! - case changed (`jsonstream` vs the legacy `JSONStream`);
+//! - separators added, removed or changed (`crossenv`, `setup-tools`);
+//! - homoglyphs: `1`/`I`/`l`, `0`/`o`, `rn`/`m`, `vv`/`w` (`1odash`, `jeIlyfish`);
+//! - platform affixes added, removed or swapped (`mysqljs`, `nodemailer.js`, `python3-dateutil`,
+//!   trailing digits);
+//! - one character transposed, removed, added or changed (`reqeusts`, `urlib3`, `jquerry`), only
+//!   for names long enough that a single edit is unlikely to land on another real package (see
+//!   `Against::Popular` for the measurement).
+//!
+//! A name that is itself popular, internal or allowed never flags; so no popular name flags against
+//! another (`preact`/`react`, `ioredis`/`redis` are both popular). `bench/typosquat-eval.sh`
+//! measures recall, false positives and speed.
+
+mod index;
+mod rules;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use index::{split_scope, Index};
+use rules::Against;
+
+/// The package ecosystems the detector knows names for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ecosystem {
+    Npm,
+    Pypi,
+}
+
+/// Why a name was taken for an imitation of another. `Display` gives short words for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// The imitated name minus one character (`expres`).
+    CharRemoved,
+    /// The imitated name plus one character (`jquerry`).
+    CharAdded,
+    /// One character replaced (`djanga`).
+    CharChanged,
+    /// Two neighbouring characters swapped (`reqeusts`).
+    Transposed,
+    /// Characters replaced by ones that look alike (`jeIlyfish`): what was expected, what is seen.
+    Homoglyph { expected: String, seen: String },
+    /// `-`, `_` or `.` added, removed or exchanged (`crossenv`).
+    SeparatorChanged,
+    /// Only letter case differs (`jsonstream` for `JSONStream`).
+    CaseChanged,
+    /// A platform affix or version digits added (`mysqljs`, `requests3`).
+    AffixAdded(String),
+    /// A platform affix or version digits removed (`fetch` for `node-fetch`).
+    AffixRemoved(String),
+    /// One platform affix in place of another (`python3-dateutil` for `python-dateutil`).
+    AffixReplaced { seen: String, expected: String },
+    /// An internal scoped name published without its scope.
+    ScopeRemoved,
+    /// A scope that imitates an internal or popular one.
+    ScopeLookAlike,
+    /// An internal name published without its internal prefix (PyPI).
+    PrefixRemoved,
+    /// A prefix that imitates an internal one (PyPI).
+    PrefixLookAlike,
+}
+
+impl Rule {
+    /// Preference when a name resembles several others: lower is more telling.
+    fn rank(&self) -> u8 {
+        match self {
+            Rule::ScopeRemoved | Rule::PrefixRemoved => 0,
+            Rule::ScopeLookAlike | Rule::PrefixLookAlike => 1,
+            Rule::CaseChanged => 2,
+            Rule::SeparatorChanged => 3,
+            Rule::Homoglyph { .. } => 4,
+            Rule::AffixAdded(_) | Rule::AffixRemoved(_) | Rule::AffixReplaced { .. } => 5,
+            Rule::Transposed => 6,
+            Rule::CharRemoved | Rule::CharAdded => 7,
+            Rule::CharChanged => 8,
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::CharRemoved => f.write_str("one character removed"),
+            Rule::CharAdded => f.write_str("one character added"),
+            Rule::CharChanged => f.write_str("one character changed"),
+            Rule::Transposed => f.write_str("transposed characters"),
+            Rule::Homoglyph { expected, seen } => write!(f, "homoglyph ({expected}/{seen})"),
+            Rule::SeparatorChanged => f.write_str("separator changed"),
+            Rule::CaseChanged => f.write_str("letter case changed"),
+            Rule::AffixAdded(a) => write!(f, "affix {a} added"),
+            Rule::AffixRemoved(a) => write!(f, "affix {a} removed"),
+            Rule::AffixReplaced { seen, expected } => {
+                write!(f, "affix {seen} instead of {expected}")
+            }
+            Rule::ScopeRemoved => f.write_str("scope removed"),
+            Rule::ScopeLookAlike => f.write_str("scope look-alike"),
+            Rule::PrefixRemoved => f.write_str("internal prefix removed"),
+            Rule::PrefixLookAlike => f.write_str("prefix look-alike"),
+        }
+    }
+}
+
+/// A name that looks like an imitation of another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The checked name, normalised (PEP 503 on PyPI).
+    pub name: String,
+    /// The popular or internal name it imitates ("did you mean").
+    pub resembles: String,
+    pub rule: Rule,
+    /// Whether `resembles` is one of the project's internal names.
+    pub internal: bool,
+}
+
+/// Checks names of one ecosystem against its popular corpus and the project's internal names.
+pub struct Detector {
+    eco: Ecosystem,
+    popular: &'static index::Corpus,
+    /// npm: internal scopes without `@`; PyPI: internal prefixes, normalised (`myorg-`).
+    namespaces: Vec<String>,
+    internal: Index,
+    /// Unscoped / unprefixed copies of internal names → the internal name.
+    stripped: HashMap<String, String>,
+    allow: HashSet<String>,
+}
+
+impl Detector {
+    /// `internal_namespaces`: npm scopes like "@myorg" or PyPI prefixes like "myorg-";
+    /// `internal_names`: internal package names known from lockfiles/catalogue;
+    /// `allow`: names the policy allows even though they look like typos.
+    pub fn new(
+        eco: Ecosystem,
+        internal_namespaces: &[String],
+        internal_names: &[String],
+        allow: &[String],
+    ) -> Detector {
+        let norm = |n: &String| rules::normalize(eco, n);
+        let namespaces: Vec<String> = internal_namespaces
+            .iter()
+            .map(|ns| match eco {
+                Ecosystem::Npm => ns
+                    .trim()
+                    .trim_start_matches('@')
+                    .trim_end_matches('/')
+                    .to_owned(),
+                Ecosystem::Pypi => norm(ns),
+            })
+            .filter(|ns| !ns.is_empty())
+            .collect();
+        let mut names: Vec<String> = internal_names.iter().map(norm).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut stripped = HashMap::new();
+        for name in &names {
+            match eco {
+                Ecosystem::Npm => {
+                    if let (Some(scope), bare) = split_scope(name) {
+                        if namespaces.iter().any(|ns| ns == scope) {
+                            stripped.insert(bare.to_owned(), name.clone());
+                            stripped.insert(format!("{scope}-{bare}"), name.clone());
+                        }
+                    }
+                }
+                Ecosystem::Pypi => {
+                    for prefix in &namespaces {
+                        if let Some(bare) =
+                            name.strip_prefix(prefix.as_str()).filter(|b| !b.is_empty())
+                        {
+                            stripped.insert(bare.trim_start_matches('-').to_owned(), name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Detector {
+            eco,
+            popular: index::popular(eco),
+            namespaces,
+            internal: Index::new(eco, names),
+            stripped,
+            allow: allow.iter().map(norm).collect(),
+        }
+    }
+
+    /// None = fine. A name that is itself popular, internal, or allowed never flags.
+    pub fn check(&self, name: &str) -> Option<Finding> {
+        let norm = rules::normalize(self.eco, name);
+        if norm.is_empty()
+            || self.allow.contains(&norm)
+            || self.popular.names.contains(&norm)
+            || self.internal.contains(&norm)
+        {
+            return None;
+        }
+        let finding = |resembles: String, rule: Rule, internal: bool| Finding {
+            name: norm.clone(),
+            resembles,
+            rule,
+            internal,
+        };
+        if let (Some(scope), bare) = split_scope(&norm) {
+            return self
+                .check_scoped(name, &norm, scope, bare)
+                .map(|(r, rule, i)| finding(r, rule, i));
+        }
+        if let Some(internal) = self.stripped.get(&norm) {
+            let rule = match self.eco {
+                Ecosystem::Npm => Rule::ScopeRemoved,
+                Ecosystem::Pypi => Rule::PrefixRemoved,
+            };
+            return Some(finding(internal.clone(), rule, true));
+        }
+        if let Some((resembles, rule)) = self.best_internal(name, &norm) {
+            return Some(finding(resembles, rule, true));
+        }
+        if self.eco == Ecosystem::Pypi
+            && self.namespaces.iter().any(|p| norm.starts_with(p.as_str()))
+        {
+            // Inside our own prefix, only our own names can be imitated, and none was.
+            return None;
+        }
+        if let Some(resembles) = self.prefix_look_alike(&norm) {
+            return Some(finding(resembles, Rule::PrefixLookAlike, true));
+        }
+        closest(&self.popular.names, name, &norm, |t| {
+            // Scoped popular names belong to their scope's owner; only scopes are compared.
+            (!t.starts_with('@'))
+                .then(|| rules::classify(self.eco, name, &norm, t, Against::Popular))
+                .flatten()
+        })
+        .map(|(r, rule)| finding(r, rule, false))
+    }
+
+    /// npm `@scope/bare`: compared with internal names inside an internal scope, otherwise only its
+    /// scope can be an imitation.
+    fn check_scoped(
+        &self,
+        raw: &str,
+        norm: &str,
+        scope: &str,
+        bare: &str,
+    ) -> Option<(String, Rule, bool)> {
+        if self.namespaces.iter().any(|ns| ns == scope) {
+            return closest(&self.internal, raw, norm, |t| match split_scope(t) {
+                (Some(s), t_bare) if s == scope => {
+                    rules::classify(self.eco, bare, bare, t_bare, Against::Internal)
+                }
+                _ => None,
+            })
+            .map(|(r, rule)| (r, rule, true));
+        }
+        if self.popular.scopes.contains(scope) {
+            return None;
+        }
+        let raw_scope = split_scope(raw.trim()).0.unwrap_or(scope);
+        if let Some(ns) = self
+            .namespaces
+            .iter()
+            .find(|ns| rules::classify(self.eco, raw_scope, scope, ns, Against::Internal).is_some())
+        {
+            return Some((format!("@{ns}/{bare}"), Rule::ScopeLookAlike, true));
+        }
+        closest(&self.popular.scopes, raw_scope, scope, |s| {
+            rules::classify(self.eco, raw_scope, scope, s, Against::Popular)
+        })
+        .map(|(s, _)| (format!("@{s}/{bare}"), Rule::ScopeLookAlike, false))
+    }
+
+    /// PyPI: a leading segment that imitates an internal prefix (`my-org-x`, `myorgs-x` for `myorg-`).
+    fn prefix_look_alike(&self, norm: &str) -> Option<String> {
+        self.namespaces.iter().find_map(|prefix| {
+            let core = prefix.strip_suffix('-')?;
+            norm.match_indices('-').find_map(|(i, _)| {
+                let (head, rest) = (&norm[..i], &norm[i + 1..]);
+                (!rest.is_empty()
+                    && rules::classify(self.eco, head, head, core, Against::Internal).is_some())
+                .then(|| format!("{prefix}{rest}"))
+            })
+        })
+    }
+
+    fn best_internal(&self, raw: &str, norm: &str) -> Option<(String, Rule)> {
+        closest(&self.internal, raw, norm, |t| {
+            rules::classify(self.eco, raw, norm, t, Against::Internal)
+        })
+    }
+}
+
+/// The name of `index` that `name` (`raw` as typed) imitates most tellingly according to `compare`.
+/// Among equally telling ones, the one sharing the longest start with it: people rarely mistype
+/// the first letters (`crypt` means `crypto` rather than `bcrypt`).
+fn closest(
+    index: &Index,
+    raw: &str,
+    name: &str,
+    compare: impl Fn(&str) -> Option<Rule>,
+) -> Option<(String, Rule)> {
+    let shared_start = |t: &str| {
+        name.chars()
+            .zip(t.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    index
+        .similar(raw, name)
+        .into_iter()
+        .filter_map(|t| compare(t).map(|rule| (t, rule)))
+        .min_by_key(|(t, rule)| (rule.rank(), std::cmp::Reverse(shared_start(t))))
+        .map(|(t, rule)| (t.to_owned(), rule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn npm() -> Detector {
+        Detector::new(
+            Ecosystem::Npm,
+            &strings(&["@myorg"]),
+            &strings(&[
+                "@myorg/payments-client",
+                "@myorg/ui-kit",
+                "myorg-legacy-utils",
+            ]),
+            &strings(&["expresso"]),
+        )
+    }
+
+    fn pypi() -> Detector {
+        Detector::new(
+            Ecosystem::Pypi,
+            &strings(&["myorg-"]),
+            &strings(&["myorg-payments-client", "MyOrg_Billing"]),
+            &strings(&[]),
+        )
+    }
+
+    fn flag(d: &Detector, name: &str) -> (String, String, bool) {
+        let f = d
+            .check(name)
+            .unwrap_or_else(|| panic!("{name} should flag"));
+        (f.resembles, f.rule.to_string(), f.internal)
+    }
+
+    fn s(resembles: &str, rule: &str, internal: bool) -> (String, String, bool) {
+        (resembles.to_owned(), rule.to_owned(), internal)
+    }
+
+    #[test]
+    fn real_npm_typosquats_flag() {
+        let d = npm();
+        // npm blog, "crossenv malware on the npm registry", 2017-08-02.
+        assert_eq!(
+            flag(&d, "crossenv"),
+            s("cross-env", "separator changed", false)
+        );
+        assert_eq!(
+            flag(&d, "cross-env.js"),
+            s("cross-env", "affix .js added", false)
+        );
+        assert_eq!(
+            flag(&d, "mongose"),
+            s("mongoose", "one character removed", false)
+        );
+        assert_eq!(flag(&d, "mysqljs"), s("mysql", "affix js added", false));
+        // GHSA-4hcg-qwff-c8g3 (jquerry), OSSF MAL-2025-19413 (electorn), MAL-2025-18484 (discordi.js).
+        assert_eq!(
+            flag(&d, "jquerry"),
+            s("jquery", "one character added", false)
+        );
+        assert_eq!(
+            flag(&d, "electorn"),
+            s("electron", "transposed characters", false)
+        );
+        assert_eq!(
+            flag(&d, "discordi.js"),
+            s("discord.js", "one character added", false)
+        );
+        // The seed's examples.
+        assert_eq!(
+            flag(&d, "expres"),
+            s("express", "one character removed", false)
+        );
+        assert_eq!(flag(&d, "1odash"), s("lodash", "homoglyph (l/1)", false));
+    }
+
+    #[test]
+    fn real_pypi_typosquats_flag() {
+        let d = pypi();
+        // PSRT incident report, security-announce 2017-09 (SK-CSIRT finding).
+        assert_eq!(
+            flag(&d, "urlib3"),
+            s("urllib3", "one character removed", false)
+        );
+        assert_eq!(
+            flag(&d, "setup-tools"),
+            s("setuptools", "separator changed", false)
+        );
+        // December 2019, dateutil issue #984.
+        assert_eq!(
+            flag(&d, "jeIlyfish"),
+            s("jellyfish", "homoglyph (l/I)", false)
+        );
+        assert_eq!(
+            flag(&d, "python3-dateutil"),
+            s(
+                "python-dateutil",
+                "affix python3- instead of python-",
+                false
+            )
+        );
+        // 2018 clipboard-hijacker wave.
+        assert_eq!(
+            flag(&d, "colourama"),
+            s("colorama", "one character added", false)
+        );
+        assert_eq!(
+            flag(&d, "djanga"),
+            s("django", "one character changed", false)
+        );
+        assert_eq!(
+            flag(&d, "reqeusts"),
+            s("requests", "transposed characters", false)
+        );
+        assert_eq!(d.check("reqeusts").unwrap().name, "reqeusts");
+    }
+
+    #[test]
+    fn legitimate_near_names_pass() {
+        let d = npm();
+        for name in [
+            "preact",
+            "react",
+            "ioredis",
+            "redis",
+            "lodash",
+            "express",
+            "JSONStream",
+            "cross-env",
+        ] {
+            assert_eq!(d.check(name), None, "{name}");
+        }
+        let d = pypi();
+        for name in [
+            "boto3",
+            "boto",
+            "Requests",
+            "python_dateutil",
+            "PyYAML",
+            "jellyfish",
+            "numba",
+            "numpy",
+        ] {
+            assert_eq!(d.check(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn scoped_names_in_owned_scopes_pass() {
+        let d = npm();
+        assert_eq!(d.check("@types/node"), None);
+        assert_eq!(d.check("@types/lodash"), None);
+        assert_eq!(d.check("@types/some-new-library"), None);
+        assert_eq!(d.check("@babel/cor"), None); // @babel's owners publish what they like
+        assert_eq!(d.check("@someone/lodash"), None);
+        assert_eq!(d.check("@myorg/payments-client"), None);
+        assert_eq!(d.check("@myorg/brand-new-service"), None);
+    }
+
+    #[test]
+    fn npm_scope_games_flag() {
+        let d = npm();
+        assert_eq!(
+            flag(&d, "payments-client"),
+            s("@myorg/payments-client", "scope removed", true)
+        );
+        assert_eq!(
+            flag(&d, "myorg-payments-client"),
+            s("@myorg/payments-client", "scope removed", true)
+        );
+        assert_eq!(
+            flag(&d, "@my-org/payments-client"),
+            s("@myorg/payments-client", "scope look-alike", true)
+        );
+        assert_eq!(
+            flag(&d, "@myorg-js/anything"),
+            s("@myorg/anything", "scope look-alike", true)
+        );
+        assert_eq!(
+            flag(&d, "@rnyorg/ui-kit"),
+            s("@myorg/ui-kit", "scope look-alike", true)
+        );
+        assert_eq!(
+            flag(&d, "@myorg/payment-client"),
+            s("@myorg/payments-client", "one character removed", true)
+        );
+        assert_eq!(
+            flag(&d, "@myorg/uikit"),
+            s("@myorg/ui-kit", "separator changed", true)
+        );
+        assert_eq!(
+            flag(&d, "@babe1/core"),
+            s("@babel/core", "scope look-alike", false)
+        );
+        assert_eq!(
+            flag(&d, "@typescript_eslint/parser"),
+            s("@typescript-eslint/parser", "scope look-alike", false)
+        );
+        // Popular scopes take the popular thresholds: @bazel and @babel are both real.
+        assert_eq!(d.check("@bazel/ibazel"), None);
+        assert_eq!(
+            flag(&d, "myorg-legacy-util"),
+            s("myorg-legacy-utils", "one character removed", true)
+        );
+    }
+
+    #[test]
+    fn pypi_prefix_games_flag() {
+        let d = pypi();
+        assert_eq!(
+            flag(&d, "payments-client"),
+            s("myorg-payments-client", "internal prefix removed", true)
+        );
+        assert_eq!(
+            flag(&d, "myorg-payment-client"),
+            s("myorg-payments-client", "one character removed", true)
+        );
+        assert_eq!(
+            flag(&d, "my-org-payments-client"),
+            s("myorg-payments-client", "separator changed", true)
+        );
+        assert_eq!(
+            flag(&d, "myorgs-reporting"),
+            s("myorg-reporting", "prefix look-alike", true)
+        );
+        assert_eq!(
+            flag(&d, "myorg-billling"),
+            s("myorg-billing", "one character added", true)
+        );
+        assert_eq!(d.check("myorg_billing"), None); // PEP 503 form of an internal name
+        assert_eq!(d.check("myorg-brand-new"), None);
+        // Our own prefix is ours: a popular-looking name under it is not a public squat.
+        assert_eq!(d.check("myorg-reqeusts"), None);
+    }
+
+    #[test]
+    fn allowlist_wins() {
+        let d = npm();
+        assert_eq!(d.check("expresso"), None);
+        let d = Detector::new(Ecosystem::Pypi, &[], &[], &strings(&["Setup_Tools"]));
+        assert_eq!(d.check("setup-tools"), None);
+        assert!(d.check("reqeusts").is_some());
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let d = npm();
+        for name in [
+            "",
+            " ",
+            "@",
+            "@/",
+            "@x/",
+            "/",
+            "ĺodash",
+            "@@myorg/x",
+            "a/b/c",
+            "-",
+            "日本語",
+        ] {
+            let _ = d.check(name);
+        }
+        let d = pypi();
+        for name in ["", "---", "myorg-", "ĺodash", "日本語", "-myorg-"] {
+            let _ = d.check(name);
+        }
+    }
+}

@@ -1,0 +1,598 @@
+//! Pure name comparison for the typosquat detector: normalisation, the lookup keys the index
+//! stores, and `classify`, which says by which rule (if any) one name imitates another.
+//!
+//! Nothing here knows about corpora or policy; `index.rs` finds the few names worth comparing and
+//! `mod.rs` decides which comparisons apply to a name.
+
+use std::borrow::Cow;
+
+use super::{Ecosystem, Rule};
+
+/// What kind of name a candidate is compared with; it sets how short a name single edits apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Against {
+    /// The popular corpus: thousands of names, many of them short and close to each other.
+    Popular,
+    /// The project's internal names, and the few (about 260) popular npm scopes.
+    Internal,
+}
+
+impl Against {
+    /// Shortest word on which one character removed, added or changed counts as a typo. The
+    /// word is the run between separators where the edit falls (the whole name if it has none):
+    /// package families vary in short words (`django-csp`/`django-cms`/`django-crm`,
+    /// `google-cloud-iam`/`google-cloud-iap`), exactly like short names do.
+    ///
+    /// Measured on the embedded corpora: the share of popular names that already have another
+    /// popular name one such edit away is, by length, 4: 18 % (npm) / 45 % (PyPI),
+    /// 5: 16 % / 34 %, 6: 13 % / 18 %, 7: 6 % / 13 %, 8 and up: at most 9 %. Below 6 a name one
+    /// edit from a popular one is about as likely to be an unrelated real package as a typo
+    /// (`chai`/`chalk`, `numba`/`numpy`), so short names are left to the rules that do not depend
+    /// on length (homoglyphs, separators, affixes). Internal names are a handful rather than
+    /// thousands, so only names so short that an edit makes a common word (`api`/`apt`) are left out.
+    fn min_edit_len(self) -> usize {
+        match self {
+            Against::Popular => 6,
+            Against::Internal => 4,
+        }
+    }
+
+    /// Shortest word on which two swapped neighbours count. Legitimate transposition
+    /// pairs are rare: none among npm's popular names at any length; on PyPI 8 of 471 four-letter
+    /// names (`tqdm`/`tdqm`, `pyod`/`pydo`), 2 of 716 five-letter ones and none longer. So from 5 on,
+    /// which catches `axois` (axios), a case the single-edit threshold would miss.
+    fn min_transpose_len(self) -> usize {
+        match self {
+            Against::Popular => 5,
+            Against::Internal => 4,
+        }
+    }
+}
+
+/// Shortest stem an affix rule accepts: `d3` + `.js` is a real squat, a single letter is not a name.
+const MIN_AFFIX_STEM: usize = 2;
+
+/// Name affixes that impersonate "the same package for my platform". npm's come from the 2017
+/// crossenv wave (`mysqljs`, `nodemailer.js`, `mssql-node`, `jquery.js`); PyPI's from
+/// `python3-dateutil` and GuardDog's py/python swaps.
+fn affixes(eco: Ecosystem) -> (&'static [&'static str], &'static [&'static str]) {
+    match eco {
+        Ecosystem::Npm => (&["node-", "js-"], &["-js", ".js", "js", "-node"]),
+        Ecosystem::Pypi => (
+            &["python3-", "python-", "python", "py3-", "py-", "py"],
+            &["-python3", "-python", "-py3", "-py"],
+        ),
+    }
+}
+
+/// The form names are compared in: PyPI names PEP 503-normalised (lowercase, runs of `-_.`
+/// become `-`); npm names as written, trimmed (npm keeps a few legacy capitals such as
+/// `JSONStream`, so case is not folded here).
+pub(super) fn normalize(eco: Ecosystem, name: &str) -> String {
+    let name = name.trim();
+    match eco {
+        Ecosystem::Npm => name.to_owned(),
+        Ecosystem::Pypi => {
+            let mut out = String::with_capacity(name.len());
+            for ch in name.chars() {
+                if is_separator(ch) {
+                    if !out.ends_with('-') {
+                        out.push('-');
+                    }
+                } else {
+                    out.push(ch.to_ascii_lowercase());
+                }
+            }
+            out
+        }
+    }
+}
+
+fn is_separator(ch: char) -> bool {
+    matches!(ch, '-' | '_' | '.')
+}
+
+/// Lowercase with every separator removed: `cross-env`, `cross_env` and `crossenv` share it.
+pub(super) fn separator_key(name: &str) -> String {
+    separator_chars(name).collect()
+}
+
+fn separator_chars(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars()
+        .filter(|&ch| !is_separator(ch))
+        .map(|ch| ch.to_ascii_lowercase())
+}
+
+/// What a name looks like to a reader: `1`, `I` and `l` fold to `l`, `0` to `o`, `rn` to `m`,
+/// `vv` to `w`. Computed on the name as typed, because PEP 503 lowercasing would turn the `I` of
+/// `jeIlyfish` into an `i` that no longer looks like anything.
+pub(super) fn skeleton(eco: Ecosystem, raw: &str) -> String {
+    skeleton_chars(eco, raw).collect()
+}
+
+/// `skeleton` as an iterator, so comparisons need not allocate.
+fn skeleton_chars(eco: Ecosystem, raw: &str) -> impl Iterator<Item = char> + '_ {
+    let mut chars = raw
+        .trim()
+        .chars()
+        .map(|ch| match ch {
+            'I' | '1' | '|' => 'l',
+            '0' => 'o',
+            other => other.to_ascii_lowercase(),
+        })
+        .peekable();
+    std::iter::from_fn(move || {
+        let ch = chars.next()?;
+        if eco == Ecosystem::Pypi && is_separator(ch) {
+            // PEP 503: a run of separators is one `-`.
+            while chars.next_if(|&next| is_separator(next)).is_some() {}
+            return Some('-');
+        }
+        Some(match (ch, chars.peek()) {
+            ('r', Some('n')) | ('v', Some('v')) => {
+                chars.next();
+                if ch == 'r' {
+                    'm'
+                } else {
+                    'w'
+                }
+            }
+            _ => ch,
+        })
+    })
+}
+
+/// The name with each one character removed, as `(prefix, suffix)` pairs (no allocation).
+pub(super) fn deletions(name: &str) -> impl Iterator<Item = (&str, &str)> {
+    name.char_indices()
+        .map(move |(i, ch)| (&name[..i], &name[i + ch.len_utf8()..]))
+}
+
+/// Names that `name` may be an affixed, unaffixed or re-affixed copy of, as (prefix, stem, suffix)
+/// to be read concatenated: the name with one known affix or trailing digit run removed, and each
+/// of those (and the name itself) with one known affix added. The index looks each up exactly;
+/// `classify` confirms.
+pub(super) fn affix_variants(eco: Ecosystem, name: &str) -> Vec<[&str; 3]> {
+    let (prefixes, suffixes) = affixes(eco);
+    let mut stems = vec![name];
+    stems.extend(prefixes.iter().filter_map(|p| name.strip_prefix(p)));
+    stems.extend(suffixes.iter().filter_map(|s| name.strip_suffix(s)));
+    let digitless = name.trim_end_matches(|ch: char| ch.is_ascii_digit());
+    if digitless.len() < name.len() {
+        stems.push(digitless);
+    }
+    let mut out = Vec::with_capacity(stems.len() * (1 + prefixes.len() + suffixes.len()));
+    for stem in stems.into_iter().filter(|s| s.len() >= MIN_AFFIX_STEM) {
+        out.extend(prefixes.iter().map(|p| [*p, stem, ""]));
+        out.extend(suffixes.iter().map(|s| ["", stem, *s]));
+        out.push(["", stem, ""]);
+    }
+    out
+}
+
+/// How `candidate` imitates `target`, or `None` if it does not (or is `target`).
+///
+/// `raw` is the candidate as typed (for homoglyphs), `candidate` its normalised form, `target` a
+/// normalised popular or internal name, and `against` says which (see its length thresholds). Rules are tried from the most deliberate-looking to the most accidental, so the
+/// reason given is the most telling one.
+pub(super) fn classify(
+    eco: Ecosystem,
+    raw: &str,
+    candidate: &str,
+    target: &str,
+    against: Against,
+) -> Option<Rule> {
+    if candidate == target {
+        return None;
+    }
+    if candidate.eq_ignore_ascii_case(target) {
+        return Some(Rule::CaseChanged);
+    }
+    if separator_chars(candidate).eq(separator_chars(target)) {
+        return Some(Rule::SeparatorChanged);
+    }
+    if skeleton_chars(eco, raw).eq(skeleton_chars(eco, target)) {
+        let (expected, seen) = difference(target, raw.trim());
+        return Some(Rule::Homoglyph { expected, seen });
+    }
+    let (c, t) = (lowercase(candidate), lowercase(target));
+    if let Some(rule) = affix(eco, &c, &t) {
+        return Some(rule);
+    }
+    let (edit, word_len) = single_edit(&c, &t)?;
+    let min_len = match edit {
+        Rule::Transposed => against.min_transpose_len(),
+        _ => against.min_edit_len(),
+    };
+    (word_len >= min_len).then_some(edit)
+}
+
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// The differing middles of two names once their common start and end are removed, comparing
+/// case-insensitively and treating all separators alike (so `jeIlyfish` vs `jellyfish` → `l`, `I`).
+fn difference(expected: &str, seen: &str) -> (String, String) {
+    let a: Vec<char> = expected.chars().collect();
+    let b: Vec<char> = seen.chars().collect();
+    let same = |x: char, y: char| {
+        x.eq_ignore_ascii_case(&y) && x != 'I' && y != 'I'
+            || x == y
+            || is_separator(x) && is_separator(y)
+    };
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| same(**x, **y)).count();
+    let max_suffix = a.len().min(b.len()) - prefix;
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| same(**x, **y))
+        .count();
+    (
+        a[prefix..a.len() - suffix].iter().collect(),
+        b[prefix..b.len() - suffix].iter().collect(),
+    )
+}
+
+fn affix(eco: Ecosystem, c: &str, t: &str) -> Option<Rule> {
+    let (prefixes, suffixes) = affixes(eco);
+    let stem_ok = |stem: &str| stem.len() >= MIN_AFFIX_STEM;
+    for p in prefixes {
+        if c.strip_prefix(p)
+            .is_some_and(|rest| rest == t && stem_ok(t))
+        {
+            return Some(Rule::AffixAdded((*p).to_owned()));
+        }
+        if t.strip_prefix(p)
+            .is_some_and(|rest| rest == c && stem_ok(c))
+        {
+            return Some(Rule::AffixRemoved((*p).to_owned()));
+        }
+    }
+    for s in suffixes {
+        if c.strip_suffix(s)
+            .is_some_and(|rest| rest == t && stem_ok(t))
+        {
+            return Some(Rule::AffixAdded((*s).to_owned()));
+        }
+        if t.strip_suffix(s)
+            .is_some_and(|rest| rest == c && stem_ok(c))
+        {
+            return Some(Rule::AffixRemoved((*s).to_owned()));
+        }
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(d) = c.strip_prefix(t).filter(|d| digits(d) && stem_ok(t)) {
+        return Some(Rule::AffixAdded(d.to_owned()));
+    }
+    if let Some(d) = t.strip_prefix(c).filter(|d| digits(d) && stem_ok(c)) {
+        return Some(Rule::AffixRemoved(d.to_owned()));
+    }
+    for seen in prefixes {
+        let Some(stem) = c.strip_prefix(seen).filter(|s| stem_ok(s)) else {
+            continue;
+        };
+        if let Some(expected) = prefixes.iter().find(|e| t.strip_prefix(**e) == Some(stem)) {
+            return Some(Rule::AffixReplaced {
+                seen: (*seen).to_owned(),
+                expected: (*expected).to_owned(),
+            });
+        }
+    }
+    for seen in suffixes {
+        let Some(stem) = c.strip_suffix(seen).filter(|s| stem_ok(s)) else {
+            continue;
+        };
+        if let Some(expected) = suffixes.iter().find(|e| t.strip_suffix(**e) == Some(stem)) {
+            return Some(Rule::AffixReplaced {
+                seen: (*seen).to_owned(),
+                expected: (*expected).to_owned(),
+            });
+        }
+    }
+    None
+}
+
+/// One character removed, added or changed, or two neighbours swapped (Damerau distance 1), with
+/// the length of the word of `t` (its run between separators) where the edit falls.
+fn single_edit(c: &str, t: &str) -> Option<(Rule, usize)> {
+    if c.is_ascii() && t.is_ascii() {
+        edit_in(c.as_bytes(), t.as_bytes(), |b| is_separator(char::from(b)))
+    } else {
+        let a: Vec<char> = c.chars().collect();
+        let b: Vec<char> = t.chars().collect();
+        edit_in(&a, &b, is_separator)
+    }
+}
+
+fn edit_in<T: Copy + PartialEq>(
+    a: &[T],
+    b: &[T],
+    sep: impl Fn(T) -> bool,
+) -> Option<(Rule, usize)> {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (da, db) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    let rule = match (da.len(), db.len()) {
+        (0, 1) => Rule::CharRemoved,
+        (1, 0) => Rule::CharAdded,
+        (1, 1) => Rule::CharChanged,
+        (2, 2) if da[0] == db[1] && da[1] == db[0] => Rule::Transposed,
+        _ => return None,
+    };
+    Some((rule, word_len(b, prefix, sep)))
+}
+
+/// Length of the separator-delimited word of `name` at (or, at a separator or the end, just
+/// before) position `at`.
+fn word_len<T: Copy>(name: &[T], at: usize, sep: impl Fn(T) -> bool) -> usize {
+    let mut at = at.min(name.len().saturating_sub(1));
+    if at > 0 && name.get(at).is_some_and(|&x| sep(x)) {
+        at -= 1;
+    }
+    let start = name[..at]
+        .iter()
+        .rposition(|&x| sep(x))
+        .map_or(0, |i| i + 1);
+    let end = name[at..]
+        .iter()
+        .position(|&x| sep(x))
+        .map_or(name.len(), |i| at + i);
+    end - start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NPM: Ecosystem = Ecosystem::Npm;
+    const PYPI: Ecosystem = Ecosystem::Pypi;
+
+    fn popular(eco: Ecosystem, candidate: &str, target: &str) -> Option<Rule> {
+        classify(
+            eco,
+            candidate,
+            &normalize(eco, candidate),
+            target,
+            Against::Popular,
+        )
+    }
+
+    #[test]
+    fn pep503_normalisation() {
+        assert_eq!(normalize(PYPI, "Python_Dateutil"), "python-dateutil");
+        assert_eq!(normalize(PYPI, " zope.interface "), "zope-interface");
+        assert_eq!(normalize(PYPI, "a-_.-b"), "a-b");
+        assert_eq!(normalize(NPM, "JSONStream"), "JSONStream");
+    }
+
+    #[test]
+    fn separator_games() {
+        // crossenv (npm, 2017 "crossenv malware" wave); setup-tools (PyPI, PSRT incident 2017-09).
+        assert_eq!(
+            popular(NPM, "crossenv", "cross-env"),
+            Some(Rule::SeparatorChanged)
+        );
+        assert_eq!(
+            popular(NPM, "babelcli", "babel-cli"),
+            Some(Rule::SeparatorChanged)
+        );
+        assert_eq!(
+            popular(PYPI, "setup-tools", "setuptools"),
+            Some(Rule::SeparatorChanged)
+        );
+        assert_eq!(
+            popular(NPM, "discord-js", "discord.js"),
+            Some(Rule::SeparatorChanged)
+        );
+    }
+
+    #[test]
+    fn homoglyphs_report_what_was_swapped() {
+        // jeIlyfish (capital i): PyPI, December 2019, dateutil issue #984.
+        assert_eq!(
+            popular(PYPI, "jeIlyfish", "jellyfish"),
+            Some(Rule::Homoglyph {
+                expected: "l".into(),
+                seen: "I".into()
+            })
+        );
+        // 1odash is the seed's own example.
+        assert_eq!(
+            popular(NPM, "1odash", "lodash"),
+            Some(Rule::Homoglyph {
+                expected: "l".into(),
+                seen: "1".into()
+            })
+        );
+        assert_eq!(
+            popular(NPM, "rnoment", "moment"),
+            Some(Rule::Homoglyph {
+                expected: "m".into(),
+                seen: "rn".into()
+            })
+        );
+        assert_eq!(
+            popular(NPM, "vvebpack", "webpack"),
+            Some(Rule::Homoglyph {
+                expected: "w".into(),
+                seen: "vv".into()
+            })
+        );
+        assert_eq!(
+            popular(PYPI, "b0to3", "boto3"),
+            Some(Rule::Homoglyph {
+                expected: "o".into(),
+                seen: "0".into()
+            })
+        );
+        assert_eq!(
+            Rule::Homoglyph {
+                expected: "l".into(),
+                seen: "1".into()
+            }
+            .to_string(),
+            "homoglyph (l/1)"
+        );
+    }
+
+    #[test]
+    fn affixes_added_removed_and_swapped() {
+        // mysqljs, nodemailer.js, mssql-node, jquery.js: npm crossenv wave, 2017.
+        assert_eq!(
+            popular(NPM, "mysqljs", "mysql"),
+            Some(Rule::AffixAdded("js".into()))
+        );
+        assert_eq!(
+            popular(NPM, "nodemailer.js", "nodemailer"),
+            Some(Rule::AffixAdded(".js".into()))
+        );
+        assert_eq!(
+            popular(NPM, "mssql-node", "mssql"),
+            Some(Rule::AffixAdded("-node".into()))
+        );
+        assert_eq!(
+            popular(NPM, "d3.js", "d3"),
+            Some(Rule::AffixAdded(".js".into()))
+        );
+        assert_eq!(
+            popular(NPM, "fetch", "node-fetch"),
+            Some(Rule::AffixRemoved("node-".into()))
+        );
+        // python3-dateutil: PyPI, December 2019.
+        assert_eq!(
+            popular(PYPI, "python3-dateutil", "python-dateutil"),
+            Some(Rule::AffixReplaced {
+                seen: "python3-".into(),
+                expected: "python-".into()
+            })
+        );
+        assert_eq!(
+            popular(PYPI, "requests3", "requests"),
+            Some(Rule::AffixAdded("3".into()))
+        );
+        assert_eq!(
+            popular(PYPI, "boto", "boto3"),
+            Some(Rule::AffixRemoved("3".into()))
+        );
+        assert_eq!(
+            Rule::AffixAdded("-js".into()).to_string(),
+            "affix -js added"
+        );
+    }
+
+    #[test]
+    fn single_edits_on_long_enough_names() {
+        // reqeusts, urlib3, djanga, colourama: PyPI incidents 2017-2019; electorn, jquerry: npm.
+        assert_eq!(
+            popular(PYPI, "reqeusts", "requests"),
+            Some(Rule::Transposed)
+        );
+        assert_eq!(popular(NPM, "electorn", "electron"), Some(Rule::Transposed));
+        assert_eq!(popular(PYPI, "urlib3", "urllib3"), Some(Rule::CharRemoved));
+        assert_eq!(popular(NPM, "jquerry", "jquery"), Some(Rule::CharAdded));
+        assert_eq!(
+            popular(PYPI, "colourama", "colorama"),
+            Some(Rule::CharAdded)
+        );
+        assert_eq!(popular(PYPI, "djanga", "django"), Some(Rule::CharChanged));
+        assert_eq!(popular(NPM, "loadsh", "lodash"), Some(Rule::Transposed));
+        // axois: OSSF MAL-2025-15245. Transpositions count from five letters, other edits from six.
+        assert_eq!(popular(NPM, "axois", "axios"), Some(Rule::Transposed));
+        assert_eq!(popular(NPM, "axio", "axios"), None);
+        assert_eq!(popular(PYPI, "tdqm", "tqdm"), None);
+        // The length that counts is the word's: families vary in short words.
+        assert_eq!(popular(PYPI, "django-cap", "django-csp"), None);
+        assert_eq!(popular(PYPI, "google-cloud-iap", "google-cloud-iam"), None);
+        assert_eq!(
+            popular(PYPI, "django-extension", "django-extensions"),
+            Some(Rule::CharRemoved)
+        );
+        assert_eq!(
+            popular(NPM, "discordi.js", "discord.js"),
+            Some(Rule::CharAdded)
+        );
+    }
+
+    #[test]
+    fn short_names_and_unrelated_names_do_not_match() {
+        // Five letters and below: one edit apart is normal for unrelated packages.
+        assert_eq!(popular(NPM, "chai", "chalk"), None);
+        assert_eq!(popular(PYPI, "numba", "numpy"), None);
+        assert_eq!(popular(NPM, "preact", "react"), None);
+        assert_eq!(popular(NPM, "ioredis", "redis"), None);
+        assert_eq!(popular(PYPI, "requests", "requests"), None);
+        assert_eq!(popular(PYPI, "reqeusts-oauth", "requests"), None);
+        // Two edits are not one.
+        assert_eq!(popular(NPM, "lodahss", "lodash"), None);
+        // The internal threshold is lower than the popular one.
+        assert_eq!(
+            classify(NPM, "myorgs", "myorgs", "myorg", Against::Internal),
+            Some(Rule::CharAdded)
+        );
+    }
+
+    #[test]
+    fn case_only_differences() {
+        assert_eq!(
+            popular(NPM, "jsonstream", "JSONStream"),
+            Some(Rule::CaseChanged)
+        );
+    }
+
+    #[test]
+    fn affix_variants_reach_the_imitated_name() {
+        let variants = |eco, name| -> Vec<String> {
+            affix_variants(eco, name)
+                .iter()
+                .map(|parts| parts.concat())
+                .collect()
+        };
+        assert!(variants(PYPI, "python3-dateutil").contains(&"python-dateutil".to_owned()));
+        assert!(variants(NPM, "fetch").contains(&"node-fetch".to_owned()));
+        assert!(variants(PYPI, "requests3").contains(&"requests".to_owned()));
+        assert!(!variants(NPM, "d3.js").contains(&"d".to_owned()));
+    }
+
+    #[test]
+    fn word_length_around_an_edit() {
+        let len = |s: &str, at| word_len(&s.chars().collect::<Vec<_>>(), at, is_separator);
+        assert_eq!(len("django-csp", 8), 3);
+        assert_eq!(len("django-csp", 6), 6); // at the separator: the word before
+        assert_eq!(len("django-csp", 10), 3); // at the end: the last word
+        assert_eq!(len("requests", 0), 8);
+        assert_eq!(len("", 0), 0);
+    }
+
+    #[test]
+    fn skeletons() {
+        assert_eq!(skeleton(PYPI, " Jea_-.rn1VVI "), "jea-mlwl");
+        assert_eq!(skeleton(NPM, "vvv-rnrn"), "wv-mm");
+        assert_eq!(skeleton(PYPI, "r-n"), "r-n");
+    }
+
+    #[test]
+    fn non_ascii_names_compare_by_character() {
+        assert_eq!(
+            single_edit("ĺodash", "lodash").map(|(r, _)| r),
+            Some(Rule::CharChanged)
+        );
+    }
+
+    #[test]
+    fn deletions_cover_every_position() {
+        let all: Vec<String> = deletions("abc").map(|(a, b)| format!("{a}{b}")).collect();
+        assert_eq!(all, ["bc", "ac", "ab"]);
+    }
+}
