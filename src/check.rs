@@ -32,10 +32,14 @@ pub fn run(dir: &Path, format: Format) -> Result<i32> {
         findings.extend(check_npm(&dir, &lock, &policy)?);
         audited.push(lock);
     }
+    if let Some((lock, maven_findings)) = check_maven(&dir, &policy)? {
+        findings.extend(maven_findings);
+        audited.push(lock);
+    }
     if audited.is_empty() {
         return Err(Error::lockfile(
             &dir,
-            "no lockfile found (package-lock.json, npm-shrinkwrap.json)",
+            "no lockfile found (package-lock.json, npm-shrinkwrap.json, .mvn/checksums/checksums.sha256)",
             "run `lockgate check` in the project directory, or pass it as DIR",
         ));
     }
@@ -76,6 +80,12 @@ fn check_npm(dir: &Path, lock_path: &Path, policy: &Policy) -> Result<Vec<Findin
         );
     }
     Ok(findings)
+}
+
+/// The Maven lock (missing, malformed, unroutable lines), internal-repository credentials and
+/// plain-http repositories in pom.xml; `None` when DIR is no Maven project.
+fn check_maven(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Finding>)>> {
+    crate::maven::audit(dir, policy)
 }
 
 fn strip_version(id: &str) -> &str {
