@@ -5,8 +5,10 @@
 # on the test project (one internal dependency plus the Debian-pinned plugins) and on a larger one
 # (ten public libraries and a unit test, so surefire resolves its provider), each with well over
 # 100 locked files. Also times `lockgate lock mvn package` (empty repository, everything resolved
-# through the gate). Prints the median of BENCH_RUNS runs (default 5, alternating plain/guarded)
-# and the ratio; the target is guarded <= 1.05x plain.
+# through the gate), and lockgate's own share of a guarded run (the same run with `true` as the
+# real mvn: policy, lock, store check, repository layout, gate, settings, cleanup). Prints the
+# median of BENCH_RUNS runs (default 5, alternating plain/guarded) and the ratio; the target is
+# guarded <= 1.05x plain.
 #
 # Needs what the integration tests need (scripts/setup-test-env.sh): nginx, mvn 3.8, javac, and
 # Debian's Maven plugins in /usr/share/maven-repo. LOCKGATE names the binary; by default the
@@ -144,9 +146,9 @@ timed() {
     echo $(($(now) - start))
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-secs() { awk -v us="$1" 'BEGIN {printf "%.2f", us / 1e6}'; }
+secs() { awk -v us="$1" -v digits="${2:-2}" 'BEGIN {printf "%.*f", digits, us / 1e6}'; }
 
-printf '%-8s %7s %11s %9s %11s %7s\n' project files "lock (s)" "plain (s)" "guarded (s)" ratio
+printf '%-8s %6s %9s %10s %12s %8s %13s\n' project files "lock (s)" "plain (s)" "guarded (s)" ratio "lockgate (s)"
 for name in small large; do
     dir=$WORK/$name
     lock_us=$(timed "$dir" "$LOCKGATE" lock mvn -B -q package)
@@ -156,13 +158,14 @@ for name in small large; do
     # Warm both: the plain repository gets filled online once, the store already is.
     timed "$dir" mvn -B -q -s "$WORK/plain-settings.xml" "-Dmaven.repo.local=$WORK/plain-repo-$name" package >/dev/null
     timed "$dir" "${guarded[@]}" >/dev/null
-    p=() g=()
+    p=() g=() o=()
     for _ in $(seq "$RUNS"); do
         p+=("$(timed "$dir" "${plain[@]}")")
         g+=("$(timed "$dir" "${guarded[@]}")")
+        o+=("$(export LOCKGATE_REAL_MVN=/bin/true; timed "$dir" "${guarded[@]}")")
     done
-    pm=$(median "${p[@]}") gm=$(median "${g[@]}")
-    printf '%-8s %7d %11s %9s %11s %6sx\n' "$name" "$files" "$(secs "$lock_us")" "$(secs "$pm")" "$(secs "$gm")" \
-        "$(awk -v g="$gm" -v p="$pm" 'BEGIN {printf "%.3f", g / p}')"
+    pm=$(median "${p[@]}") gm=$(median "${g[@]}") om=$(median "${o[@]}")
+    printf '%-8s %6d %9s %10s %12s %7sx %13s\n' "$name" "$files" "$(secs "$lock_us")" "$(secs "$pm")" "$(secs "$gm")" \
+        "$(awk -v g="$gm" -v p="$pm" 'BEGIN {printf "%.3f", g / p}')" "$(secs "$om" 3)"
 done
 echo "median of $RUNS runs each; lockgate: $LOCKGATE"

@@ -273,15 +273,58 @@ fn version_range_resolves_among_internal_versions_only() {
         .join(format!("com/myorg/{}/99.0.0", case.artifact))
         .exists());
 
+    std::fs::remove_dir_all(sb.m2_repo()).unwrap();
+
     let out = sb
-        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp"]))
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "install"]))
         .ok();
     let lock = sb.read(LOCK);
     assert!(lock.contains(&case.path("1.3.0", "jar")), "{out}");
     assert!(!lock.contains("/99.0.0/"), "{lock}");
     assert!(!lock.contains("maven-metadata"), "metadata is not locked");
-    let out = sb.run(sb.shim("mvn").args(["-B", "-ntp", "package"])).ok();
+    std::fs::remove_dir_all(sb.m2_repo()).unwrap();
+    let out = sb.run(sb.shim("mvn").args(["-B", "-ntp", "install"])).ok();
     assert!(built(&sb), "{out}");
+    // `mvn install` still installs: the project's own files, and only those, reach ~/.m2.
+    let installed = sb.m2_repo().join("com/example/app/1.0.0");
+    let record = std::fs::read_to_string(installed.join("_remote.repositories")).unwrap();
+    assert!(
+        record.contains("app-1.0.0.jar>=") && record.contains("app-1.0.0.pom>="),
+        "{record}"
+    );
+    let top: Vec<String> = std::fs::read_dir(sb.m2_repo())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(top, ["com"]);
+    assert!(!sb.m2_repo().join("com/myorg").exists(), "{out}");
+}
+
+/// Lock generation for an internal artifact the internal repository does not have: plain Maven
+/// would take the public copy; through lockgate Maven only gets the internal repository's 404,
+/// and the public offer makes it a refused confusion attempt (22). No lock is written.
+#[test]
+fn lock_refuses_an_internal_artifact_only_the_public_repository_has() {
+    let case = Case::new(&[]);
+    let sb = case.sandbox("1.2.3");
+    let out = sb
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp"]))
+        .code_is(22);
+    assert!(out.stderr.contains(&case.path("1.2.3", "pom")), "{out}");
+    assert!(
+        out.stderr.contains("internal repository does not have it"),
+        "{out}"
+    );
+    assert!(!sb.exists(LOCK));
+    let package = format!("com.myorg:{}", case.artifact);
+    assert_eq!(
+        sb.counter(
+            "registry_confusion_attempt_detected_total",
+            &[("package", &package)]
+        ),
+        1.0
+    );
 }
 
 /// The internal jar is replaced (with matching .sha1/.sha256, as an attacker with write access

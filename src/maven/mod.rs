@@ -208,13 +208,12 @@ impl Ctx {
             );
         }
 
-        let run = repo::RunDir::create(&self.store)?;
         let stored: Vec<(&coords::RepoPath, PathBuf)> = plan
             .files
             .iter()
             .map(|p| (&p.path, self.store.path(&p.digest())))
             .collect();
-        let layout = repo::lay_out(&run.repo(), &stored)?;
+        let run = repo::RunRepo::prepare(&self.store, &lock_path, &stored)?;
         let mut gate = Gate::bind().await?;
         let route = Arc::new(serve::LockedRoute::new(&lock, &plan.files, &self.store));
         gate.serve(route.clone());
@@ -230,7 +229,7 @@ impl Ctx {
         let code =
             tool::run_child(self.mvn_command(&run, &gate, self.offline, None)?, "mvn").await?;
         drop(gate);
-        self.evict_written(&layout);
+        self.evict_written(&run);
         if code != 0 {
             let misses = route.misses();
             if !misses.is_empty() {
@@ -269,7 +268,7 @@ impl Ctx {
             self.check_credentials()?;
         }
         let lock_path = self.inv.lock_path.clone();
-        let run = repo::RunDir::create(&self.store)?;
+        let run = repo::RunRepo::fresh(&self.store)?;
         let mut gate = Gate::bind().await?;
         let route = Arc::new(serve::RouteMode::new(
             self.sources.clone(),
@@ -345,7 +344,7 @@ impl Ctx {
     /// The real mvn, pointed at the gate and the run's local repository.
     fn mvn_command(
         &self,
-        run: &repo::RunDir,
+        run: &repo::RunRepo,
         gate: &Gate,
         offline: bool,
         extra_goal: Option<&str>,
@@ -452,8 +451,8 @@ impl Ctx {
     }
 
     /// Store files that Maven wrote into through a link no longer hold verified bytes.
-    fn evict_written(&self, layout: &repo::Layout) {
-        for path in layout.written_through() {
+    fn evict_written(&self, run: &repo::RunRepo) {
+        for path in run.written_through() {
             let _ = std::fs::remove_file(&path);
             eprintln!(
                 "lockgate: warning: the build wrote into the verified file {} (it installed over a locked artifact); removed it from the store, it is downloaded and verified again next time",
@@ -463,7 +462,7 @@ impl Ctx {
     }
 
     /// After a successful run: what Maven installed goes to the user's own local repository.
-    fn export_installed(&self, run: &repo::RunDir) {
+    fn export_installed(&self, run: &repo::RunRepo) {
         let to = self.inv.user_repository(&self.settings);
         match repo::export_installed(&run.repo(), &to) {
             Ok(copied) if !copied.is_empty() => {

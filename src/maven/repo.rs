@@ -1,12 +1,16 @@
-//! The local repository of one guarded Maven run, laid out from the verified store.
+//! The local repository of a guarded Maven run, laid out from the verified store.
 //!
-//! Per run, not kept: each guarded run gets a fresh directory `<store>/maven-runs/run-*/repo`
-//! holding hard links to the store's verified files (a copy where the file system refuses a
-//! link) and nothing else, and it is deleted when the run ends. So nothing unverified is ever in
-//! it when Maven starts: no file from an earlier run, no `_remote.repositories` (Maven accepts
-//! untracked files in any mode), no `*.lastUpdated` failure marker that would need `-U`. Laying
-//! out links costs milliseconds, being in the store's own file system makes links always
-//! possible, and a run killed with SIGKILL leaves only links, swept a day later.
+//! Every guarded build starts from a repository holding exactly the locked files — hard links
+//! to the store's verified files (copies where the file system refuses a link) — and nothing
+//! else: no file of an earlier run, no `_remote.repositories` (Maven accepts untracked files in
+//! any mode), no `*.lastUpdated` failure marker that would need `-U`. The directory itself is
+//! kept per project (`<store>/maven-runs/kept-<hash of the lock path>/repo`) and made exact
+//! again before each run: files that are not a link to the locked store file are deleted, missing
+//! ones linked. On an unchanged lock that is a directory walk, where a fresh layout would cost
+//! two metadata writes per file (link, then unlink), which a busy disk makes slow. A second
+//! build of the same project while one runs gets a fresh temporary layout instead (`flock`).
+//! Lock generation uses a fresh, empty repository. Temporary directories of runs killed with
+//! SIGKILL are swept a day later.
 //!
 //! What `mvn install` users expect — the project's artifacts in their own local repository for
 //! other builds — is kept by [`export_installed`]: after a successful run, the files Maven
@@ -16,52 +20,104 @@
 //!
 //! A hard link shares its bytes with the store. Maven writes only to files it downloads (which
 //! it renames into place) or installs (which it writes in place); installing over a locked path
-//! would write into the store, so [`Layout::written_through`] notices a changed store file after
+//! would write into the store, so [`RunRepo::written_through`] notices a changed store file after
 //! the run and the caller evicts it.
 
-use std::collections::HashSet;
-use std::fs;
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use nix::fcntl::{Flock, FlockArg};
+
 use super::coords::RepoPath;
 use crate::error::{Error, Result};
+use crate::integrity::{hash, Alg};
 use crate::store::Store;
 
-/// A run directory older than this is a left-over of a killed run.
+/// A temporary run directory older than this is a left-over of a killed run.
 const STALE_RUN: Duration = Duration::from_secs(24 * 3600);
 
 /// Maven's record of where each file of a directory came from.
 pub const REMOTE_REPOSITORIES: &str = "_remote.repositories";
 
-/// One run's directory: the local repository and the settings files; removed on drop.
-pub struct RunDir {
-    dir: tempfile::TempDir,
+/// Where one run's Maven keeps its local repository.
+enum RepoDir {
+    /// The project's kept layout, held exclusively for the run.
+    Kept { path: PathBuf, _guard: Flock<File> },
+    /// `repo/` inside the run's temporary directory.
+    Temp,
 }
 
-impl RunDir {
-    pub fn create(store: &Store) -> Result<RunDir> {
-        let runs = store.root().join("maven-runs");
-        fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
-        sweep_stale(&runs);
-        let dir = tempfile::Builder::new()
-            .prefix("run-")
-            .tempdir_in(&runs)
-            .map_err(|e| Error::io("create a run directory in", &runs, e))?;
-        let repo = dir.path().join("repo");
+/// One run's local repository and private files (settings with the gate token); the temporary
+/// directory goes with the run.
+pub struct RunRepo {
+    run: tempfile::TempDir,
+    repo: RepoDir,
+    /// Store files linked into the repository, with their modification times before the run.
+    linked: Vec<(PathBuf, Option<SystemTime>)>,
+}
+
+impl RunRepo {
+    /// An empty repository of its own (lock generation).
+    pub fn fresh(store: &Store) -> Result<RunRepo> {
+        let run = temp_run_dir(store)?;
+        let repo = run.path().join("repo");
         fs::create_dir(&repo).map_err(|e| Error::io("create", &repo, e))?;
-        Ok(RunDir { dir })
+        Ok(RunRepo {
+            run,
+            repo: RepoDir::Temp,
+            linked: Vec::new(),
+        })
+    }
+
+    /// A repository holding exactly `files` (repository path, verified store file) for a build
+    /// of the project whose lock is `lock_path`.
+    pub fn prepare(
+        store: &Store,
+        lock_path: &Path,
+        files: &[(&RepoPath, PathBuf)],
+    ) -> Result<RunRepo> {
+        let run = temp_run_dir(store)?;
+        let key = hash(Alg::Sha256, lock_path.as_os_str().as_encoded_bytes()).hex();
+        let kept = store
+            .root()
+            .join("maven-runs")
+            .join(format!("kept-{}", &key[..16]));
+        let guard = File::create(kept.with_extension("lock"))
+            .ok()
+            .and_then(|f| Flock::lock(f, FlockArg::LockExclusiveNonblock).ok());
+        let repo = match guard {
+            Some(guard) => RepoDir::Kept {
+                path: kept.join("repo"),
+                _guard: guard,
+            },
+            None => RepoDir::Temp,
+        };
+        let mut this = RunRepo {
+            run,
+            repo,
+            linked: Vec::new(),
+        };
+        let dir = this.repo();
+        fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        this.linked = lay_out(&dir, files)?;
+        Ok(this)
     }
 
     pub fn repo(&self) -> PathBuf {
-        self.dir.path().join("repo")
+        match &self.repo {
+            RepoDir::Kept { path, .. } => path.clone(),
+            RepoDir::Temp => self.run.path().join("repo"),
+        }
     }
 
-    /// Write a file only this user can read (settings with the gate token).
+    /// Write a file only this user can read, removed with the run.
     pub fn write_private(&self, name: &str, text: &str) -> Result<PathBuf> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let path = self.dir.path().join(name);
+        let path = self.run.path().join(name);
         fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -71,6 +127,27 @@ impl RunDir {
             .map_err(|e| Error::io("write", &path, e))?;
         Ok(path)
     }
+
+    /// Store files written through a link since the layout was made: their bytes are no longer
+    /// what was verified.
+    pub fn written_through(&self) -> Vec<PathBuf> {
+        self.linked
+            .iter()
+            .filter(|(p, before)| fs::metadata(p).and_then(|m| m.modified()).ok() != *before)
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+}
+
+/// `<store>/maven-runs/tmp-*`, private, after sweeping those of killed runs.
+fn temp_run_dir(store: &Store) -> Result<tempfile::TempDir> {
+    let runs = store.root().join("maven-runs");
+    fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
+    sweep_stale(&runs);
+    tempfile::Builder::new()
+        .prefix("tmp-")
+        .tempdir_in(&runs)
+        .map_err(|e| Error::io("create a run directory in", &runs, e))
 }
 
 fn sweep_stale(runs: &Path) {
@@ -83,22 +160,31 @@ fn sweep_stale(runs: &Path) {
             .metadata()
             .and_then(|m| m.modified())
             .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > STALE_RUN);
-        if old {
+        if old && e.file_name().to_string_lossy().starts_with("tmp-") {
             let _ = fs::remove_dir_all(e.path());
         }
     }
 }
 
-/// The store files a layout links to, with their modification times when it was made.
-pub struct Layout {
-    linked: Vec<(PathBuf, Option<SystemTime>)>,
-}
-
-/// Link (else copy) each verified store file to its path in `repo`.
-pub fn lay_out(repo: &Path, files: &[(&RepoPath, PathBuf)]) -> Result<Layout> {
-    let mut made: HashSet<PathBuf> = HashSet::new();
+/// Make `repo` hold exactly `files`: keep links to the right store files, delete every other
+/// file, link (else copy) what is missing. Returns the linked store files with their mtimes.
+fn lay_out(
+    repo: &Path,
+    files: &[(&RepoPath, PathBuf)],
+) -> Result<Vec<(PathBuf, Option<SystemTime>)>> {
+    let mut expected: HashMap<&str, Option<u64>> = HashMap::with_capacity(files.len());
     let mut linked = Vec::with_capacity(files.len());
     for (path, stored) in files {
+        let meta = fs::metadata(stored).ok();
+        expected.insert(path.as_str(), meta.as_ref().map(|m| m.ino()));
+        linked.push((stored.clone(), meta.and_then(|m| m.modified().ok())));
+    }
+    let present = sanitize(repo, &expected)?;
+    let mut made: HashSet<PathBuf> = HashSet::new();
+    for (path, stored) in files {
+        if present.contains(path.as_str()) {
+            continue;
+        }
         let dest = repo.join(path.as_str());
         let parent = dest.parent().expect("a repository path has a parent");
         if !made.contains(parent) {
@@ -107,24 +193,39 @@ pub fn lay_out(repo: &Path, files: &[(&RepoPath, PathBuf)]) -> Result<Layout> {
         }
         if fs::hard_link(stored, &dest).is_err() {
             fs::copy(stored, &dest).map_err(|e| Error::io("copy a verified file to", &dest, e))?;
-            continue;
         }
-        let mtime = fs::metadata(stored).and_then(|m| m.modified()).ok();
-        linked.push((stored.clone(), mtime));
     }
-    Ok(Layout { linked })
+    Ok(linked)
 }
 
-impl Layout {
-    /// Store files written through a link since the layout was made: their bytes are no longer
-    /// what was verified.
-    pub fn written_through(&self) -> Vec<PathBuf> {
-        self.linked
-            .iter()
-            .filter(|(p, before)| fs::metadata(p).and_then(|m| m.modified()).ok() != *before)
-            .map(|(p, _)| p.clone())
-            .collect()
+/// Delete every file under `repo` that is not a link to its expected store file (by inode: the
+/// repository is in the store's file system); return the paths kept.
+fn sanitize(repo: &Path, expected: &HashMap<&str, Option<u64>>) -> Result<HashSet<String>> {
+    let mut kept = HashSet::new();
+    let mut stack = vec![(repo.to_path_buf(), String::new())];
+    while let Some((dir, prefix)) = stack.pop() {
+        let entries = fs::read_dir(&dir).map_err(|e| Error::io("read", &dir, e))?;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = format!("{prefix}{name}");
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir {
+                stack.push((e.path(), format!("{rel}/")));
+                continue;
+            }
+            let is_file = e.file_type().is_ok_and(|t| t.is_file());
+            if is_file
+                && expected
+                    .get(rel.as_str())
+                    .is_some_and(|ino| *ino == Some(e.ino()))
+            {
+                kept.insert(rel);
+            } else {
+                fs::remove_file(e.path()).map_err(|err| Error::io("remove", e.path(), err))?;
+            }
+        }
     }
+    Ok(kept)
 }
 
 /// The files a `_remote.repositories` records as installed locally (an empty repository id:
@@ -216,40 +317,122 @@ mod tests {
     }
 
     #[test]
-    fn layout_links_store_files_and_notices_writes_through_them() {
+    fn kept_layout_is_made_exact_before_each_run() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("store")).unwrap();
-        let digest = hash(Alg::Sha256, b"jar bytes");
-        let stored = store.put(&digest, b"jar bytes").unwrap().unwrap();
-        let run = RunDir::create(&store).unwrap();
-        assert!(run.repo().starts_with(store.root().join("maven-runs")));
-        let path = RepoPath::parse("com/myorg/a/1.0/a-1.0.jar").unwrap();
-        let layout = lay_out(&run.repo(), &[(&path, stored.clone())]).unwrap();
-        let placed = run.repo().join(path.as_str());
-        assert_eq!(fs::read(&placed).unwrap(), b"jar bytes");
-        use std::os::unix::fs::MetadataExt;
-        assert_eq!(
-            fs::metadata(&placed).unwrap().ino(),
-            fs::metadata(&stored).unwrap().ino()
+        let put = |bytes: &[u8]| {
+            store
+                .put(&hash(Alg::Sha256, bytes), bytes)
+                .unwrap()
+                .unwrap()
+        };
+        let (jar, pom) = (put(b"jar bytes"), put(b"pom bytes"));
+        let jar_path = RepoPath::parse("com/myorg/a/1.0/a-1.0.jar").unwrap();
+        let pom_path = RepoPath::parse("com/myorg/a/1.0/a-1.0.pom").unwrap();
+        let files = [(&jar_path, jar.clone()), (&pom_path, pom.clone())];
+        let lock = dir.path().join("project/.mvn/checksums/checksums.sha256");
+        let ino = |p: &Path| fs::metadata(p).unwrap().ino();
+
+        let run = RunRepo::prepare(&store, &lock, &files).unwrap();
+        let repo = run.repo();
+        assert!(
+            repo.starts_with(store.root().join("maven-runs")),
+            "{}",
+            repo.display()
         );
-        assert!(layout.written_through().is_empty());
+        assert_eq!(
+            ino(&repo.join(jar_path.as_str())),
+            ino(&jar),
+            "a link to the verified file"
+        );
+        assert_eq!(
+            fs::read(repo.join(pom_path.as_str())).unwrap(),
+            b"pom bytes"
+        );
+
+        // A second build of the same project while this one runs gets a layout of its own.
+        let second = RunRepo::prepare(&store, &lock, &files[..1]).unwrap();
+        let second_repo = second.repo();
+        assert_ne!(second_repo, repo);
+        assert!(second_repo.join(jar_path.as_str()).exists());
+        assert!(!second_repo.join(pom_path.as_str()).exists());
+        drop(second);
+        assert!(
+            !second_repo.exists(),
+            "a temporary layout goes with its run"
+        );
+
+        // What a run leaves behind: Maven's records, a download, a file replaced.
+        fs::write(
+            repo.join("com/myorg/a/1.0/_remote.repositories"),
+            "a-1.0.jar>lockgate-gate=\n",
+        )
+        .unwrap();
+        fs::create_dir_all(repo.join("org/x/1")).unwrap();
+        fs::write(repo.join("org/x/1/x-1.jar.lastUpdated"), "").unwrap();
+        fs::remove_file(repo.join(pom_path.as_str())).unwrap();
+        fs::write(repo.join(pom_path.as_str()), b"not verified").unwrap();
+        let settings = run.write_private("settings.xml", "<settings/>").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&settings).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        drop(run);
+        assert!(!settings.exists());
+
+        let run = RunRepo::prepare(&store, &lock, &files).unwrap();
+        assert_eq!(run.repo(), repo, "the project's layout is kept");
+        let mut left: Vec<String> = Vec::new();
+        let mut stack = vec![repo.clone()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(d).unwrap().flatten() {
+                if e.file_type().unwrap().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    left.push(
+                        e.path()
+                            .strip_prefix(&repo)
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+            }
+        }
+        left.sort();
+        assert_eq!(left, [jar_path.as_str(), pom_path.as_str()]);
+        assert_eq!(
+            ino(&repo.join(pom_path.as_str())),
+            ino(&pom),
+            "the replaced file is verified again"
+        );
+        assert_eq!(ino(&repo.join(jar_path.as_str())), ino(&jar));
+    }
+
+    #[test]
+    fn writes_through_a_link_are_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("store")).unwrap();
+        let jar = store
+            .put(&hash(Alg::Sha256, b"jar"), b"jar")
+            .unwrap()
+            .unwrap();
+        let path = RepoPath::parse("com/example/app/1.0/app-1.0.jar").unwrap();
+        let run =
+            RunRepo::prepare(&store, &dir.path().join("lock"), &[(&path, jar.clone())]).unwrap();
+        assert!(run.written_through().is_empty());
         // What Maven's installer does to an existing file: write it in place.
         std::thread::sleep(Duration::from_millis(10));
+        let placed = run.repo().join(path.as_str());
         let mut perms = fs::metadata(&placed).unwrap().permissions();
         #[allow(clippy::permissions_set_readonly_false)]
         perms.set_readonly(false);
         fs::set_permissions(&placed, perms).unwrap();
         fs::write(&placed, b"built locally").unwrap();
-        assert_eq!(layout.written_through(), [stored]);
-        let settings = run.write_private("settings.xml", "<settings/>").unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            fs::metadata(settings).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        let kept = run.repo();
-        drop(run);
-        assert!(!kept.exists(), "the run directory goes with the run");
+        assert_eq!(run.written_through(), [jar]);
+        let fresh = RunRepo::fresh(&store).unwrap();
+        assert_eq!(fs::read_dir(fresh.repo()).unwrap().count(), 0);
     }
 
     #[test]

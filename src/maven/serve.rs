@@ -291,7 +291,11 @@ impl RouteMode {
             [(sha256_file, &sha256, "sha256"), (sha1_file, &sha1, "sha1")]
         {
             let Ok((text, _)) = published else { continue };
-            if published_checksum(&text).is_some_and(|hex| hex == computed.hex()) {
+            // A page that is no checksum (a proxy's HTML for anything missing) offers none.
+            let Some(hex) = published_checksum(&text, computed.bytes.len()) else {
+                continue;
+            };
+            if hex == computed.hex() {
                 continue;
             }
             self.reporter.count(
@@ -353,12 +357,12 @@ impl RouteMode {
     }
 }
 
-/// The hex digest in a published checksum file (`<hex>` or `<hex>  <file name>`), lowercased.
-fn published_checksum(text: &[u8]) -> Option<String> {
+/// The hex digest of `len` bytes in a published checksum file (`<hex>` or `<hex>  <file name>`),
+/// lowercased; `None` when the file holds no such digest.
+fn published_checksum(text: &[u8], len: usize) -> Option<String> {
     let text = std::str::from_utf8(text).ok()?;
     let hex = text.split_whitespace().next()?;
-    hex.bytes()
-        .all(|b| b.is_ascii_hexdigit())
+    (hex.len() == len * 2 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| hex.to_ascii_lowercase())
 }
 
@@ -453,11 +457,17 @@ mod tests {
         );
         assert_eq!(p("a/b/1/b-1.jar"), ("a/b/1/b-1.jar".into(), None));
         assert_eq!(
-            published_checksum(b"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709  x.jar\n").as_deref(),
+            published_checksum(b"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709  x.jar\n", 20).as_deref(),
             Some("da39a3ee5e6b4b0d3255bfef95601890afd80709")
         );
-        assert_eq!(published_checksum(b"<html>"), None);
-        assert_eq!(published_checksum(b""), None);
+        let sha1_hex = b"da39a3ee5e6b4b0d3255bfef95601890afd80709";
+        assert_eq!(
+            published_checksum(sha1_hex, 32),
+            None,
+            "a sha1 is no sha256"
+        );
+        assert_eq!(published_checksum(b"<html>", 20), None);
+        assert_eq!(published_checksum(b"", 20), None);
     }
 
     #[tokio::test]
