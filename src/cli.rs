@@ -55,7 +55,6 @@ enum Command {
     },
     /// Create or refresh a lock by resolving through the gate (`lockgate lock mvn [GOALS…]`;
     /// default goal `package`).
-    #[command(disable_help_flag = true)]
     Lock {
         /// The tool whose lock to write (only `mvn` so far).
         #[arg(value_parser = ["mvn"])]
