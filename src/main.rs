@@ -6,6 +6,7 @@
 
 mod check;
 mod cli;
+mod doctor;
 mod error;
 mod fetch;
 mod finding;
@@ -17,10 +18,11 @@ mod npm;
 mod pip;
 mod policy;
 mod report;
+mod sarif;
 mod scrub;
 mod store;
 mod tool;
-#[allow(dead_code)]
+mod typoguard;
 mod typosquat;
 
 use std::ffi::OsString;

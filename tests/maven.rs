@@ -53,13 +53,13 @@ impl Case {
         format!("com/myorg/{0}/{version}/{0}-{version}.{ext}", self.artifact)
     }
 
-    /// A sandbox with the org policy, the internal password, public-first user settings (with a
+    /// A sandbox with the project policy, the internal password, public-first user settings (with a
     /// profile property the POM uses) and a project depending on `com.myorg:<artifact>:<spec>`.
     fn sandbox(&self, spec: &str) -> Sandbox {
         let repos = maven_repos();
         let mut sb = Sandbox::new();
         sb.write(
-            sb.root().join("etc/lockgate/config.toml"),
+            "lockgate.toml",
             format!(
                 "[maven]\nrepository = \"{}\"\n[maven.internal]\nurl = \"{}\"\ngroups = [\"com.myorg\"]\nusername = \"{}\"\npassword-env = \"{PASSWORD_ENV}\"\n",
                 repos.public_url, repos.internal_url, INTERNAL_MAVEN_USER.0

@@ -39,6 +39,7 @@ use crate::policy::{self, check_transport, Policy};
 use crate::report::{self, Reporter};
 use crate::store::Store;
 use crate::tool::{self, SelfLocation, Tool};
+use crate::typoguard::{self, TypoGuard};
 
 const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
 
@@ -60,6 +61,7 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
         _ => {}
     }
     inv.omit_dev |= std::env::var("NODE_ENV").is_ok_and(|v| v == "production");
+    check_npm_version(&real)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
     let reporter = Reporter::from_env("npm");
     let result = tool::runtime().and_then(|rt| {
@@ -92,6 +94,8 @@ struct Ctx {
     /// `token-env` named by the policy but not set: (registry, variable).
     missing_token: Option<(Url, String)>,
     started: Instant,
+    /// The real `npm ci` has started: node_modules may have changed from here on.
+    install_started: bool,
 }
 
 impl Ctx {
@@ -126,6 +130,7 @@ impl Ctx {
             reporter,
             missing_token,
             started: Instant::now(),
+            install_started: false,
         })
     }
 
@@ -142,7 +147,11 @@ impl Ctx {
             )),
             (Action::Ci, Some(p)) => {
                 let lock = read_lockfile(&p)?;
-                let diffs = lockfile::out_of_sync(&lock, &read_manifests(&self.project, &lock)?);
+                let manifests = read_manifests(&self.project, &lock)?;
+                // A dependency package.json adds is refused as a typosquat (24) before the
+                // lockfile is refused as out of sync (21): the more telling reason.
+                self.guard_new_names(Some(&lock), &manifests)?;
+                let diffs = lockfile::out_of_sync(&lock, &manifests);
                 if !diffs.is_empty() {
                     return Err(Error::lockfile(
                         &p,
@@ -198,6 +207,7 @@ impl Ctx {
         gate.serve(route.clone());
         let mut args = self.args_for_ci();
         args.extend(self.gate_flags(&gate));
+        self.install_started = true;
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         drop(gate);
         if code != 0 {
@@ -236,20 +246,26 @@ impl Ctx {
         Ok(0)
     }
 
-    /// Resolve new or changed packages through the gate, then install the new lockfile.
+    /// Resolve new or changed packages through the gate, then install the new lockfile. When it
+    /// stops before the install starts (a refusal, or npm failing to resolve), package.json and the
+    /// lockfile are restored as they were; once `npm ci` has run they match node_modules.
     async fn route(&mut self) -> Result<i32> {
         let backup = Backup::take(&self.project)?;
         let result = self.route_inner().await;
-        if !matches!(result, Ok(0)) {
+        if !matches!(result, Ok(0)) && !self.install_started {
             backup.restore()?;
-            if result.is_err() {
-                eprintln!("lockgate: package.json and the lockfile were restored; nothing was installed");
-            }
+            eprintln!("lockgate: package.json and the lockfile were restored; nothing was installed");
         }
         result
     }
 
     async fn route_inner(&mut self) -> Result<i32> {
+        let lock = find_lockfile(&self.project).map(|p| read_lockfile(&p)).transpose()?;
+        let manifests = match &lock {
+            Some(l) => read_manifests(&self.project, l)?,
+            None => read_root_manifest(&self.project)?,
+        };
+        self.guard_new_names(lock.as_ref(), &manifests)?;
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));
@@ -282,6 +298,7 @@ impl Ctx {
     /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
     /// name's one source; npm checks each tarball against the registry's integrity.
     async fn global_install(&mut self) -> Result<i32> {
+        self.guard_new_names(None, &BTreeMap::new())?;
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));
@@ -301,6 +318,22 @@ impl Ctx {
             eprintln!("lockgate: global install done with install scripts off; if a package needs its script, review it and run `npm rebuild -g <pkg>`");
         }
         Ok(code)
+    }
+
+    /// Refuses (24) when a name this command adds looks like a typosquat: the packages on the
+    /// command line and the direct dependencies `manifests` list that `lock` does not have. Names
+    /// already in the lockfile were accepted when they were added.
+    fn guard_new_names(&self, lock: Option<&Lockfile>, manifests: &BTreeMap<String, Value>) -> Result<()> {
+        let packages = match &self.inv.action {
+            Action::Install { packages } | Action::Update { packages } => packages.as_slice(),
+            _ => &[],
+        };
+        let names = typoguard::npm_new_names(lock, manifests, packages);
+        if names.is_empty() {
+            return Ok(());
+        }
+        let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
+        guard.guard_new(&names, &self.project.join("package.json"), &self.reporter)
     }
 
     fn route_touches_internal(&self) -> bool {
@@ -456,6 +489,29 @@ pub fn sources(policy: &Policy, npmrc: &npmrc::NpmConfig) -> Result<Sources> {
     })
 }
 
+/// npm ≥ 8.11 is needed: older npm has no `--replace-registry-host`, so tarballs whose `resolved`
+/// names another host would bypass the gate. The version is read from npm's own package.json next
+/// to the real binary (no process spawn); when it cannot be found, npm is assumed recent.
+fn check_npm_version(real: &Path) -> Result<()> {
+    let Some(version) = real
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.ancestors().map(|d| d.join("package.json")).find(|p| p.is_file() && p.parent().is_some_and(|d| d.ends_with("npm"))))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_string))
+    else {
+        return Ok(());
+    };
+    if serve::version_cmp(&version, "8.11.0").is_lt() {
+        return Err(Error::config(
+            format!("npm {version} ({}) is too old for guarded installs: it has no --replace-registry-host", real.display()),
+            "upgrade npm to 8.11 or later (`npm install -g npm@10` through a trusted path), or point LOCKGATE_REAL_NPM at a newer npm",
+        ));
+    }
+    Ok(())
+}
+
 /// npm's project directory: `--prefix`, else the nearest directory with a package.json, moved up
 /// to a workspace root that lists it.
 pub fn project_root(cwd: &Path, prefix: Option<&str>) -> PathBuf {
@@ -536,6 +592,22 @@ pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String
         out.insert(key.clone(), v);
     }
     Ok(out)
+}
+
+/// The root package.json alone (a project without a lockfile yet); none at all is an empty set.
+fn read_root_manifest(project: &Path) -> Result<BTreeMap<String, Value>> {
+    let path = project.join("package.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let v = serde_json::from_str(&text).map_err(|e| Error::Lockfile {
+        path: path.clone(),
+        msg: format!("package.json is not valid JSON: {e}"),
+        hint: "fix package.json".into(),
+    })?;
+    Ok([(String::new(), v)].into())
 }
 
 /// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`).
