@@ -544,18 +544,21 @@ fn internal_credential(policy: &MavenPolicy, settings: &Settings) -> Result<Opti
 
 /// The lock at `path`: `None` when there is none.
 fn read_lock(path: &Path) -> Result<Option<Lock>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("read the Maven lock", path, e)),
-    };
-    lock::parse(&text, path).map(Some).map_err(|e| {
-        Error::lockfile(
-            path,
-            format!("line {}: {}", e.line, e.what),
-            "fix the line, or regenerate the lock with `lockgate lock mvn` and review the diff",
-        )
-    })
+    parse_lock_file(path)?
+        .transpose()
+        .map_err(|e| Error::lockfile(path, format!("line {}: {}", e.line, e.what), LOCK_LINE_HINT))
+}
+
+const LOCK_LINE_HINT: &str =
+    "fix the line, or regenerate the lock with `lockgate lock mvn` and review the diff";
+
+/// The lock file at `path`, parsed: `None` when there is none.
+fn parse_lock_file(path: &Path) -> Result<Option<Result<Lock, lock::LockError>>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(lock::parse(&text, path))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read the Maven lock", path, e)),
+    }
 }
 
 /// Write the lock atomically (a reader never sees half a file).
@@ -613,19 +616,20 @@ pub fn audit(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Finding
     }
     let sources = Sources::from_policy(&policy.maven);
     let mut findings = Vec::new();
-    match read_lock(&lock_path) {
-        Ok(Some(lock)) => findings.extend(plan::plan(&lock, &lock_path, &sources).findings),
-        Ok(None) => findings.push(
+    match parse_lock_file(&lock_path)? {
+        Some(Ok(lock)) => findings.extend(plan::plan(&lock, &lock_path, &sources).findings),
+        Some(Err(e)) => {
+            let mut f = Finding::error(Kind::Lockfile, LOCK_FILE, &lock_path)
+                .msg(e.what)
+                .hint(LOCK_LINE_HINT);
+            f.line = Some(e.line);
+            findings.push(f);
+        }
+        None => findings.push(
             Finding::error(Kind::Lockfile, "pom.xml", &lock_path)
                 .msg("there is no Maven lock, so a guarded build would refuse to run")
                 .hint("run `lockgate lock mvn` (with the goals your builds run), review and commit .mvn/checksums/checksums.sha256"),
         ),
-        Err(Error::Lockfile { msg, hint, .. }) => {
-            let mut f = Finding::error(Kind::Lockfile, LOCK_FILE, &lock_path).msg(msg.clone()).hint(hint);
-            f.line = msg.strip_prefix("line ").and_then(|m| m.split(':').next()).and_then(|n| n.parse().ok());
-            findings.push(f);
-        }
-        Err(e) => return Err(e),
     }
     if let Some(internal) = &policy.maven.internal {
         if internal.username.is_none() && internal.server_id.is_none() {
