@@ -7,7 +7,8 @@
 //! internal packages whose names anyone could claim publicly. With `--public` it also asks the
 //! public registries the policy names whether each internal name exists there. Findings go to
 //! stdout as text, JSON or SARIF 2.1.0; the exit code is that of the most severe error finding, so
-//! a CI step fails exactly when a guarded install would refuse.
+//! a CI step fails exactly when a guarded install would refuse. A Maven project's lock is audited
+//! by `maven::audit` (missing or malformed lock, internal-repository credentials, http sources).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -73,10 +74,14 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
     if !pip_files.is_empty() {
         check_pip_typosquats(&pip_files, &policy, &mut audit)?;
     }
+    if let Some((lock, findings)) = check_maven(&dir, &policy)? {
+        audit.findings.extend(findings);
+        audit.files.push(lock);
+    }
     if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,
-            "no lockfile found (package-lock.json, npm-shrinkwrap.json, requirements*.txt)",
+            "no lockfile found (package-lock.json, npm-shrinkwrap.json, requirements*.txt, .mvn/checksums/checksums.sha256)",
             "run `lockgate check` in the project directory, or pass it as DIR",
         ));
     }
@@ -367,6 +372,12 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
                 .is_some_and(|rest| rest.trim_start().starts_with(':'))
         })
         .map(|i| i + 1)
+}
+
+/// The Maven lock (missing, malformed, unroutable lines), internal-repository credentials and
+/// plain-http repositories in pom.xml; `None` when DIR is no Maven project.
+fn check_maven(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Finding>)>> {
+    crate::maven::audit(dir, policy)
 }
 
 fn strip_version(id: &str) -> &str {

@@ -53,6 +53,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Create or refresh a lock by resolving through the gate (`lockgate lock mvn [GOALS…]`;
+    /// default goal `package`).
+    Lock {
+        /// The tool whose lock to write (only `mvn` so far).
+        #[arg(value_parser = ["mvn"])]
+        tool: String,
+        /// Goals and options for the real tool.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Audit the project's lockfiles against the policy without installing anything.
     Check {
         /// Project directory (default: the current directory).
@@ -89,6 +99,7 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
         Command::Pip { args } => crate::dispatch(Tool::Pip, &args, &me),
         Command::Pip3 { args } => crate::dispatch(Tool::Pip3, &args, &me),
         Command::Mvn { args } => crate::dispatch(Tool::Mvn, &args, &me),
+        Command::Lock { tool: _, args } => crate::maven::lock(&args, &me),
         Command::Check { dir, format, public } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, public),
         Command::Doctor { dir } => crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me),
     }

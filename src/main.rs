@@ -12,7 +12,6 @@ mod fetch;
 mod finding;
 mod gate;
 mod integrity;
-#[allow(dead_code)]
 mod maven;
 mod npm;
 #[allow(dead_code)]
@@ -61,7 +60,8 @@ fn main() {
 pub fn dispatch(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     match tool {
         Tool::Npm | Tool::Npx => npm::run(tool, args, me),
-        Tool::Pip | Tool::Pip3 | Tool::Mvn => {
+        Tool::Mvn => maven::run(args, me),
+        Tool::Pip | Tool::Pip3 => {
             let depth = tool::next_depth()?;
             let real = tool::find_real(tool, me)?;
             Err(tool::exec_passthrough(&real, args, depth))
