@@ -94,7 +94,7 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
         Err(e) => out.fail(code::CONFIG, e.to_string()),
     }
 
-    let probes = probes(&policy, dir);
+    let probes = probes(&policy, dir, me);
     if probes.is_empty() {
         println!("internal sources: none in the policy");
         return Ok(out.worst);
@@ -123,8 +123,8 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
                 _ => {}
             }
         }
-        if let Some(var) = &p.missing {
-            out.fail(code::AUTH, format!("{label}: credentials missing ({var} is not set)"));
+        if let Some(why) = &p.missing {
+            out.fail(code::AUTH, format!("{label}: credentials missing ({why})"));
             continue;
         }
         if p.cred.is_none() {
@@ -152,7 +152,7 @@ async fn status_of(client: &Client, url: &Url) -> Option<u16> {
     client.probe(url).await.ok()
 }
 
-fn probes(policy: &Policy, dir: &Path) -> Vec<Probe> {
+fn probes(policy: &Policy, dir: &Path, me: &SelfLocation) -> Vec<Probe> {
     let mut v = Vec::new();
     let env_secret = |var: &Option<String>| var.as_ref().map(|v| (v.clone(), std::env::var(v).ok().filter(|s| !s.is_empty())));
     if let Some(i) = &policy.npm.internal {
@@ -168,7 +168,7 @@ fn probes(policy: &Policy, dir: &Path) -> Vec<Probe> {
             let url = crate::npm::plan::packument_url(&i.registry, &name);
             let (cred, missing) = match env_secret(&i.token_env) {
                 Some((_, Some(t))) => (Some(Credential::for_url(&i.registry, Auth::Bearer(Secret::new(t)), "token-env")), None),
-                Some((var, None)) => (None, Some(var)),
+                Some((var, None)) => (None, Some(format!("{var} is not set"))),
                 None => (None, None),
             };
             let mut anonymous_only = Vec::new();
@@ -184,7 +184,7 @@ fn probes(policy: &Policy, dir: &Path) -> Vec<Probe> {
     let basic = |base: &Url, user: &Option<String>, pass_env: &Option<String>| -> (Option<Credential>, Option<String>) {
         match (user, env_secret(pass_env)) {
             (Some(u), Some((_, Some(p)))) => (Some(Credential::for_url(base, Auth::Basic { user: u.clone(), password: Secret::new(p) }, "password-env")), None),
-            (_, Some((var, None))) => (None, Some(var)),
+            (_, Some((var, None))) => (None, Some(format!("{var} is not set"))),
             _ => (None, None),
         }
     };
@@ -193,7 +193,11 @@ fn probes(policy: &Policy, dir: &Path) -> Vec<Probe> {
         v.push(Probe { what: "pip".into(), url: i.index_url.clone(), cred, missing, anonymous_only: Vec::new() });
     }
     if let Some(i) = &policy.maven.internal {
-        let (cred, missing) = basic(&i.url, &i.username, &i.password_env);
+        let real_mvn = tool::find_real(Tool::Mvn, me).unwrap_or_default();
+        let (cred, missing) = match crate::maven::doctor_credential(policy, dir, &real_mvn) {
+            Ok(c) => (c, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         let url = i
             .groups
             .first()

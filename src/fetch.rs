@@ -299,7 +299,7 @@ impl Client {
                     ),
                     None => (
                         format!("the registry answered {status} and lockgate had no credentials for {registry}"),
-                        "configure credentials for this registry (token-env / password-env in lockgate.toml, or the .npmrc / .netrc entry for its host)".into(),
+                        "give lockgate credentials for this registry: in lockgate.toml `token-env` (npm) or `username` + `password-env` (pip, Maven; or `server-id` for a settings.xml server), or your .npmrc / .netrc entry for its host".into(),
                     ),
                 };
                 Retry::Fatal(Error::Auth {

@@ -479,6 +479,15 @@ impl Ctx {
 /// The credential for the internal repository: `username` + `password-env`, or the `<server>`
 /// named by `server-id` in the user's settings; `None` for an internal repository without
 /// credentials configured (anonymous reads, which `lockgate check` warns about).
+/// The credential a guarded build would use for the internal repository of the project in `dir`
+/// (policy `username` + `password-env`, or the settings.xml `<server>` named by `server-id`); for
+/// `lockgate doctor`.
+pub fn doctor_credential(policy: &Policy, dir: &Path, real_mvn: &Path) -> Result<Option<Credential>> {
+    let inv = project::discover(&[], dir, real_mvn)?;
+    let (settings, _) = inv.settings()?;
+    internal_credential(&policy.maven, &settings)
+}
+
 fn internal_credential(policy: &MavenPolicy, settings: &Settings) -> Result<Option<Credential>> {
     let Some(internal) = &policy.internal else {
         return Ok(None);
