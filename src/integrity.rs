@@ -2,12 +2,13 @@
 //!
 //! A [`Digest`] is an algorithm plus the raw bytes; it names a file in the verified store. The
 //! [`StreamHasher`] hashes bytes as they arrive so a download is verified without a second read.
+//! It uses OpenSSL's SHA implementations (already linked for TLS): their assembly runs SHA-512
+//! 1.1–2.2× faster than the portable `sha2` crate on this hardware (bench/README.md).
 
 use std::fmt;
 
 use base64::Engine as _;
-use sha1::Sha1;
-use sha2::{Digest as _, Sha256, Sha512};
+use openssl::sha::{Sha1, Sha256, Sha512};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Alg {
@@ -146,9 +147,9 @@ impl StreamHasher {
     }
     pub fn finish(self) -> Digest {
         let (alg, bytes) = match self {
-            StreamHasher::Sha1(h) => (Alg::Sha1, h.finalize().to_vec()),
-            StreamHasher::Sha256(h) => (Alg::Sha256, h.finalize().to_vec()),
-            StreamHasher::Sha512(h) => (Alg::Sha512, h.finalize().to_vec()),
+            StreamHasher::Sha1(h) => (Alg::Sha1, h.finish().to_vec()),
+            StreamHasher::Sha256(h) => (Alg::Sha256, h.finish().to_vec()),
+            StreamHasher::Sha512(h) => (Alg::Sha512, h.finish().to_vec()),
         };
         Digest { alg, bytes }
     }

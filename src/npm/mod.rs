@@ -578,36 +578,38 @@ pub fn read_lockfile(p: &Path) -> Result<Lockfile> {
 pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
     for key in lock.recorded_specs.keys() {
-        let path = project.join(key).join("package.json");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !key.is_empty() => continue,
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        let v = serde_json::from_str(&text).map_err(|e| Error::Lockfile {
-            path: path.clone(),
-            msg: format!("package.json is not valid JSON: {e}"),
-            hint: "fix package.json".into(),
-        })?;
-        out.insert(key.clone(), v);
+        match read_manifest(&project.join(key).join("package.json"))? {
+            Some(v) => {
+                out.insert(key.clone(), v);
+            }
+            // A workspace folder the lockfile still lists may be gone; the root may not.
+            None if !key.is_empty() => {}
+            None => return Err(Error::io("read", project.join("package.json"), std::io::ErrorKind::NotFound.into())),
+        }
     }
     Ok(out)
 }
 
 /// The root package.json alone (a project without a lockfile yet); none at all is an empty set.
 fn read_root_manifest(project: &Path) -> Result<BTreeMap<String, Value>> {
-    let path = project.join("package.json");
-    let text = match std::fs::read_to_string(&path) {
+    Ok(read_manifest(&project.join("package.json"))?
+        .map(|v| (String::new(), v))
+        .into_iter()
+        .collect())
+}
+
+/// One package.json, parsed; `None` when it does not exist.
+fn read_manifest(path: &Path) -> Result<Option<Value>> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path, e)),
     };
-    let v = serde_json::from_str(&text).map_err(|e| Error::Lockfile {
-        path: path.clone(),
+    serde_json::from_str(&text).map(Some).map_err(|e| Error::Lockfile {
+        path: path.to_path_buf(),
         msg: format!("package.json is not valid JSON: {e}"),
         hint: "fix package.json".into(),
-    })?;
-    Ok([(String::new(), v)].into())
+    })
 }
 
 /// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`).
