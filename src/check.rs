@@ -32,10 +32,15 @@ pub fn run(dir: &Path, format: Format) -> Result<i32> {
         findings.extend(check_npm(&dir, &lock, &policy)?);
         audited.push(lock);
     }
+    let pip_locks = crate::pip::find_locks(&dir);
+    if !pip_locks.is_empty() {
+        findings.extend(check_pip(&dir, &policy)?);
+        audited.extend(pip_locks);
+    }
     if audited.is_empty() {
         return Err(Error::lockfile(
             &dir,
-            "no lockfile found (package-lock.json, npm-shrinkwrap.json)",
+            "no lockfile found (package-lock.json, npm-shrinkwrap.json, requirements*.txt, pylock.toml)",
             "run `lockgate check` in the project directory, or pass it as DIR",
         ));
     }
@@ -76,6 +81,11 @@ fn check_npm(dir: &Path, lock_path: &Path, policy: &Policy) -> Result<Vec<Findin
         );
     }
     Ok(findings)
+}
+
+/// pip: every `requirements*.txt` and `pylock*.toml` in `dir`, all entries whatever the platform.
+fn check_pip(dir: &Path, policy: &Policy) -> Result<Vec<Finding>> {
+    crate::pip::check(policy, &crate::pip::find_locks(dir))
 }
 
 fn strip_version(id: &str) -> &str {

@@ -14,7 +14,6 @@ mod integrity;
 #[allow(dead_code)]
 mod maven;
 mod npm;
-#[allow(dead_code)]
 mod pip;
 mod policy;
 mod report;
@@ -59,7 +58,8 @@ fn main() {
 pub fn dispatch(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     match tool {
         Tool::Npm | Tool::Npx => npm::run(tool, args, me),
-        Tool::Pip | Tool::Pip3 | Tool::Mvn => {
+        Tool::Pip | Tool::Pip3 => pip::run(tool, args, me),
+        Tool::Mvn => {
             let depth = tool::next_depth()?;
             let real = tool::find_real(tool, me)?;
             Err(tool::exec_passthrough(&real, args, depth))
