@@ -61,6 +61,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: check::Format,
     },
+    /// Check this machine and project: shims first on PATH, real tools found, policy valid, and
+    /// every internal source refusing anonymous readers while accepting lockgate's credentials.
+    Doctor {
+        /// Project directory (default: the current directory).
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Parse the CLI and run the command; `argv` includes the program name.
@@ -80,5 +86,6 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
         Command::Pip3 { args } => crate::dispatch(Tool::Pip3, &args, &me),
         Command::Mvn { args } => crate::dispatch(Tool::Mvn, &args, &me),
         Command::Check { dir, format } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format),
+        Command::Doctor { dir } => crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me),
     }
 }

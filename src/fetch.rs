@@ -169,10 +169,6 @@ impl Client {
         })
     }
 
-    pub fn reporter(&self) -> &Reporter {
-        &self.reporter
-    }
-
     fn credential_for(&self, url: &Url) -> Option<&Credential> {
         self.creds
             .iter()
@@ -204,6 +200,30 @@ impl Client {
     }
 
     async fn get_once(&self, url: &Url, accept: Option<&str>, package: &str) -> Result<Fetched, Retry> {
+        let f = self.follow(url, accept, package).await?;
+        let status = f.response.status();
+        if status.is_success() {
+            return Ok(f);
+        }
+        Err(self.status_error(status, &f.final_url, self.credential_for(&f.final_url), package))
+    }
+
+    /// The status a URL finally answers (after checked redirects), for `lockgate doctor`.
+    pub async fn probe(&self, url: &Url) -> Result<u16> {
+        match self.follow(url, Some("application/json"), "probe").await {
+            Ok(f) => Ok(f.response.status().as_u16()),
+            Err(Retry::Fatal(e)) => Err(e),
+            Err(Retry::Transient(detail)) => Err(Error::Unavailable {
+                package: "probe".into(),
+                url: redact_url(url.as_str()),
+                detail,
+            }),
+        }
+    }
+
+    /// Send a GET and follow redirects hop by hop: each hop's transport is checked and
+    /// credentials are chosen for that hop's host. Returns the first non-redirect response.
+    async fn follow(&self, url: &Url, accept: Option<&str>, package: &str) -> Result<Fetched, Retry> {
         let mut current = url.clone();
         for _hop in 0..=MAX_REDIRECTS {
             check_transport(&current).map_err(|reason| {
@@ -217,12 +237,11 @@ impl Client {
                     },
                 })
             })?;
-            let cred = self.credential_for(&current);
             let mut headers = HeaderMap::new();
             if let Some(a) = accept {
                 headers.insert(ACCEPT, HeaderValue::from_str(a).unwrap_or(HeaderValue::from_static("*/*")));
             }
-            if let Some(c) = cred {
+            if let Some(c) = self.credential_for(&current) {
                 headers.insert(AUTHORIZATION, c.auth.header());
             }
             let resp = self
@@ -233,29 +252,24 @@ impl Client {
                 .await
                 .map_err(|e| Retry::Transient(describe(&e)))?;
             let status = resp.status();
-            if status.is_redirection() {
-                let next = resp
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| current.join(l).ok())
-                    .ok_or_else(|| {
-                        Retry::Fatal(Error::Unavailable {
-                            package: package.into(),
-                            url: redact_url(current.as_str()),
-                            detail: format!("answered {status} without a usable Location header"),
-                        })
-                    })?;
-                current = next;
-                continue;
-            }
-            if status.is_success() {
+            if !status.is_redirection() {
                 return Ok(Fetched {
                     response: resp,
                     final_url: current,
                 });
             }
-            return Err(self.status_error(status, &current, cred, package));
+            current = resp
+                .headers()
+                .get(LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| current.join(l).ok())
+                .ok_or_else(|| {
+                    Retry::Fatal(Error::Unavailable {
+                        package: package.into(),
+                        url: redact_url(current.as_str()),
+                        detail: format!("answered {status} without a usable Location header"),
+                    })
+                })?;
         }
         Err(Retry::Fatal(Error::Unavailable {
             package: package.into(),

@@ -155,6 +155,30 @@ pub fn exec_passthrough(real: &Path, args: &[OsString], depth: u32) -> Error {
     )
 }
 
+/// Run the real tool as a child (the gate must keep serving while it runs) and return its exit
+/// code (128 + signal when it was killed). Ctrl-C reaches the child through the terminal; lockgate
+/// swallows it so that it can still report and clean up after the child exits.
+pub async fn run_child(mut cmd: tokio::process::Command, what: &str) -> Result<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    let swallow = tokio::spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {}
+    });
+    let status = cmd.status().await;
+    swallow.abort();
+    let status = status.map_err(|e| Error::config(format!("cannot run {what}: {e}"), "check that the real tool is installed and executable"))?;
+    Ok(status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+/// The async runtime for guarded runs (never built for pass-through).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::config(format!("cannot start the async runtime: {e}"), "check system limits (threads, file descriptors)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,28 +206,4 @@ mod tests {
         assert!(me.is_self(&exe), "same file as the running binary");
         assert!(!me.is_self(&other));
     }
-}
-
-/// Run the real tool as a child (the gate must keep serving while it runs) and return its exit
-/// code (128 + signal when it was killed). Ctrl-C reaches the child through the terminal; lockgate
-/// swallows it so that it can still report and clean up after the child exits.
-pub async fn run_child(mut cmd: tokio::process::Command, what: &str) -> Result<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    let swallow = tokio::spawn(async {
-        while tokio::signal::ctrl_c().await.is_ok() {}
-    });
-    let status = cmd.status().await;
-    swallow.abort();
-    let status = status.map_err(|e| Error::config(format!("cannot run {what}: {e}"), "check that the real tool is installed and executable"))?;
-    Ok(status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
-}
-
-/// The async runtime for guarded runs (never built for pass-through).
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::config(format!("cannot start the async runtime: {e}"), "check system limits (threads, file descriptors)"))
 }

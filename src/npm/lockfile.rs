@@ -312,7 +312,12 @@ pub fn out_of_sync(lock: &Lockfile, manifests: &BTreeMap<String, Value>) -> Vec<
             continue;
         };
         let Some(m) = manifest.as_object() else { continue };
-        let actual = dep_specs(m);
+        let mut actual = dep_specs(m);
+        // npm moves a name listed in both dependencies and optionalDependencies to the latter.
+        let optional: Vec<String> = actual["optionalDependencies"].keys().cloned().collect();
+        if let Some(deps) = actual.get_mut("dependencies") {
+            deps.retain(|k, _| !optional.contains(k));
+        }
         for t in DEP_TYPES {
             let (a, r) = (&actual[t], &recorded[t]);
             for (name, spec) in a {
@@ -400,6 +405,15 @@ mod tests {
         assert!(d.iter().any(|s| s.contains("@myorg/a@^2.0.0")), "{d:?}");
         assert!(d.iter().any(|s| s.contains("left-pad")), "{d:?}");
         assert!(d.iter().any(|s| s.contains("esbuild")), "{d:?}");
+    }
+
+    #[test]
+    fn optional_dependencies_win_over_dependencies_as_npm_records_them() {
+        let text = r#"{"lockfileVersion": 3, "packages": {"": {"optionalDependencies": {"x": "^2.0.0"}}}}"#;
+        let l = parse(text, Path::new("l")).unwrap();
+        let mut m = BTreeMap::new();
+        m.insert(String::new(), json!({"dependencies": {"x": "^2.0.0"}, "optionalDependencies": {"x": "^2.0.0"}}));
+        assert!(out_of_sync(&l, &m).is_empty(), "{:?}", out_of_sync(&l, &m));
     }
 
     #[test]

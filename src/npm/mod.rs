@@ -60,6 +60,7 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
         _ => {}
     }
     inv.omit_dev |= std::env::var("NODE_ENV").is_ok_and(|v| v == "production");
+    check_npm_version(&real)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
     let reporter = Reporter::from_env("npm");
     let result = tool::runtime().and_then(|rt| {
@@ -92,6 +93,8 @@ struct Ctx {
     /// `token-env` named by the policy but not set: (registry, variable).
     missing_token: Option<(Url, String)>,
     started: Instant,
+    /// The real `npm ci` has started: node_modules may have changed from here on.
+    install_started: bool,
 }
 
 impl Ctx {
@@ -126,6 +129,7 @@ impl Ctx {
             reporter,
             missing_token,
             started: Instant::now(),
+            install_started: false,
         })
     }
 
@@ -198,6 +202,7 @@ impl Ctx {
         gate.serve(route.clone());
         let mut args = self.args_for_ci();
         args.extend(self.gate_flags(&gate));
+        self.install_started = true;
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         drop(gate);
         if code != 0 {
@@ -236,15 +241,15 @@ impl Ctx {
         Ok(0)
     }
 
-    /// Resolve new or changed packages through the gate, then install the new lockfile.
+    /// Resolve new or changed packages through the gate, then install the new lockfile. When it
+    /// stops before the install starts (a refusal, or npm failing to resolve), package.json and the
+    /// lockfile are restored as they were; once `npm ci` has run they match node_modules.
     async fn route(&mut self) -> Result<i32> {
         let backup = Backup::take(&self.project)?;
         let result = self.route_inner().await;
-        if !matches!(result, Ok(0)) {
+        if !matches!(result, Ok(0)) && !self.install_started {
             backup.restore()?;
-            if result.is_err() {
-                eprintln!("lockgate: package.json and the lockfile were restored; nothing was installed");
-            }
+            eprintln!("lockgate: package.json and the lockfile were restored; nothing was installed");
         }
         result
     }
@@ -454,6 +459,29 @@ pub fn sources(policy: &Policy, npmrc: &npmrc::NpmConfig) -> Result<Sources> {
         internal,
         allow_non_registry: policy.npm.unsafe_allow_non_registry.clone(),
     })
+}
+
+/// npm ≥ 8.11 is needed: older npm has no `--replace-registry-host`, so tarballs whose `resolved`
+/// names another host would bypass the gate. The version is read from npm's own package.json next
+/// to the real binary (no process spawn); when it cannot be found, npm is assumed recent.
+fn check_npm_version(real: &Path) -> Result<()> {
+    let Some(version) = real
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.ancestors().map(|d| d.join("package.json")).find(|p| p.is_file() && p.parent().is_some_and(|d| d.ends_with("npm"))))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|v| v["version"].as_str().map(str::to_string))
+    else {
+        return Ok(());
+    };
+    if serve::version_cmp(&version, "8.11.0").is_lt() {
+        return Err(Error::config(
+            format!("npm {version} ({}) is too old for guarded installs: it has no --replace-registry-host", real.display()),
+            "upgrade npm to 8.11 or later (`npm install -g npm@10` through a trusted path), or point LOCKGATE_REAL_NPM at a newer npm",
+        ));
+    }
+    Ok(())
 }
 
 /// npm's project directory: `--prefix`, else the nearest directory with a package.json, moved up
