@@ -439,7 +439,11 @@ mod tests {
         let args = install("install -r requirements.txt");
         assert_eq!(args.command, Command::Install);
         assert_eq!(args.requirement_files, ["requirements.txt"]);
-        assert!(args.specifiers.is_empty() && args.args.is_empty() && args.index == IndexOptions::default());
+        assert!(
+            args.specifiers.is_empty()
+                && args.args.is_empty()
+                && args.index == IndexOptions::default()
+        );
     }
 
     #[test]

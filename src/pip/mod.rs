@@ -587,6 +587,7 @@ impl Ctx {
         let route = Arc::new(serve::RouteMode::new(
             self.sources.clone(),
             self.client.clone(),
+            self.reporter.clone(),
             self.store.clone(),
             gate.url(),
             &self.policy.pip.allow_sdist,

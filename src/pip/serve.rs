@@ -65,6 +65,7 @@ impl RouteMode {
     pub fn new(
         sources: Sources,
         client: Client,
+        reporter: Reporter,
         store: Store,
         gate: Url,
         allow_sdist: &[String],
@@ -72,7 +73,7 @@ impl RouteMode {
         missing_password: Option<(Url, String)>,
     ) -> RouteMode {
         RouteMode {
-            reporter: client.reporter().clone(),
+            reporter,
             sources,
             client,
             store,
