@@ -6,6 +6,7 @@
 //! or pip's `/bin/sh` trampoline for long paths); wrappers such as pyenv's shims are asked with
 //! `pip debug`, which prints `sys.executable`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::markers::{Interpreter, INTERPRETER_PROBE};
@@ -121,9 +122,69 @@ pub async fn probe(python: &Path, pip_dir: Option<&str>) -> Result<Interpreter> 
         .map_err(|e| probe_error(python, &format!("unexpected answer: {e}")))
 }
 
+/// Python code that reads, without running anything, the requirements that matter for building
+/// sdists: for each `PATH FILENAME` argument pair, an sdist's `build-system.requires` (pip's
+/// default `setuptools>=40.8.0` and `wheel` when its `pyproject.toml` has none) or a wheel's
+/// `Requires-Dist`. Prints one JSON object, file name → list of PEP 508 strings.
+pub const BUILD_PROBE: &str = "import sys, json, tarfile, zipfile, email.parser
+try:
+    import tomllib
+except ImportError:
+    from pip._vendor import tomli as tomllib
+def top(names, leaf):
+    return [n for n in names if n.count('/') == 1 and n.endswith('/' + leaf)]
+out = {}
+for path, name in zip(sys.argv[1::2], sys.argv[2::2]):
+    if name.endswith('.whl'):
+        with zipfile.ZipFile(path) as z:
+            meta = [n for n in top(z.namelist(), 'METADATA') if n.split('/')[0].endswith('.dist-info')]
+            msg = email.parser.BytesParser().parsebytes(z.read(meta[0])) if meta else None
+            out[name] = (msg.get_all('Requires-Dist') or []) if msg else []
+        continue
+    if name.endswith('.zip'):
+        with zipfile.ZipFile(path) as z:
+            found = top(z.namelist(), 'pyproject.toml')
+            text = z.read(found[0]) if found else None
+    else:
+        with tarfile.open(path) as t:
+            found = top(t.getnames(), 'pyproject.toml')
+            member = t.extractfile(found[0]) if found else None
+            text = member.read() if member else None
+    system = tomllib.loads(text.decode()).get('build-system') if text is not None else None
+    out[name] = system['requires'] if system and 'requires' in system else ['setuptools>=40.8.0', 'wheel']
+json.dump(out, sys.stdout)
+";
+
+/// Run [`BUILD_PROBE`] in `python` over `files` (stored path, file name).
+pub async fn build_requirements(
+    python: &Path,
+    files: &[(PathBuf, String)],
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut cmd = tokio::process::Command::new(python);
+    cmd.arg("-c")
+        .arg(BUILD_PROBE)
+        .stdin(std::process::Stdio::null());
+    for (path, name) in files {
+        cmd.arg(path).arg(name);
+    }
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| probe_error(python, &e.to_string()))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(probe_error(
+            python,
+            err.lines().last().unwrap_or("it failed"),
+        ));
+    }
+    serde_json::from_slice(&out.stdout)
+        .map_err(|e| probe_error(python, &format!("unexpected answer: {e}")))
+}
+
 fn probe_error(python: &Path, what: &str) -> Error {
     Error::config(
-        format!("cannot ask {} for its markers and wheel tags: {what}", python.display()),
+        format!("cannot ask {} about the packages to install: {what}", python.display()),
         "check that the real pip works (LOCKGATE_REAL_PIP names it) and that --python names a working interpreter",
     )
 }

@@ -199,25 +199,27 @@ impl Ctx {
     }
 
     /// The interpreter pip installs into: `--python`, else the real pip's own.
-    async fn interpreter(&self) -> Result<Interpreter> {
+    /// Also returns the Python the real pip runs with (which has pip's vendored libraries).
+    async fn interpreter(&self) -> Result<(PathBuf, Interpreter)> {
         let own = interp::python_of(&self.real, self.depth).await?;
         let probed = interp::probe(&own, None).await?;
-        match &self.inv.python {
-            None => Ok(probed),
+        let target = match &self.inv.python {
+            None => probed,
             Some(p) => {
                 interp::probe(
                     &interp::resolve_python_option(p)?,
                     probed.pip_dir.as_deref(),
                 )
-                .await
+                .await?
             }
-        }
+        };
+        Ok((own, target))
     }
 
     // ----- locked mode -----
 
     async fn locked(&self, lock_files: &[PathBuf]) -> Result<i32> {
-        let interpreter = self.interpreter().await?;
+        let (python_of_pip, interpreter) = self.interpreter().await?;
         let lock = self.read_lock(lock_files, Markers::For(&interpreter.markers))?;
         refuse_on_findings(&self.reporter, &lock.findings)?;
         for f in lock.findings.iter().filter(|f| !f.is_error()) {
@@ -261,6 +263,8 @@ impl Ctx {
                        "source": if a.internal {"internal"} else {"public"}, "url": redact_url(a.url.as_str())}),
             );
         }
+        self.check_builds(&picks, &python_of_pip, &interpreter)
+            .await?;
 
         let dir = self.hand_off_dir(&picks)?;
         let sdists: Vec<&str> = picks
@@ -469,6 +473,48 @@ impl Ctx {
             return Err(e);
         }
         Ok(picks)
+    }
+
+    /// Allowed sdists build offline from the verified files: refuse when their build
+    /// requirements (and those requirements' dependencies) are not locked wheels.
+    async fn check_builds(
+        &self,
+        picks: &[(Locked, Vec<Pick>)],
+        python: &Path,
+        interpreter: &Interpreter,
+    ) -> Result<()> {
+        if !picks.iter().any(|(_, files)| files.iter().any(|f| f.sdist)) {
+            return Ok(());
+        }
+        let stored =
+            |f: &Pick| Digest::from_hex(Alg::Sha256, &f.sha256).map(|d| self.store.path(&d));
+        let files: Vec<(PathBuf, String)> = picks
+            .iter()
+            .flat_map(|(_, files)| files)
+            .filter_map(|f| Some((stored(f)?, f.filename.clone())))
+            .collect();
+        let requires = interp::build_requirements(python, &files).await?;
+        let of = |f: &Pick| requires.get(&f.filename).cloned().unwrap_or_default();
+        let mut sdists = Vec::new();
+        let mut wheels = Vec::new();
+        for (p, files) in picks {
+            for f in files {
+                if f.sdist {
+                    sdists.push((p.id(), of(f)));
+                } else {
+                    wheels.push((p.name.clone(), p.version.clone(), of(f)));
+                }
+            }
+        }
+        let findings: Vec<Finding> = plan::missing_build_requirements(&sdists, &wheels, &interpreter.markers)
+            .into_iter()
+            .map(|(id, missing)| {
+                Finding::error(Kind::SourceBuild, &id, "the lock")
+                    .msg(format!("is allowed to build from its sdist, but these build requirements are not locked wheels: {}", missing.join(", ")))
+                    .hint("add them to the lock with their hashes (pip-compile --allow-unsafe --generate-hashes locks setuptools and wheel); pip builds offline from the verified files only")
+            })
+            .collect();
+        refuse_on_findings(&self.reporter, &findings)
     }
 
     /// Whether the public index offers one of the locked files of an internal package (the lock

@@ -10,7 +10,7 @@
 //! locked version, a locked hash, compatible with the interpreter's tags and Python version,
 //! wheels before sdists and sdists only when the policy allows them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use reqwest::Url;
@@ -19,7 +19,7 @@ use super::index::FileEntry;
 use super::markers::{Marker, MarkerEnv};
 use super::name::normalize;
 use super::pylock::{PyLock, Source};
-use super::requirements::{OptionKind, Origin, Requirement, RequirementSet, Target};
+use super::requirements::{self, OptionKind, Origin, Requirement, RequirementSet, Target};
 use super::version::Version;
 use super::wheel::{best_file, DistName, SupportedTags};
 use crate::finding::{Finding, Kind};
@@ -431,6 +431,70 @@ fn add(lock: &mut Lock, p: Locked) {
 fn at(mut f: Finding, line: usize) -> Finding {
     f.line = Some(line);
     f
+}
+
+/// What building the sdists needs that no locked wheel provides. `sdists`: (package id, its
+/// build requirements); `wheels`: (normalized name, version, `Requires-Dist`) of every locked
+/// wheel. pip builds each sdist in an isolated environment that it fills, offline, from the same
+/// verified files, so each build requirement and, transitively, each of their dependencies
+/// (markers evaluated for `env`, extras followed) must be a locked wheel. Returns, per sdist
+/// that cannot be built, the requirements nothing satisfies.
+pub fn missing_build_requirements(
+    sdists: &[(String, Vec<String>)],
+    wheels: &[(String, Version, Vec<String>)],
+    env: &MarkerEnv,
+) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for (id, requires) in sdists {
+        let mut missing = BTreeSet::new();
+        let mut seen = BTreeSet::new();
+        let mut queue: Vec<(String, BTreeSet<String>)> = requires
+            .iter()
+            .map(|r| (r.clone(), BTreeSet::new()))
+            .collect();
+        while let Some((text, extras)) = queue.pop() {
+            let origin = Origin {
+                file: PathBuf::from(id),
+                line: 0,
+            };
+            let Ok(r) = requirements::parse_single(&text, origin, false) else {
+                missing.insert(text);
+                continue;
+            };
+            let mut e = env.clone();
+            e.extras = extras;
+            if !r
+                .marker
+                .as_ref()
+                .map_or(Ok(true), |m| m.evaluate(&e))
+                .unwrap_or(true)
+            {
+                continue;
+            }
+            let (Some(name), Target::Registry(spec)) = (r.normalized_name(), &r.target) else {
+                missing.insert(text);
+                continue;
+            };
+            match wheels
+                .iter()
+                .find(|(n, v, _)| *n == name && spec.contains(v))
+            {
+                None => {
+                    missing.insert(text);
+                }
+                Some((_, _, deps)) => {
+                    let wanted: BTreeSet<String> = r.extras.iter().map(|x| normalize(x)).collect();
+                    if seen.insert((name, wanted.clone())) {
+                        queue.extend(deps.iter().map(|d| (d.clone(), wanted.clone())));
+                    }
+                }
+            }
+        }
+        if !missing.is_empty() {
+            out.push((id.clone(), missing.into_iter().collect()));
+        }
+    }
+    out
 }
 
 /// A file chosen for download.
@@ -938,6 +1002,57 @@ vcs = {{ type = "git", url = "https://github.com/o/tool", commit-id = "abc" }}
         );
         assert!(s.index_for("MyOrg.Payments").1);
         assert_eq!(s.index_for("requests"), (&s.public, false));
+    }
+
+    #[test]
+    fn build_requirements_must_be_locked_wheels_transitively() {
+        let env = sample_env();
+        let v = |s: &str| Version::parse(s).unwrap();
+        // Real metadata: wheel 0.48 needs packaging; setuptools' test extra is not needed.
+        let setuptools_deps = vec![
+            "pytest!=8.1.*,>=6; extra == \"test\"".to_string(),
+            "tomli>=2.0.1; python_version < \"3.11\" and extra == \"core\"".to_string(),
+        ];
+        let wheels = vec![
+            ("setuptools".to_string(), v("84.2.1"), setuptools_deps),
+            (
+                "wheel".to_string(),
+                v("0.48.0"),
+                vec!["packaging >= 24.0".to_string()],
+            ),
+        ];
+        let sdists = vec![(
+            "legacy==1.0".to_string(),
+            vec!["setuptools>=40.8.0".to_string(), "wheel".to_string()],
+        )];
+        assert_eq!(
+            missing_build_requirements(&sdists, &wheels, &env),
+            [(
+                "legacy==1.0".to_string(),
+                vec!["packaging >= 24.0".to_string()]
+            )]
+        );
+        let mut complete = wheels.clone();
+        complete.push(("packaging".to_string(), v("26.4"), vec![]));
+        assert!(missing_build_requirements(&sdists, &complete, &env).is_empty());
+        // A version the lock does not have, an extra that pulls in more, a marker that excludes.
+        let flit = vec![(
+            "tomli==2.0.1".to_string(),
+            vec![
+                "flit_core>=3.2.0,<4".to_string(),
+                "setuptools[test]".to_string(),
+                "cython; python_version < \"3\"".to_string(),
+            ],
+        )];
+        let mut missing = missing_build_requirements(&flit, &complete, &env);
+        missing[0].1.sort();
+        assert_eq!(
+            missing[0].1,
+            [
+                "flit_core>=3.2.0,<4",
+                "pytest!=8.1.*,>=6; extra == \"test\""
+            ]
+        );
     }
 
     #[test]
