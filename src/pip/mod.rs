@@ -518,7 +518,7 @@ impl Ctx {
     }
 
     /// Whether the public index offers one of the locked files of an internal package (the lock
-    /// then names the attacker's copy). Counted and audited.
+    /// then names the attacker's copy). Audited.
     async fn public_has(&self, p: &Locked, tags: Option<&SupportedTags>, python: &Version) -> bool {
         let Ok(Some((url, listed))) =
             project_page(&self.client, &self.sources.public, &p.name).await
@@ -530,8 +530,7 @@ impl Ctx {
             Choice::Files(_) | Choice::NoneFits { .. }
         );
         if found {
-            self.reporter
-                .count(report::CONFUSION, &[("package", &p.name)]);
+            // Counted with the refusal it leads to.
             self.reporter.audit("confusion-attempt", json!({"package": p.name, "version": p.version.to_string(), "public_index": redact_url(url.as_str()), "locked": true}));
         }
         found
