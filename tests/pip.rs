@@ -147,6 +147,74 @@ fn unlocked_install_of_an_internal_name_comes_from_the_internal_index() {
     assert_eq!(download["source"], "internal");
 }
 
+/// A requirements file without hashes is not a lock: it resolves through the gate (route mode)
+/// like `pip install NAME`, its option lines dropped. Plain pip obeys its `--extra-index-url`
+/// and takes 99.0.0; lockgate installs 1.2.3 and says what it ignored. A typosquat in such a
+/// file is refused, naming the line.
+#[test]
+fn unhashed_requirements_file_resolves_through_the_gate() {
+    let reg = pypi_registries();
+    let (name, _) = confusion_case();
+    let sb = guarded(reg);
+    sb.write(
+        "requirements.txt",
+        format!(
+            "--extra-index-url {}
+{name}
+",
+            reg.public.simple_url()
+        ),
+    );
+    let internal = reg.internal.simple_url_with_auth();
+    sb.run(&mut plain_pip(
+        &sb,
+        &[
+            "install",
+            "--target",
+            "plain",
+            "--index-url",
+            &internal,
+            "-r",
+            "requirements.txt",
+        ],
+    ))
+    .ok();
+    assert_eq!(
+        installed_version(&sb.path("plain"), &name).as_deref(),
+        Some("99.0.0")
+    );
+
+    let out = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &["install", "--target", "site", "-r", "requirements.txt"],
+        ))
+        .ok();
+    assert_eq!(
+        installed_version(&sb.path("site"), &name).as_deref(),
+        Some("1.2.3")
+    );
+    assert!(out.stderr.contains("--extra-index-url http://"), "{out}");
+    assert!(decisions(&sb).contains(&"route-download".to_string()));
+
+    sb.write(
+        "requirements.txt",
+        format!(
+            "{name}
+reqeusts>=2
+"
+        ),
+    );
+    let out = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &["install", "--target", "site2", "-r", "requirements.txt"],
+        ))
+        .code_is(24);
+    assert!(out.stderr.contains("requirements.txt:2"), "{out}");
+    assert!(!sb.exists("site2"));
+}
+
 /// The internal wheel is replaced under the same name and version: plain pip without a hash
 /// installs the tampered copy; lockgate refuses (23, counted) and installs nothing, even with the
 /// good copy already in its store.

@@ -173,28 +173,57 @@ impl Ctx {
         })
     }
 
+    /// Locked when there is a lock (a pylock file, or requirements with hashes — pip's own
+    /// hash-checking trigger); otherwise route mode, requirements files included.
     async fn guarded(self) -> Result<i32> {
-        let mut locks: Vec<PathBuf> = self
+        let mut files: Vec<PathBuf> = self
             .inv
             .requirement_files
             .iter()
             .map(|f| self.cwd.join(f))
             .collect();
-        if locks.is_empty() && self.inv.specifiers.is_empty() && self.inv.editables.is_empty() {
-            locks.extend(
+        if files.is_empty() && self.inv.specifiers.is_empty() && self.inv.editables.is_empty() {
+            files.extend(
                 find_locks(&self.cwd)
                     .into_iter()
                     .filter(|p| is_pylock(p))
                     .take(1),
             );
-            if let Some(p) = locks.first() {
+            if let Some(p) = files.first() {
                 eprintln!("lockgate: installing the lock {}", p.display());
             }
         }
-        if locks.is_empty() {
-            self.route().await
+        let (pylocks, requirement_files): (Vec<PathBuf>, Vec<PathBuf>) =
+            files.into_iter().partition(|p| is_pylock(p));
+        let mut set = RequirementSet::default();
+        let constraint_files = self
+            .inv
+            .constraint_files
+            .iter()
+            .map(|c| (self.cwd.join(c), true));
+        for (f, constraint) in requirement_files
+            .into_iter()
+            .map(|f| (f, false))
+            .chain(constraint_files)
+        {
+            let part = if constraint {
+                requirements::load_constraints(&f)
+            } else {
+                requirements::load(&f)
+            }
+            .map_err(|e| lock_error(&f, e.to_string()))?;
+            set.requirements.extend(part.requirements);
+            set.options.extend(part.options);
+            set.files.extend(part.files);
+        }
+        let hashed = set
+            .requirements
+            .iter()
+            .any(|r| !r.constraint && !r.hashes.is_empty());
+        if pylocks.is_empty() && !hashed {
+            self.route(&set).await
         } else {
-            self.locked(&locks).await
+            self.locked(&pylocks, &set).await
         }
     }
 
@@ -218,9 +247,9 @@ impl Ctx {
 
     // ----- locked mode -----
 
-    async fn locked(&self, lock_files: &[PathBuf]) -> Result<i32> {
+    async fn locked(&self, pylocks: &[PathBuf], set: &RequirementSet) -> Result<i32> {
         let (python_of_pip, interpreter) = self.interpreter().await?;
-        let lock = self.read_lock(lock_files, Markers::For(&interpreter.markers))?;
+        let lock = self.read_lock(pylocks, set, Markers::For(&interpreter.markers))?;
         refuse_on_findings(&self.reporter, &lock.findings)?;
         for f in lock.findings.iter().filter(|f| !f.is_error()) {
             eprintln!("lockgate: warning: {f}");
@@ -307,8 +336,13 @@ impl Ctx {
         Ok(0)
     }
 
-    /// Every lock file, merged: requirements files (and `-c` constraints) or pylock files.
-    fn read_lock(&self, lock_files: &[PathBuf], markers: Markers) -> Result<Lock> {
+    /// Every lock, merged: pylock files and the requirements (with constraints) already read.
+    fn read_lock(
+        &self,
+        pylocks: &[PathBuf],
+        set: &RequirementSet,
+        markers: Markers,
+    ) -> Result<Lock> {
         let prefixes = self
             .sources
             .internal
@@ -316,44 +350,24 @@ impl Ctx {
             .map(|(_, p)| p.as_slice())
             .unwrap_or_default();
         let mut lock = Lock::default();
-        let mut set = RequirementSet::default();
-        for f in lock_files {
-            if is_pylock(f) {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| lock_error(f, format!("cannot read the lock file: {e}")))?;
-                let pylock =
-                    pylock::PyLock::parse(&text, f).map_err(|e| lock_error(f, e.to_string()))?;
-                let internal = self.sources.internal.as_ref().map(|(u, _)| u);
-                let part = plan::from_pylock(
-                    &pylock,
-                    markers,
-                    prefixes,
-                    internal,
-                    &self.policy.pip.allow_sdist,
-                )
-                .map_err(|e| lock_error(f, e.to_string()))?;
-                plan::merge(&mut lock, part);
-            } else {
-                let part = requirements::load(f).map_err(|e| lock_error(f, e.to_string()))?;
-                set.requirements.extend(part.requirements);
-                set.options.extend(part.options);
-                set.files.extend(part.files);
-            }
+        for f in pylocks {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| lock_error(f, format!("cannot read the lock file: {e}")))?;
+            let pylock =
+                pylock::PyLock::parse(&text, f).map_err(|e| lock_error(f, e.to_string()))?;
+            let internal = self.sources.internal.as_ref().map(|(u, _)| u);
+            let part = plan::from_pylock(
+                &pylock,
+                markers,
+                prefixes,
+                internal,
+                &self.policy.pip.allow_sdist,
+            )
+            .map_err(|e| lock_error(f, e.to_string()))?;
+            plan::merge(&mut lock, part);
         }
-        let mut constraints = RequirementSet::default();
-        for c in &self.inv.constraint_files {
-            let path = self.cwd.join(c);
-            let part = requirements::load_constraints(&path)
-                .map_err(|e| lock_error(&path, e.to_string()))?;
-            constraints.requirements.extend(part.requirements);
-            constraints.options.extend(part.options);
-            constraints.files.extend(part.files);
-        }
-        if !set.files.is_empty() || !constraints.files.is_empty() {
-            plan::merge(
-                &mut lock,
-                plan::from_requirements(&set, &constraints, markers, prefixes),
-            );
+        if !set.files.is_empty() {
+            plan::merge(&mut lock, plan::from_requirements(set, markers, prefixes));
         }
         for spec in self.inv.specifiers.iter().chain(&self.inv.editables) {
             // Requirements on the command line next to a lock must be in the lock.
@@ -539,13 +553,7 @@ impl Ctx {
     /// A private (0700) directory holding the verified files under their names, and the
     /// requirements file pip installs.
     fn hand_off_dir(&self, picks: &[(Locked, Vec<Pick>)]) -> Result<tempfile::TempDir> {
-        let dir = tempfile::Builder::new()
-            .prefix("lockgate-pip-")
-            .tempdir()
-            .map_err(|e| Error::io("create a private directory in", std::env::temp_dir(), e))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| Error::io("protect", dir.path(), e))?;
+        let dir = private_dir()?;
         let mut lines = Vec::new();
         for (p, files) in picks {
             for f in files {
@@ -568,7 +576,9 @@ impl Ctx {
 
     // ----- route mode -----
 
-    async fn route(&self) -> Result<i32> {
+    /// No lock: pip resolves through the gate. Requirements files without hashes are read here
+    /// and handed to pip rewritten (their option lines dropped), like `-c` files.
+    async fn route(&self, set: &RequirementSet) -> Result<i32> {
         if self.policy.pip.require_lock && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
             return Err(Error::lockfile(
                 &self.cwd,
@@ -582,9 +592,7 @@ impl Ctx {
             .as_ref()
             .map(|(_, p)| p.clone())
             .unwrap_or_default();
-        let mut names = Vec::new();
-        let mut findings = Vec::new();
-        let mut builds_locally = false;
+        let mut inputs = Vec::new();
         for (spec, editable) in self
             .inv
             .specifiers
@@ -592,21 +600,14 @@ impl Ctx {
             .map(|s| (s, false))
             .chain(self.inv.editables.iter().map(|s| (s, true)))
         {
-            let r = requirements::parse_single(spec, command_line(), editable).map_err(|e| {
-                Error::config(
-                    format!("cannot read the requirement `{spec}`: {e}"),
-                    "check the requirement syntax (PEP 508)",
-                )
-            })?;
-            match &r.target {
-                Target::Registry(_) => names.extend(r.normalized_name()),
-                Target::Path(_) => builds_locally = true,
-                Target::Url(_) => findings.push(
-                    Finding::error(Kind::NonRegistry, spec, "command line")
-                        .msg("is a URL or VCS reference: pip would fetch it directly, unverified")
-                        .hint("publish it to the internal index and install it by name"),
-                ),
-            }
+            inputs.push(
+                requirements::parse_single(spec, command_line(), editable).map_err(|e| {
+                    Error::config(
+                        format!("cannot read the requirement `{spec}`: {e}"),
+                        "check the requirement syntax (PEP 508)",
+                    )
+                })?,
+            );
         }
         let detector = Detector::new(
             Ecosystem::Pypi,
@@ -614,19 +615,37 @@ impl Ctx {
             &known_internal_names(&self.cwd, &prefixes),
             &self.policy.typosquat_allow,
         );
-        for n in &names {
-            if let Some(t) = detector.check(n) {
-                findings.push(typosquat_finding(&t, "the command line"));
+        let mut names = Vec::new();
+        let mut findings = Vec::new();
+        let mut builds_locally = false;
+        for r in inputs.iter().chain(&set.requirements) {
+            match (&r.target, r.normalized_name()) {
+                (Target::Registry(_), Some(name)) => {
+                    if let Some(t) = detector.check(&name) {
+                        findings.push(typosquat_finding(&t, &r.origin));
+                    }
+                    names.push(name);
+                }
+                (Target::Path(_), _) if !r.constraint => builds_locally = true,
+                _ => findings.push(
+                    Finding::error(Kind::NonRegistry, &r.text, &r.origin.file)
+                        .msg(format!("({}) is a URL, VCS or path reference: pip would fetch it directly, unverified", r.origin))
+                        .hint("publish it to the internal index and install it by name"),
+                ),
             }
         }
-        let constraints = self.route_constraints(&mut findings)?;
         refuse_on_findings(&self.reporter, &findings)?;
-        self.report_neutralised(&[]);
+        let in_files: Vec<String> = plan::overridden(&set.options)
+            .iter()
+            .map(|(o, at)| format!("{o} ({at})"))
+            .collect();
+        self.report_neutralised(&in_files);
         if let Some((index, var)) = &self.missing_password {
             if names.iter().any(|n| plan::is_internal(n, &prefixes)) {
                 return Err(missing_password(&self.reporter, index, var));
             }
         }
+        let rewritten = self.rewrite_requirements(set)?;
 
         let mut gate = Gate::bind().await?;
         let route = Arc::new(serve::RouteMode::new(
@@ -659,9 +678,11 @@ impl Ctx {
         if self.inv.require_hashes {
             args.push("--require-hashes".into());
         }
-        if let Some(dir) = &constraints {
-            args.push("-c".into());
-            args.push(dir.path().join(REQUIREMENTS).into());
+        for (option, file) in [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)] {
+            let path = rewritten.path().join(file);
+            if path.exists() {
+                args.extend([option.into(), path.into()]);
+            }
         }
         args.extend(self.inv.specifiers.iter().map(OsString::from));
         for e in &self.inv.editables {
@@ -705,36 +726,30 @@ impl Ctx {
         Ok(code)
     }
 
-    /// `-c` files in route mode: pip would obey the options inside them, so pip gets only their
-    /// requirements, rewritten into a private file. URL and path constraints are findings.
-    fn route_constraints(&self, findings: &mut Vec<Finding>) -> Result<Option<tempfile::TempDir>> {
-        if self.inv.constraint_files.is_empty() {
-            return Ok(None);
-        }
-        let mut lines = Vec::new();
-        for c in &self.inv.constraint_files {
-            let path = self.cwd.join(c);
-            let set = requirements::load_constraints(&path)
-                .map_err(|e| lock_error(&path, e.to_string()))?;
-            for r in set.requirements {
-                match r.target {
-                    Target::Registry(_) => lines.push(r.text.clone()),
-                    _ => findings.push(
-                        Finding::error(Kind::NonRegistry, &r.text, &r.origin.file)
-                            .msg(format!("constraint at {} is a URL or path, which pip would fetch unverified", r.origin))
-                            .hint("constrain by version only"),
-                    ),
-                }
+    /// Requirements and constraints from files, rewritten into a private directory without their
+    /// option lines (pip would obey `--find-links` and friends inside them).
+    fn rewrite_requirements(&self, set: &RequirementSet) -> Result<tempfile::TempDir> {
+        let dir = private_dir()?;
+        for (file, constraint) in [(REQUIREMENTS, false), (CONSTRAINTS, true)] {
+            let lines: Vec<String> = set
+                .requirements
+                .iter()
+                .filter(|r| r.constraint == constraint)
+                .map(|r| {
+                    if r.editable {
+                        format!("-e {}", r.text)
+                    } else {
+                        r.text.clone()
+                    }
+                })
+                .collect();
+            if !lines.is_empty() {
+                let path = dir.path().join(file);
+                std::fs::write(&path, lines.join("\n") + "\n")
+                    .map_err(|e| Error::io("write", &path, e))?;
             }
         }
-        let dir = tempfile::Builder::new()
-            .prefix("lockgate-pip-")
-            .tempdir()
-            .map_err(|e| Error::io("create a private directory in", std::env::temp_dir(), e))?;
-        lines.push(String::new());
-        std::fs::write(dir.path().join(REQUIREMENTS), lines.join("\n"))
-            .map_err(|e| Error::io("write", dir.path(), e))?;
-        Ok(Some(dir))
+        Ok(dir)
     }
 
     // ----- shared -----
@@ -822,6 +837,19 @@ impl Ctx {
 }
 
 const REQUIREMENTS: &str = "requirements.txt";
+const CONSTRAINTS: &str = "constraints.txt";
+
+/// A new directory only this user can read (0700), removed when dropped.
+fn private_dir() -> Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix("lockgate-pip-")
+        .tempdir()
+        .map_err(|e| Error::io("create a private directory in", std::env::temp_dir(), e))?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("protect", dir.path(), e))?;
+    Ok(dir)
+}
 
 fn artifact(p: &Locked, f: &Pick) -> Result<Artifact> {
     Ok(Artifact {
@@ -924,13 +952,17 @@ fn missing_password(reporter: &Reporter, index: &Url, var: &str) -> Error {
     }
 }
 
-fn typosquat_finding(t: &typosquat::Finding, seen_in: &str) -> Finding {
-    Finding::error(Kind::Typosquat, &t.name, seen_in)
-        .msg(format!("looks like {} ({}); nothing was fetched", t.resembles, t.rule))
+/// A typosquat refusal; `at` is where the name was written (`file:line`, the command line, or
+/// the gate for a dependency pip asked for).
+fn typosquat_finding(t: &typosquat::Finding, at: &Origin) -> Finding {
+    let mut f = Finding::error(Kind::Typosquat, &t.name, &at.file)
+        .msg(format!("(from {at}) looks like {} ({}); nothing was fetched", t.resembles, t.rule))
         .hint(format!(
             "did you mean {}? If {} is really wanted, add it to lockgate.toml: [typosquat] allow = [\"{}\"]",
             t.resembles, t.name, t.name
-        ))
+        ));
+    f.line = (at.line > 0).then_some(at.line);
+    f
 }
 
 fn refuse_on_findings(reporter: &Reporter, findings: &[Finding]) -> Result<()> {
@@ -1033,7 +1065,7 @@ pub fn check(policy: &Policy, files: &[PathBuf]) -> Result<Vec<Finding>> {
             .map_err(|e| lock_error(f, e.to_string()))?
         } else {
             let set = requirements::load(f).map_err(|e| lock_error(f, e.to_string()))?;
-            plan::from_requirements(&set, &RequirementSet::default(), Markers::All, prefixes)
+            plan::from_requirements(&set, Markers::All, prefixes)
         };
         findings.extend(lock.findings);
         findings.extend(lock.overridden.iter().map(|(o, at)| {

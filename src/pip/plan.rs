@@ -19,9 +19,12 @@ use super::index::FileEntry;
 use super::markers::{Marker, MarkerEnv};
 use super::name::normalize;
 use super::pylock::{PyLock, Source};
-use super::requirements::{self, OptionKind, Origin, Requirement, RequirementSet, Target};
+use super::requirements::{
+    self, FileOption, OptionKind, Origin, Requirement, RequirementSet, Target,
+};
 use super::version::Version;
 use super::wheel::{best_file, DistName, SupportedTags};
+use crate::error::redact_url;
 use crate::finding::{Finding, Kind};
 
 /// Where names come from.
@@ -124,46 +127,40 @@ const HASH_HINT: &str =
 const DIRECT_HINT: &str =
     "lockgate verifies packages from an index only: publish it to the internal index and pin it by version and hash";
 
-/// The lock in requirements files (`-r`, with their includes) and constraints files (`-c`).
-pub fn from_requirements(
-    set: &RequirementSet,
-    constraints: &RequirementSet,
-    markers: Markers,
-    prefixes: &[String],
-) -> Lock {
+/// The options of requirements files that lockgate overrides, as `--option value` (URLs
+/// redacted) and where each is written.
+pub fn overridden(options: &[FileOption]) -> Vec<(String, Origin)> {
+    options
+        .iter()
+        .filter_map(|o| {
+            let described = match &o.option {
+                OptionKind::IndexUrl(v) => format!("--index-url {}", redact_url(v)),
+                OptionKind::ExtraIndexUrl(v) => format!("--extra-index-url {}", redact_url(v)),
+                OptionKind::NoIndex => "--no-index".into(),
+                OptionKind::FindLinks(v) => format!("--find-links {}", redact_url(v)),
+                OptionKind::TrustedHost(v) => format!("--trusted-host {v}"),
+                OptionKind::NoBinary(v) => format!("--no-binary {v}"),
+                OptionKind::OnlyBinary(v) => format!("--only-binary {v}"),
+                OptionKind::PreferBinary
+                | OptionKind::Pre
+                | OptionKind::RequireHashes
+                | OptionKind::UseFeature(_) => return None,
+            };
+            Some((described, o.origin.clone()))
+        })
+        .collect()
+}
+
+/// The lock in requirements files (`-r`, with their includes) and constraints files (`-c`,
+/// whose entries have `constraint` set), all read into `set`.
+pub fn from_requirements(set: &RequirementSet, markers: Markers, prefixes: &[String]) -> Lock {
     let mut lock = Lock {
-        files: set
-            .files
-            .iter()
-            .chain(&constraints.files)
-            .cloned()
-            .collect(),
+        files: set.files.clone(),
+        overridden: overridden(&set.options),
         ..Lock::default()
     };
-    for o in set.options.iter().chain(&constraints.options) {
-        let described = match &o.option {
-            OptionKind::IndexUrl(v) => format!("--index-url {}", crate::error::redact_url(v)),
-            OptionKind::ExtraIndexUrl(v) => {
-                format!("--extra-index-url {}", crate::error::redact_url(v))
-            }
-            OptionKind::NoIndex => "--no-index".into(),
-            OptionKind::FindLinks(v) => format!("--find-links {}", crate::error::redact_url(v)),
-            OptionKind::TrustedHost(v) => format!("--trusted-host {v}"),
-            OptionKind::NoBinary(v) => format!("--no-binary {v}"),
-            OptionKind::OnlyBinary(v) => format!("--only-binary {v}"),
-            OptionKind::PreferBinary
-            | OptionKind::Pre
-            | OptionKind::RequireHashes
-            | OptionKind::UseFeature(_) => continue,
-        };
-        lock.overridden.push((described, o.origin.clone()));
-    }
-    let all_constraints: Vec<&Requirement> = set
-        .requirements
-        .iter()
-        .chain(&constraints.requirements)
-        .filter(|c| c.constraint)
-        .collect();
+    let all_constraints: Vec<&Requirement> =
+        set.requirements.iter().filter(|c| c.constraint).collect();
     for r in set.requirements.iter().filter(|r| !r.constraint) {
         let (file, line) = (&r.origin.file, r.origin.line);
         let label = r.name.clone().unwrap_or_else(|| r.text.clone());
@@ -638,12 +635,7 @@ mod tests {
     }
 
     fn lock_of(text: &str, markers: Markers) -> Lock {
-        from_requirements(
-            &req_set(text),
-            &RequirementSet::default(),
-            markers,
-            &["myorg-".into()],
-        )
+        from_requirements(&req_set(text), markers, &["myorg-".into()])
     }
 
     #[test]
@@ -737,14 +729,9 @@ mod tests {
             lock.findings[0]
         );
 
-        let mut constraints = req_set("a<1.0\n");
-        constraints.requirements[0].constraint = true;
-        let lock = from_requirements(
-            &req_set(&format!("a==1.0 --hash=sha256:{H1}\n")),
-            &constraints,
-            Markers::All,
-            &[],
-        );
+        let mut set = req_set(&format!("a==1.0 --hash=sha256:{H1}\na<1.0\n"));
+        set.requirements[1].constraint = true;
+        let lock = from_requirements(&set, Markers::All, &[]);
         assert!(
             lock.findings[0]
                 .message

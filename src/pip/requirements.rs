@@ -22,9 +22,13 @@ pub struct Origin {
     pub line: usize,
 }
 
+/// `file:line`; just the "file" for line 0 (a requirement from the command line).
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
+        match self.line {
+            0 => write!(f, "{}", self.file.display()),
+            line => write!(f, "{}:{line}", self.file.display()),
+        }
     }
 }
 

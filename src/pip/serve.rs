@@ -20,6 +20,7 @@ use serde_json::json;
 use super::index::FileEntry;
 use super::name::{is_valid, normalize};
 use super::plan::Sources;
+use super::requirements::Origin;
 use super::wheel::DistName;
 use crate::error::{redact_url, Error};
 use crate::fetch::{Artifact, Client};
@@ -126,7 +127,10 @@ impl RouteMode {
             return self.fail(Error::Refused {
                 findings: vec![super::typosquat_finding(
                     &t,
-                    "the gate (a dependency pip asked for)",
+                    &Origin {
+                        file: "a dependency pip asked the gate for".into(),
+                        line: 0,
+                    },
                 )],
             });
         }
