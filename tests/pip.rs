@@ -633,26 +633,52 @@ fn route_mode_refusals_and_pass_through() {
     assert_eq!(guarded.stdout, real.stdout);
 }
 
-/// `lockgate check` reads requirements files and pylock.toml: an unhashed pin and an unpinned
-/// name are errors (21), an index option in the file is a warning.
+/// `lockgate check` reads requirements files and pylock.toml: in a lock, an unhashed pin and an
+/// unpinned name are errors (21) and an index option is a warning; a requirements file without
+/// any hash is not a lock (a warning, an error under `require-lock`).
 #[test]
 fn check_audits_pip_locks() {
     let reg = pypi_registries();
     let sb = guarded(reg);
     sb.write(
         "requirements.txt",
-        "--extra-index-url https://pypi.org/simple/\nzqx-a==1.0\nzqx-b>=2\n",
+        format!(
+            "--extra-index-url https://pypi.org/simple/\nzqx-a==1.0\nzqx-b>=2\nzqx-c==1.0 --hash=sha256:{}\n",
+            "a".repeat(64)
+        ),
     );
-    let out = sb
-        .run(sb.lockgate().args(["check", "--format", "json"]))
-        .code_is(21);
-    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let kinds: Vec<&str> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["kind"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["missing-hash", "lockfile", "lockfile"], "{out}");
-    assert_eq!(doc["warnings"], 1);
+    sb.write("requirements-dev.txt", "zqx-tool\n");
+    let check = |sb: &Sandbox, code: i32| {
+        let out = sb
+            .run(sb.lockgate().args(["check", "--format", "json"]))
+            .code_is(code);
+        let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        let found: Vec<(String, String)> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["kind"].as_str().unwrap().into(),
+                    f["severity"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        found
+    };
+    let pair = |k: &str, s: &str| (k.to_string(), s.to_string());
+    assert_eq!(
+        check(&sb, 21),
+        [
+            pair("lockfile", "warning"),
+            pair("missing-hash", "error"),
+            pair("lockfile", "error"),
+            pair("lockfile", "warning")
+        ]
+    );
+    sb.write(
+        "lockgate.toml",
+        policy(reg, "").replace("[pip]\n", "[pip]\nrequire-lock = true\n"),
+    );
+    assert_eq!(check(&sb, 21)[0], pair("lockfile", "error"));
 }

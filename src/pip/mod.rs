@@ -629,7 +629,7 @@ impl Ctx {
                 (Target::Path(_), _) if !r.constraint => builds_locally = true,
                 _ => findings.push(
                     Finding::error(Kind::NonRegistry, &r.text, &r.origin.file)
-                        .msg(format!("({}) is a URL, VCS or path reference: pip would fetch it directly, unverified", r.origin))
+                        .msg(format!("at {} is a URL, VCS or path reference: pip would fetch it directly, unverified", r.origin))
                         .hint("publish it to the internal index and install it by name"),
                 ),
             }
@@ -1038,8 +1038,9 @@ pub fn find_locks(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// `lockgate check`: every lock file of `dir` against the policy, all entries whatever the
-/// interpreter, offline.
+/// `lockgate check`: the lock files against the policy, all entries whatever the interpreter,
+/// offline. A requirements file without any hash is not a lock: one finding for the file (an
+/// error when `[pip] require-lock` is set).
 pub fn check(policy: &Policy, files: &[PathBuf]) -> Result<Vec<Finding>> {
     let prefixes = policy
         .pip
@@ -1065,7 +1066,25 @@ pub fn check(policy: &Policy, files: &[PathBuf]) -> Result<Vec<Finding>> {
             .map_err(|e| lock_error(f, e.to_string()))?
         } else {
             let set = requirements::load(f).map_err(|e| lock_error(f, e.to_string()))?;
-            plan::from_requirements(&set, Markers::All, prefixes)
+            if set.requirements.iter().all(|r| r.hashes.is_empty()) {
+                // Not a lock: a guarded install resolves it through the gate.
+                let finding = if policy.pip.require_lock {
+                    Finding::error
+                } else {
+                    Finding::warning
+                };
+                findings.push(
+                    finding(Kind::Lockfile, file_name(f), f)
+                        .msg("has no hashes, so it is not a lock: installs from it resolve through the gate to whatever the indexes serve that day")
+                        .hint("lock it with hashes (pip-compile --generate-hashes) for reproducible installs; `[pip] require-lock` refuses unlocked installs in CI"),
+                );
+                plan::Lock {
+                    overridden: plan::overridden(&set.options),
+                    ..plan::Lock::default()
+                }
+            } else {
+                plan::from_requirements(&set, Markers::All, prefixes)
+            }
         };
         findings.extend(lock.findings);
         findings.extend(lock.overridden.iter().map(|(o, at)| {
