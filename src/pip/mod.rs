@@ -3,14 +3,15 @@
 //!
 //! Flows:
 //! - pass-through (`list`, `show`, `freeze`, `uninstall`, `--version`, …): exec the real pip;
-//! - locked (`-r requirements.txt` with hashes, `-r pylock.toml`, or a `pylock.toml` in the
-//!   current directory when no requirement is given): plan → guard → fetch+verify into the store →
+//! - locked (`-r` files with hashes — pip's own hash-checking trigger —, `-r pylock.toml`, or a
+//!   `pylock.toml` in the current directory when no requirement is given): plan → guard →
+//!   fetch+verify into the store → allowed sdists' build requirements checked →
 //!   `pip install --no-index --find-links <0700 dir> --require-hashes --only-binary :all:
 //!   -r <requirements lockgate wrote>`, with pip's configuration files and `PIP_*` variables
-//!   neutralised;
-//! - route (`pip install foo`, no lock): typosquat check, then pip runs against the loopback gate
-//!   ([`serve`]), which answers each name from its one permitted source and verifies every file
-//!   pip downloads. `[pip] require-lock` refuses this in CI.
+//!   neutralised and reported;
+//! - route (`pip install foo`, or `-r` files without any hash): typosquat check, then pip runs
+//!   against the loopback gate ([`serve`]), which answers each name from its one permitted
+//!   source and verifies every file pip downloads. `[pip] require-lock` refuses this in CI.
 //!
 //! The pure parts (classification, requirements files, PEP 751 locks, markers, versions, index
 //! pages, wheel tags, the plan) are in the submodules; `python -m pip` never reaches lockgate.
@@ -30,6 +31,7 @@ pub mod version;
 pub mod wheel;
 
 use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,7 +40,7 @@ use futures_util::stream::{self, StreamExt};
 use reqwest::Url;
 use serde_json::json;
 
-use self::classify::{InstallArgs, Invocation};
+use self::classify::{Command, InstallArgs, Invocation};
 use self::index::FileEntry;
 use self::markers::Interpreter;
 use self::plan::{Choice, Lock, Locked, Markers, Pick, Sources};
@@ -550,8 +552,9 @@ impl Ctx {
         found
     }
 
-    /// A private (0700) directory holding the verified files under their names, and the
-    /// requirements file pip installs.
+    /// A private (0700) directory holding the verified files under their names (linked to the
+    /// store; copied for `download` and `wheel`, which hand the files out), and the requirements
+    /// file pip installs.
     fn hand_off_dir(&self, picks: &[(Locked, Vec<Pick>)]) -> Result<tempfile::TempDir> {
         let dir = private_dir()?;
         let mut lines = Vec::new();
@@ -560,9 +563,18 @@ impl Ctx {
                 let digest =
                     Digest::from_hex(Alg::Sha256, &f.sha256).expect("checked when planned");
                 let (from, to) = (self.store.path(&digest), dir.path().join(&f.filename));
-                if std::fs::hard_link(&from, &to).is_err() {
-                    std::os::unix::fs::symlink(&from, &to)
-                        .map_err(|e| Error::io("link a verified file into", &to, e))?;
+                if self.inv.command == Command::Install {
+                    if std::fs::hard_link(&from, &to).is_err() {
+                        std::os::unix::fs::symlink(&from, &to)
+                            .map_err(|e| Error::io("link a verified file into", &to, e))?;
+                    }
+                } else {
+                    // `download` and `wheel` copy the file out with its mode: not the store's 0400.
+                    std::fs::copy(&from, &to)
+                        .and_then(|_| {
+                            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644))
+                        })
+                        .map_err(|e| Error::io("copy a verified file into", &to, e))?;
                 }
             }
             let hashes: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
@@ -841,7 +853,6 @@ const CONSTRAINTS: &str = "constraints.txt";
 
 /// A new directory only this user can read (0700), removed when dropped.
 fn private_dir() -> Result<tempfile::TempDir> {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::Builder::new()
         .prefix("lockgate-pip-")
         .tempdir()
