@@ -99,7 +99,7 @@ pt() { # N DIRECT... -- SHIM...
     s=$(date +%s%N); "${direct[@]}" >/dev/null; e=$(date +%s%N); d=$((d + e - s))
     s=$(date +%s%N); "${shim[@]}" >/dev/null; e=$(date +%s%N); g=$((g + e - s))
   done
-  awk -v d="$d" -v g="$g" -v n="$n" 'BEGIN {printf "%.2f %.2f", d / n / 1e6, g / n / 1e6}'
+  awk -v d="$d" -v g="$g" -v n="$n" 'BEGIN {printf "%.2f %.2f\n", d / n / 1e6, g / n / 1e6}'
 }
 read -r true_direct true_shim < <(LOCKGATE_REAL_NPM=/bin/true pt 300 /bin/true --version -- "$shim_dir/npm" --version)
 read -r npm_direct npm_shim < <(pt 20 "$npm_bin" --version -- "$shim_dir/npm" --version)

@@ -40,7 +40,6 @@ stamp_ok() { local dir=$1; shift; [[ -f $dir/.stamp && $(cat "$dir/.stamp") == "
 npm_tool() {
     local src="$MANIFESTS/$1" dst="$TOOLS/$1"
     if stamp_ok "$dst" "$src/package.json" "$src/package-lock.json"; then RESULT="up to date"; return; fi
-    command -v npm >/dev/null || die "npm is not on PATH (node 20 + npm are needed)"
     rm -rf "$dst"
     mkdir -p "$dst"
     cp "$src/package.json" "$src/package-lock.json" "$dst/"
@@ -62,10 +61,13 @@ pip_isolated() {
 }
 
 # A venv without a pip of its own (ensurepip is slow): the machine's pip installs into it.
+# The venv links to the machine's python, so it is also rebuilt when that one stopped working.
 pypiserver() {
     local req="$MANIFESTS/pypiserver/requirements.txt" dst="$TOOLS/pypi-venv"
-    if stamp_ok "$dst" "$req"; then RESULT="up to date"; return; fi
-    command -v python3 >/dev/null || die "python3 is not on PATH"
+    if stamp_ok "$dst" "$req" && "$dst/bin/python" -c 'import pypiserver, passlib, waitress' 2>/dev/null; then
+        RESULT="up to date"
+        return
+    fi
     rm -rf "$dst"
     python3 -m venv --without-pip "$dst"
     pip_isolated --python "$dst/bin/python" install -r "$req"
@@ -111,7 +113,18 @@ apt_packages() {
     RESULT="installed ${#missing[@]}"
 }
 
+# What the machine itself must provide: this script does not install toolchains.
+machine() {
+    local missing=() tool
+    for tool in node npm python3 java javac mvn openssl; do
+        command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    ((${#missing[@]} == 0)) || die "not on PATH: ${missing[*]} (this machine kind should provide them)"
+    RESULT=ok
+}
+
 mkdir -p "$TOOLS"
+step machine machine
 step verdaccio verdaccio
 step npm10 npm10
 step pypiserver pypiserver

@@ -1,67 +1,145 @@
-//! `lockgate check [DIR]`: the guard over a project's lockfiles, installing nothing.
+//! `lockgate check [DIR]`: the CI gate over a project's lockfiles and manifests, installing
+//! nothing.
 //!
-//! It audits every lockfile it finds in DIR against the policy and prints the findings (text for
-//! people, JSON for CI on stdout); the exit code is that of the most severe error finding, so a CI
-//! step fails exactly when a guarded install would refuse.
+//! It audits the npm lockfile and the pip requirements files in DIR against the policy: confusion,
+//! missing or weak hashes, non-registry and insecure sources, install scripts that are not
+//! allowlisted, typosquats (a direct dependency is an error, a transitive one a warning), and
+//! internal packages whose names anyone could claim publicly. With `--public` it also asks the
+//! public registries the policy names whether each internal name exists there. Findings go to
+//! stdout as text, JSON or SARIF 2.1.0; the exit code is that of the most severe error finding, so
+//! a CI step fails exactly when a guarded install would refuse. A Maven project's lock is audited
+//! by `maven::audit` (missing or malformed lock, internal-repository credentials, http sources).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use reqwest::Url;
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::fetch::Client;
 use crate::finding::{most_severe, Finding, Kind, Severity};
 use crate::npm;
+use crate::pip::requirements;
 use crate::policy::{self, Policy};
 use crate::report::{self, Reporter};
+use crate::typoguard::{self, TypoGuard};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    Sarif,
 }
 
-pub fn run(dir: &Path, format: Format) -> Result<i32> {
+const PYPI_SIMPLE: &str = "https://pypi.org/simple/";
+
+/// An internal package name the project uses, for `--public`.
+#[derive(Debug, Clone)]
+struct InternalName {
+    eco: Eco,
+    name: String,
+    file: PathBuf,
+    line: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Eco {
+    Npm,
+    Pip,
+}
+
+/// What the audits of one directory found.
+#[derive(Default)]
+struct Audit {
+    findings: Vec<Finding>,
+    /// Lockfiles and requirements files read.
+    files: Vec<PathBuf>,
+    internal: Vec<InternalName>,
+}
+
+pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
     let dir = dir
         .canonicalize()
         .map_err(|e| Error::io("open the project directory", dir, e))?;
     let policy = policy::load(&dir)?;
     let reporter = Reporter::from_env("check");
-    let mut findings = Vec::new();
-    let mut audited: Vec<PathBuf> = Vec::new();
+    let mut audit = Audit::default();
+    let npmrc = npm::npmrc::load(&dir, Path::new("/nonexistent"), &[]);
+    let sources = npm::sources(&policy, &npmrc)?;
     if let Some(lock) = npm::find_lockfile(&dir) {
-        findings.extend(check_npm(&dir, &lock, &policy)?);
-        audited.push(lock);
+        check_npm(&dir, &lock, &policy, &sources, &mut audit)?;
+    }
+    let pip_files = pip_requirement_files(&dir);
+    if !pip_files.is_empty() {
+        check_pip_typosquats(&pip_files, &policy, &mut audit)?;
     }
     let pip_locks = crate::pip::find_locks(&dir);
     if !pip_locks.is_empty() {
-        findings.extend(check_pip(&dir, &policy)?);
-        audited.extend(pip_locks);
+        audit.findings.extend(check_pip(&dir, &policy)?);
+        for f in pip_locks {
+            if !audit.files.contains(&f) {
+                audit.files.push(f);
+            }
+        }
     }
-    if audited.is_empty() {
+    if let Some((lock, findings)) = check_maven(&dir, &policy)? {
+        audit.findings.extend(findings);
+        audit.files.push(lock);
+    }
+    if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,
-            "no lockfile found (package-lock.json, npm-shrinkwrap.json, requirements*.txt, pylock.toml)",
+            "no lockfile found (package-lock.json, npm-shrinkwrap.json, requirements*.txt, pylock.toml, .mvn/checksums/checksums.sha256)",
             "run `lockgate check` in the project directory, or pass it as DIR",
         ));
     }
-    for f in findings.iter().filter(|f| f.kind == Kind::Confusion && f.is_error()) {
+    if public {
+        let client = Client::new(npmrc.credentials(), reporter.clone())?;
+        let pip_index = policy
+            .pip
+            .index_url
+            .clone()
+            .unwrap_or_else(|| Url::parse(PYPI_SIMPLE).expect("constant URL"));
+        let probed = crate::tool::runtime()?.block_on(probe_public(
+            &client,
+            &sources.public,
+            &pip_index,
+            &audit.internal,
+        ))?;
+        // The probe's verdict on an unscoped internal name replaces the lockfile's "claimable".
+        let answered: BTreeSet<&str> = probed.iter().map(|f| f.package.as_str()).collect();
+        audit.findings.retain(|f| {
+            !(f.kind == Kind::UnscopedInternal && answered.contains(f.package.as_str()))
+        });
+        audit.findings.extend(probed);
+    }
+    for f in audit
+        .findings
+        .iter()
+        .filter(|f| f.kind == Kind::Confusion && f.is_error())
+    {
         reporter.count(report::CONFUSION, &[("package", strip_version(&f.package))]);
     }
-    for f in &findings {
+    for f in &audit.findings {
         reporter.audit("check", json!({"kind": f.kind.id(), "severity": f.severity, "package": f.package, "message": f.message}));
     }
     reporter.flush();
-    let code = most_severe(&findings);
-    print(format, &audited, &findings, code);
+    let code = most_severe(&audit.findings);
+    print(format, &dir, &audit.files, &audit.findings, code);
     Ok(code)
 }
 
-fn check_npm(dir: &Path, lock_path: &Path, policy: &Policy) -> Result<Vec<Finding>> {
+fn check_npm(
+    dir: &Path,
+    lock_path: &Path,
+    policy: &Policy,
+    sources: &npm::plan::Sources,
+    audit: &mut Audit,
+) -> Result<()> {
     let lock = npm::read_lockfile(lock_path)?;
-    let npmrc = npm::npmrc::load(dir, Path::new("/nonexistent"), &[]);
-    let sources = npm::sources(policy, &npmrc)?;
     // Audit every entry, whatever platform or omission a particular install would use.
-    let plan = npm::plan::plan(&lock, &sources, &npm::plan::Target::any());
+    let plan = npm::plan::plan(&lock, sources, &npm::plan::Target::any());
     let mut findings = plan.findings.clone();
     let manifests = npm::read_manifests(dir, &lock)?;
     let diffs = npm::lockfile::out_of_sync(&lock, &manifests);
@@ -77,22 +155,253 @@ fn check_npm(dir: &Path, lock_path: &Path, policy: &Policy) -> Result<Vec<Findin
         findings.push(
             Finding::warning(Kind::InstallScript, &b, lock_path)
                 .msg("has an install script that is not allowlisted; lockgate will not run it")
-                .hint(format!("if it is needed, review it and add it to [npm.scripts] allow: \"{}\"", strip_version(&b))),
+                .hint(format!(
+                    "if it is needed, review it and add it to [npm.scripts] allow: \"{}\"",
+                    strip_version(&b)
+                )),
         );
     }
-    Ok(findings)
+    // Typosquats: every name once; direct dependencies (those package.json lists, locked or
+    // not) are errors, transitive ones warnings.
+    let guard = TypoGuard::npm(policy, sources, Some(&lock));
+    let direct = typoguard::npm_direct_dependencies(&manifests);
+    let mut seen = BTreeSet::new();
+    for e in lock.entries.iter().filter(|e| !e.local) {
+        if seen.insert(e.name.as_str()) {
+            let severity = if direct.contains(&e.name) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            if let Some(mut f) = guard.finding(&e.name, severity, lock_path) {
+                f.line = e.line;
+                findings.push(f);
+            }
+        }
+    }
+    let manifest_path = dir.join("package.json");
+    let manifest_text = std::fs::read_to_string(&manifest_path).unwrap_or_default();
+    for name in direct.iter().filter(|n| !seen.contains(n.as_str())) {
+        if let Some(mut f) = guard.finding(name, Severity::Error, &manifest_path) {
+            f.line = line_of_key(&manifest_text, name);
+            findings.push(f);
+        }
+    }
+    // The seed's step 1: an internal package without an internal scope can be claimed publicly.
+    let internal = typoguard::npm_internal_names(&lock, sources);
+    let mut reported = BTreeSet::new();
+    for e in lock.entries.iter().filter(|e| internal.contains(&e.name)) {
+        let scoped = sources.internal_registry(&e.name).is_some();
+        if reported.insert(e.name.clone()) {
+            audit.internal.push(InternalName {
+                eco: Eco::Npm,
+                name: e.name.clone(),
+                file: lock_path.to_path_buf(),
+                line: e.line,
+            });
+            if !scoped {
+                let mut f = Finding::warning(Kind::UnscopedInternal, &e.name, lock_path)
+                    .msg("comes from the internal registry but has no internal scope, so anyone can publish a package of that name on the public registry")
+                    .hint(format!("move it under an internal scope (e.g. `@myorg/{}`) and add the scope to [npm.internal] scopes; `lockgate check --public` tells whether the name is already taken", e.name));
+                f.line = e.line;
+                findings.push(f);
+            }
+        }
+    }
+    for name in direct
+        .iter()
+        .filter(|n| sources.internal_registry(n).is_some() && !reported.contains(*n))
+    {
+        audit.internal.push(InternalName {
+            eco: Eco::Npm,
+            name: name.clone(),
+            file: manifest_path.clone(),
+            line: line_of_key(&manifest_text, name),
+        });
+    }
+    // Point each lockfile finding at its entry's line.
+    let lines: BTreeMap<String, usize> = lock
+        .entries
+        .iter()
+        .filter_map(|e| Some((e.id(), e.line?)))
+        .collect();
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.line.is_none() && f.file == lock_path)
+    {
+        f.line = lines.get(&f.package).copied();
+    }
+    audit.findings.extend(findings);
+    audit.files.push(lock_path.to_path_buf());
+    Ok(())
 }
 
-/// pip: every `requirements*.txt` and `pylock*.toml` in `dir`, all entries whatever the platform.
+/// pip locks (`requirements*.txt`, `pylock*.toml`) against the policy: hashes, pins, direct
+/// references, confusion in pylock sources, refused sdists, index options inside the files.
 fn check_pip(dir: &Path, policy: &Policy) -> Result<Vec<Finding>> {
     crate::pip::check(policy, &crate::pip::find_locks(dir))
 }
 
-fn strip_version(id: &str) -> &str {
-    id.rsplit_once('@').filter(|(n, _)| !n.is_empty()).map_or(id, |(n, _)| n)
+/// `requirements*.txt` in DIR, sorted.
+fn pip_requirement_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("requirements") && n.ends_with(".txt"))
+        })
+        .collect();
+    files.sort();
+    files
 }
 
-fn print(format: Format, audited: &[PathBuf], findings: &[Finding], code: i32) {
+/// Typosquats among the requirements (direct ones are errors, the pins pip-compile adds for
+/// their dependencies warnings), and the internal names they use.
+fn check_pip_typosquats(files: &[PathBuf], policy: &Policy, audit: &mut Audit) -> Result<()> {
+    let mut requirements = Vec::new();
+    for file in files {
+        let set = requirements::load(file)
+            .map_err(|e| Error::lockfile(file, e.to_string(), "fix the requirements file"))?;
+        requirements.extend(set.requirements.into_iter().filter(|r| !r.constraint));
+        audit.files.push(file.clone());
+    }
+    let prefixes: Vec<String> = policy
+        .pip
+        .internal
+        .iter()
+        .flat_map(|i| i.prefixes.iter().map(|p| crate::pip::name::normalize(p)))
+        .collect();
+    let mut internal = BTreeSet::new();
+    for r in &requirements {
+        let Some(name) = r.normalized_name() else {
+            continue;
+        };
+        if prefixes.iter().any(|p| name.starts_with(p.as_str())) && internal.insert(name.clone()) {
+            audit.internal.push(InternalName {
+                eco: Eco::Pip,
+                name,
+                file: r.origin.file.clone(),
+                line: Some(r.origin.line),
+            });
+        }
+    }
+    let guard = TypoGuard::pip(policy, &internal.iter().cloned().collect::<Vec<_>>());
+    let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    for r in &requirements {
+        let (Some(name), Some(normalized)) = (&r.name, r.normalized_name()) else {
+            continue;
+        };
+        if !seen.insert(normalized) {
+            continue;
+        }
+        let text = texts
+            .entry(r.origin.file.clone())
+            .or_insert_with(|| std::fs::read_to_string(&r.origin.file).unwrap_or_default());
+        let severity = if typoguard::pip_is_direct(text, r.origin.line) {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        if let Some(mut f) = guard.finding(name, severity, &r.origin.file) {
+            f.line = Some(r.origin.line);
+            audit.findings.push(f);
+        }
+    }
+    Ok(())
+}
+
+/// Asks the public registries whether each internal name exists there. Exists: someone else holds
+/// the name (error 22). Missing: fine for a scoped npm name (nobody else can publish in the
+/// scope); any other name is claimable (warning).
+async fn probe_public(
+    client: &Client,
+    npm_public: &Url,
+    pip_index: &Url,
+    names: &[InternalName],
+) -> Result<Vec<Finding>> {
+    let probes = names.iter().map(|n| async move {
+        let (url, accept, registry) = match n.eco {
+            Eco::Npm => (
+                npm::plan::packument_url(npm_public, &n.name),
+                "application/json",
+                npm_public,
+            ),
+            Eco::Pip => (
+                pip_index
+                    .join(&format!("{}/", crate::pip::name::normalize(&n.name)))
+                    .unwrap_or_else(|_| pip_index.clone()),
+                "text/html",
+                pip_index,
+            ),
+        };
+        client
+            .exists(&url, Some(accept), &n.name)
+            .await
+            .map(|found| public_verdict(n, found, registry))
+    });
+    let answers = futures_util::future::join_all(probes).await;
+    let mut out = Vec::new();
+    for a in answers {
+        out.extend(a?);
+    }
+    Ok(out)
+}
+
+/// The finding for one internal name after asking the public registry.
+fn public_verdict(n: &InternalName, exists: bool, registry: &Url) -> Option<Finding> {
+    let scoped = n.eco == Eco::Npm && n.name.starts_with('@');
+    let where_ = crate::fetch::origin_label(registry);
+    let mut f = match (exists, scoped) {
+        (true, _) => Finding::error(Kind::Confusion, &n.name, &n.file)
+            .msg(format!("is an internal package, but {where_} also has a package of that name: someone else holds your internal name publicly, so any resolver that consults the public registry can install theirs"))
+            .hint(match n.eco {
+                Eco::Npm if scoped => "keep installing through lockgate (it routes the scope only to the internal registry); find out who owns the scope on the public registry and have the package taken down, or move to a scope your organisation owns there",
+                Eco::Npm => "keep installing through lockgate (it routes internal names only to the internal registry); rename the package under an internal scope your organisation owns publicly, and report the public copy",
+                Eco::Pip => "keep installing through lockgate (it routes internal prefixes only to the internal index); report the public copy to the index and rename or reserve your internal names",
+            }),
+        (false, true) => return None,
+        (false, false) => Finding::warning(Kind::UnscopedInternal, &n.name, &n.file)
+            .msg(format!("is an internal package that {where_} does not have yet: anyone can claim the name there"))
+            .hint(match n.eco {
+                Eco::Npm => "move it under an internal scope your organisation owns on the public registry, or publish a placeholder there to reserve the name",
+                Eco::Pip => "reserve the name on the public index with a placeholder release, so nobody else can publish it",
+            }),
+    };
+    f.line = n.line;
+    Some(f)
+}
+
+/// The line of the first `"key":` in a JSON text (package.json's dependency entries).
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let quoted = format!("\"{key}\"");
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(&quoted)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        .map(|i| i + 1)
+}
+
+/// The Maven lock (missing, malformed, unroutable lines), internal-repository credentials and
+/// plain-http repositories in pom.xml; `None` when DIR is no Maven project.
+fn check_maven(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Finding>)>> {
+    crate::maven::audit(dir, policy)
+}
+
+fn strip_version(id: &str) -> &str {
+    id.rsplit_once('@')
+        .filter(|(n, _)| !n.is_empty())
+        .map_or(id, |(n, _)| n)
+}
+
+fn print(format: Format, dir: &Path, audited: &[PathBuf], findings: &[Finding], code: i32) {
     match format {
         Format::Json => {
             let doc = json!({
@@ -104,27 +413,128 @@ fn print(format: Format, audited: &[PathBuf], findings: &[Finding], code: i32) {
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
+        Format::Sarif => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::sarif::render(findings, dir))
+                    .unwrap_or_default()
+            );
+        }
         Format::Text => {
             for f in findings {
                 let level = match f.severity {
                     Severity::Error => format!("error[{}]", f.exit_code()),
                     Severity::Warning => "warning".to_string(),
                 };
-                println!("{level} {}: {}: {}", f.file.display(), f.package, f.message);
+                let file = f
+                    .file
+                    .strip_prefix(dir)
+                    .unwrap_or(&f.file)
+                    .display()
+                    .to_string();
+                let at = f.line.map_or(file.clone(), |l| format!("{file}:{l}"));
+                println!("{level} {at}: {}: {}", f.package, f.message);
                 if !f.hint.is_empty() {
                     println!("    next: {}", f.hint);
                 }
             }
             let errors = findings.iter().filter(|f| f.is_error()).count();
             println!(
-                "lockgate check: {} lockfile{} audited, {errors} error{}, {} warning{}{}",
+                "lockgate check: {} file{} audited, {errors} error{}, {} warning{}{}",
                 audited.len(),
                 if audited.len() == 1 { "" } else { "s" },
                 if errors == 1 { "" } else { "s" },
                 findings.len() - errors,
-                if findings.len() - errors == 1 { "" } else { "s" },
-                if code == 0 { String::new() } else { format!(" (exit {code})") }
+                if findings.len() - errors == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                if code == 0 {
+                    String::new()
+                } else {
+                    format!(" (exit {code})")
+                }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn internal(eco: Eco, name: &str) -> InternalName {
+        InternalName {
+            eco,
+            name: name.into(),
+            file: PathBuf::from("/p/package-lock.json"),
+            line: Some(7),
+        }
+    }
+
+    #[test]
+    fn public_verdicts() {
+        let npm = Url::parse("https://registry.npmjs.org/").unwrap();
+        // Scoped and held publicly: the attacker's @myorg/payments-client.
+        let f = public_verdict(&internal(Eco::Npm, "@myorg/payments-client"), true, &npm).unwrap();
+        assert_eq!(
+            (f.kind, f.severity, f.exit_code(), f.line),
+            (Kind::Confusion, Severity::Error, 22, Some(7))
+        );
+        assert!(
+            f.message
+                .contains("https://registry.npmjs.org also has a package of that name"),
+            "{}",
+            f.message
+        );
+        // Scoped and missing: nobody else can publish in the scope.
+        assert!(
+            public_verdict(&internal(Eco::Npm, "@myorg/payments-client"), false, &npm).is_none()
+        );
+        // Unscoped and missing: claimable.
+        let f = public_verdict(&internal(Eco::Npm, "legacy-billing"), false, &npm).unwrap();
+        assert_eq!(
+            (f.kind, f.severity),
+            (Kind::UnscopedInternal, Severity::Warning)
+        );
+        assert!(
+            f.message.contains("anyone can claim the name"),
+            "{}",
+            f.message
+        );
+        // PyPI has no scopes: a prefix is a convention, so a missing name is claimable too.
+        let pypi = Url::parse("https://pypi.org/simple/").unwrap();
+        let f = public_verdict(&internal(Eco::Pip, "myorg-payments-client"), false, &pypi).unwrap();
+        assert!(f.hint.contains("placeholder"), "{}", f.hint);
+        let f = public_verdict(&internal(Eco::Pip, "myorg-payments-client"), true, &pypi).unwrap();
+        assert_eq!(f.exit_code(), 22);
+    }
+
+    #[test]
+    fn keys_are_found_on_their_line() {
+        let text = "{\n  \"name\": \"app\",\n  \"dependencies\": {\n    \"expres\": \"^1.0.0\",\n    \"@myorg/a\" : \"1\"\n  }\n}\n";
+        assert_eq!(line_of_key(text, "expres"), Some(4));
+        assert_eq!(line_of_key(text, "@myorg/a"), Some(5));
+        assert_eq!(line_of_key(text, "express"), None);
+        assert_eq!(line_of_key(text, "app"), None, "a value is not a key");
+    }
+
+    #[test]
+    fn requirement_files_are_found() {
+        let d = tempfile::tempdir().unwrap();
+        for f in [
+            "requirements.txt",
+            "requirements-dev.txt",
+            "constraints.txt",
+            "README.md",
+        ] {
+            std::fs::write(d.path().join(f), "").unwrap();
+        }
+        let names: Vec<String> = pip_requirement_files(d.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["requirements-dev.txt", "requirements.txt"]);
     }
 }

@@ -53,13 +53,27 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Create or refresh a lock by resolving through the gate (`lockgate lock mvn [GOALS…]`;
+    /// default goal `package`).
+    Lock {
+        /// The tool whose lock to write (only `mvn` so far).
+        #[arg(value_parser = ["mvn"])]
+        tool: String,
+        /// Goals and options for the real tool.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Audit the project's lockfiles against the policy without installing anything.
     Check {
         /// Project directory (default: the current directory).
         dir: Option<PathBuf>,
-        /// Output format; JSON goes to stdout for CI.
+        /// Output format on stdout: text for people, JSON for scripts, SARIF 2.1.0 for code scanning.
         #[arg(long, value_enum, default_value = "text")]
         format: check::Format,
+        /// Also ask the public registries ([npm] registry, [pip] index-url) whether each internal
+        /// name exists there: held by someone else → error 22; unscoped and free → claimable.
+        #[arg(long)]
+        public: bool,
     },
     /// Check this machine and project: shims first on PATH, real tools found, policy valid, and
     /// every internal source refusing anonymous readers while accepting lockgate's credentials.
@@ -85,7 +99,8 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
         Command::Pip { args } => crate::dispatch(Tool::Pip, &args, &me),
         Command::Pip3 { args } => crate::dispatch(Tool::Pip3, &args, &me),
         Command::Mvn { args } => crate::dispatch(Tool::Mvn, &args, &me),
-        Command::Check { dir, format } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format),
+        Command::Lock { tool: _, args } => crate::maven::lock(&args, &me),
+        Command::Check { dir, format, public } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, public),
         Command::Doctor { dir } => crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me),
     }
 }

@@ -51,6 +51,9 @@ struct Probe {
     url: Url,
     cred: Option<Credential>,
     missing: Option<String>,
+    /// More URLs that must refuse anonymous readers (e.g. tarballs, which some registries guard
+    /// less carefully than metadata: Verdaccio 5.33 serves `/@s/n/-/@s/n-1.0.0.tgz` to anyone).
+    anonymous_only: Vec<Url>,
 }
 
 pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
@@ -91,7 +94,7 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
         Err(e) => out.fail(code::CONFIG, e.to_string()),
     }
 
-    let probes = probes(&policy, dir);
+    let probes = probes(&policy, dir, me);
     if probes.is_empty() {
         println!("internal sources: none in the policy");
         return Ok(out.worst);
@@ -110,8 +113,18 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
             Some(s) => out.warn(format!("{label}: anonymous request answered HTTP {s}")),
             None => out.fail(code::UNAVAILABLE, format!("{label}: not reachable")),
         }
-        if let Some(var) = &p.missing {
-            out.fail(code::AUTH, format!("{label}: credentials missing ({var} is not set)"));
+        for extra in &p.anonymous_only {
+            match rt.block_on(status_of(&anon, extra)) {
+                Some(s) if (200..300).contains(&s) => out.fail(
+                    code::INSECURE,
+                    format!("{label}: {} is downloadable WITHOUT credentials (HTTP {s}); protect every path of the internal registry, not only package metadata", extra.path()),
+                ),
+                Some(401 | 403) => out.ok(format!("{label}: anonymous download of {} is refused", extra.path())),
+                _ => {}
+            }
+        }
+        if let Some(why) = &p.missing {
+            out.fail(code::AUTH, format!("{label}: credentials missing ({why})"));
             continue;
         }
         if p.cred.is_none() {
@@ -139,44 +152,58 @@ async fn status_of(client: &Client, url: &Url) -> Option<u16> {
     client.probe(url).await.ok()
 }
 
-fn probes(policy: &Policy, dir: &Path) -> Vec<Probe> {
+fn probes(policy: &Policy, dir: &Path, me: &SelfLocation) -> Vec<Probe> {
     let mut v = Vec::new();
     let env_secret = |var: &Option<String>| var.as_ref().map(|v| (v.clone(), std::env::var(v).ok().filter(|s| !s.is_empty())));
     if let Some(i) = &policy.npm.internal {
         // An internal package from the project's lockfile makes the best probe; else the scope.
-        let name = crate::npm::find_lockfile(dir)
+        let entry = crate::npm::find_lockfile(dir)
             .and_then(|p| crate::npm::read_lockfile(&p).ok())
-            .and_then(|l| l.entries.into_iter().find(|e| e.scope().is_some_and(|s| i.scopes.iter().any(|x| x == s))).map(|e| e.name))
+            .and_then(|l| l.entries.into_iter().find(|e| e.scope().is_some_and(|s| i.scopes.iter().any(|x| x == s))));
+        let name = entry
+            .as_ref()
+            .map(|e| e.name.clone())
             .or_else(|| i.scopes.first().map(|s| format!("{s}/lockgate-doctor-probe")));
         if let Some(name) = name {
             let url = crate::npm::plan::packument_url(&i.registry, &name);
             let (cred, missing) = match env_secret(&i.token_env) {
                 Some((_, Some(t))) => (Some(Credential::for_url(&i.registry, Auth::Bearer(Secret::new(t)), "token-env")), None),
-                Some((var, None)) => (None, Some(var)),
+                Some((var, None)) => (None, Some(format!("{var} is not set"))),
                 None => (None, None),
             };
-            v.push(Probe { what: "npm".into(), url, cred, missing });
+            let mut anonymous_only = Vec::new();
+            if let Some(e) = &entry {
+                anonymous_only.push(crate::npm::plan::conventional_tarball(&i.registry, &e.name, &e.version));
+                if let Ok(u) = i.registry.join(&format!("{0}/-/{0}-{1}.tgz", e.name, e.version)) {
+                    anonymous_only.push(u);
+                }
+            }
+            v.push(Probe { what: "npm".into(), url, cred, missing, anonymous_only });
         }
     }
     let basic = |base: &Url, user: &Option<String>, pass_env: &Option<String>| -> (Option<Credential>, Option<String>) {
         match (user, env_secret(pass_env)) {
             (Some(u), Some((_, Some(p)))) => (Some(Credential::for_url(base, Auth::Basic { user: u.clone(), password: Secret::new(p) }, "password-env")), None),
-            (_, Some((var, None))) => (None, Some(var)),
+            (_, Some((var, None))) => (None, Some(format!("{var} is not set"))),
             _ => (None, None),
         }
     };
     if let Some(i) = &policy.pip.internal {
         let (cred, missing) = basic(&i.index_url, &i.username, &i.password_env);
-        v.push(Probe { what: "pip".into(), url: i.index_url.clone(), cred, missing });
+        v.push(Probe { what: "pip".into(), url: i.index_url.clone(), cred, missing, anonymous_only: Vec::new() });
     }
     if let Some(i) = &policy.maven.internal {
-        let (cred, missing) = basic(&i.url, &i.username, &i.password_env);
+        let real_mvn = tool::find_real(Tool::Mvn, me).unwrap_or_default();
+        let (cred, missing) = match crate::maven::doctor_credential(policy, dir, &real_mvn) {
+            Ok(c) => (c, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         let url = i
             .groups
             .first()
             .and_then(|g| i.url.join(&format!("{}/", g.replace('.', "/"))).ok())
             .unwrap_or_else(|| i.url.clone());
-        v.push(Probe { what: "maven".into(), url, cred, missing });
+        v.push(Probe { what: "maven".into(), url, cred, missing, anonymous_only: Vec::new() });
     }
     v
 }

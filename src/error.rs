@@ -158,7 +158,7 @@ impl Error {
 fn render_findings(findings: &[Finding]) -> String {
     let errors = findings.iter().filter(|f| f.is_error()).count();
     let mut out = format!(
-        "refused: {errors} problem{} found before anything was downloaded or installed",
+        "refused: {errors} problem{} found; nothing was installed",
         if errors == 1 { "" } else { "s" }
     );
     for f in findings.iter().filter(|f| f.is_error()) {

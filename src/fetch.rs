@@ -133,6 +133,9 @@ pub enum Locator {
     NpmPackument(Url),
 }
 
+/// How a 404/410 is described, so [`Client::exists`] can tell "not there" from a failure.
+const NOT_FOUND: &str = "was not found";
+
 /// The one HTTP client of a run.
 #[derive(Clone)]
 pub struct Client {
@@ -296,7 +299,7 @@ impl Client {
                     ),
                     None => (
                         format!("the registry answered {status} and lockgate had no credentials for {registry}"),
-                        "configure credentials for this registry (token-env / password-env in lockgate.toml, or the .npmrc / .netrc entry for its host)".into(),
+                        "give lockgate credentials for this registry: in lockgate.toml `token-env` (npm) or `username` + `password-env` (pip, Maven; or `server-id` for a settings.xml server), or your .npmrc / .netrc entry for its host".into(),
                     ),
                 };
                 Retry::Fatal(Error::Auth {
@@ -309,7 +312,7 @@ impl Client {
             StatusCode::NOT_FOUND | StatusCode::GONE => Retry::Fatal(Error::Unavailable {
                 package: package.into(),
                 url: redact_url(url.as_str()),
-                detail: format!("was not found ({status})"),
+                detail: format!("{NOT_FOUND} ({status})"),
             }),
             s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::REQUEST_TIMEOUT => {
                 Retry::Transient(format!("HTTP {s}"))
@@ -319,6 +322,16 @@ impl Client {
                 url: redact_url(url.as_str()),
                 detail: format!("answered {s}"),
             }),
+        }
+    }
+
+    /// Whether a registry has a document: `false` for 404/410; other failures as [`Client::get`]
+    /// (so a registry that cannot be asked is an error, not an answer).
+    pub async fn exists(&self, url: &Url, accept: Option<&str>, package: &str) -> Result<bool> {
+        match self.get(url, accept, package).await {
+            Ok(_) => Ok(true),
+            Err(Error::Unavailable { detail, .. }) if detail.starts_with(NOT_FOUND) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

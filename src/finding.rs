@@ -22,11 +22,13 @@ pub enum Severity {
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// An internal name resolved from (or offered by) a non-internal source.
+    #[serde(rename = "dependency-confusion")]
     Confusion,
     /// The entry has no hash, or only a weak one.
     MissingHash,
     WeakHash,
     /// git, file, or a plain tarball URL instead of a registry.
+    #[serde(rename = "non-registry-source")]
     NonRegistry,
     /// http off loopback, or a host the policy does not permit.
     InsecureSource,
@@ -178,6 +180,13 @@ mod tests {
         assert_eq!(most_severe(&f), 22);
         assert_eq!(most_severe(&f[..2]), 21);
         assert_eq!(most_severe(&f[1..2]), 0);
+    }
+
+    #[test]
+    fn json_names_kinds_by_their_rule_id() {
+        for kind in [Kind::Confusion, Kind::MissingHash, Kind::WeakHash, Kind::NonRegistry, Kind::InsecureSource, Kind::Typosquat, Kind::InstallScript, Kind::Lockfile, Kind::UnscopedInternal, Kind::SourceBuild] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.id(), "{kind:?}");
+        }
     }
 
     #[test]

@@ -12,16 +12,16 @@ mod fetch;
 mod finding;
 mod gate;
 mod integrity;
-#[allow(dead_code)]
 mod maven;
 mod npm;
 mod pip;
 mod policy;
 mod report;
+mod sarif;
 mod scrub;
 mod store;
 mod tool;
-#[allow(dead_code)]
+mod typoguard;
 mod typosquat;
 
 use std::ffi::OsString;
@@ -60,10 +60,6 @@ pub fn dispatch(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32>
     match tool {
         Tool::Npm | Tool::Npx => npm::run(tool, args, me),
         Tool::Pip | Tool::Pip3 => pip::run(tool, args, me),
-        Tool::Mvn => {
-            let depth = tool::next_depth()?;
-            let real = tool::find_real(tool, me)?;
-            Err(tool::exec_passthrough(&real, args, depth))
-        }
+        Tool::Mvn => maven::run(args, me),
     }
 }

@@ -49,10 +49,15 @@ impl Reporter {
     /// From `LOCKGATE_METRICS_FILE` and `LOCKGATE_AUDIT_LOG`; either may be unset.
     pub fn from_env(tool: &str) -> Reporter {
         let path = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Reporter::new(tool, path("LOCKGATE_METRICS_FILE"), path("LOCKGATE_AUDIT_LOG"))
+    }
+
+    /// Counters to `metrics_path`, decisions to `audit_path`; either may be `None`.
+    pub fn new(tool: &str, metrics_path: Option<PathBuf>, audit_path: Option<PathBuf>) -> Reporter {
         Reporter {
             inner: Arc::new(Inner {
-                metrics_path: path("LOCKGATE_METRICS_FILE"),
-                audit_path: path("LOCKGATE_AUDIT_LOG"),
+                metrics_path,
+                audit_path,
                 tool: tool.to_string(),
                 ..Inner::default()
             }),

@@ -23,6 +23,9 @@ use common::{tools, uniq, Sandbox};
 /// A secret in the CI environment that an install script must never see.
 const CI_SECRET: &str = "ci-secret-value-7f3a";
 
+/// The machine's npm (DESIGN.md: npm 11.19).
+const NPM_MAJOR: &str = "11.";
+
 // ---------------------------------------------------------------------------------------------
 // npm
 
@@ -47,22 +50,41 @@ fn npm_without_scope_mapping_installs_attackers_99_and_runs_postinstall_with_sec
         reg.internal.host()
     );
 
-    for npm in [&tools().npm, &tools().npm10] {
-        let mut sb = Sandbox::new();
+    // The machine's npm, then npm 10 first on PATH (as lockgate's own tests do it).
+    let npm10_dir = tools().npm10.parent().unwrap();
+    for (major, extra_path) in [(NPM_MAJOR, None), ("10.", Some(npm10_dir))] {
+        let sandbox = || {
+            let mut sb = Sandbox::new();
+            if let Some(dir) = extra_path {
+                sb.prepend_path(dir);
+            }
+            sb.write(
+                "package.json",
+                r#"{"name":"app","version":"1.0.0","private":true}"#,
+            );
+            sb
+        };
+        let mut sb = sandbox();
+        let version = sb
+            .run(sb.cmd("npm").arg("--version"))
+            .ok()
+            .stdout
+            .trim()
+            .to_string();
+        assert!(version.starts_with(major), "npm {version}");
         sb.set_env("INTERNAL_NPM_TOKEN", &reg.internal_token);
         sb.set_env("CI_DEPLOY_SECRET", CI_SECRET);
-        sb.write(
-            "package.json",
-            r#"{"name":"app","version":"1.0.0","private":true}"#,
-        );
         sb.npmrc(&format!("registry={}\n{auth}", reg.public.url));
-        sb.run(sb.cmd(npm).args(["install", &name])).ok();
+        sb.run(sb.cmd("npm").args(["install", &name])).ok();
 
         let installed = sb.read(format!("node_modules/{name}/package.json"));
-        assert!(installed.contains("\"99.0.0\""), "{npm:?}: {installed}");
+        assert!(
+            installed.contains("\"99.0.0\""),
+            "npm {version}: {installed}"
+        );
         let marker = sb
             .npm_marker(&name, "99.0.0")
-            .unwrap_or_else(|| panic!("{npm:?}: the attacker's postinstall did not run"));
+            .unwrap_or_else(|| panic!("npm {version}: the attacker's postinstall did not run"));
         assert_eq!(marker["event"], "postinstall");
         assert_eq!(
             marker["env"]["INTERNAL_NPM_TOKEN"],
@@ -71,20 +93,19 @@ fn npm_without_scope_mapping_installs_attackers_99_and_runs_postinstall_with_sec
         assert_eq!(marker["env"]["CI_DEPLOY_SECRET"], CI_SECRET);
 
         // The same project with the scope mapped to the internal registry gets the real one.
-        let sb = Sandbox::new();
-        sb.write(
-            "package.json",
-            r#"{"name":"app","version":"1.0.0","private":true}"#,
-        );
+        let sb = sandbox();
         sb.npmrc(&format!(
             "registry={}\n@myorg:registry={}\n{}",
             reg.public.url,
             reg.internal.url,
             reg.internal.auth_line(&reg.internal_token)
         ));
-        sb.run(sb.cmd(npm).args(["install", &name])).ok();
+        sb.run(sb.cmd("npm").args(["install", &name])).ok();
         let installed = sb.read(format!("node_modules/{name}/package.json"));
-        assert!(installed.contains("\"1.2.3\""), "{npm:?}: {installed}");
+        assert!(
+            installed.contains("\"1.2.3\""),
+            "npm {version}: {installed}"
+        );
         assert!(sb.npm_marker(&name, "99.0.0").is_none());
     }
 }
@@ -469,7 +490,21 @@ fn maven_anonymous_reads_of_internal_repo_get_401() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Harness: the fault proxy
+// Harness
+
+#[test]
+fn shims_are_links_to_the_lockgate_binary() {
+    let binary = std::fs::canonicalize(common::lockgate_bin()).unwrap();
+    for name in common::SHIM_NAMES {
+        let shim = common::shim_dir().join(name);
+        assert_eq!(
+            std::fs::canonicalize(&shim).unwrap(),
+            binary,
+            "{}",
+            shim.display()
+        );
+    }
+}
 
 #[test]
 fn fault_proxy_injects_each_fault_and_records_requests() {

@@ -8,6 +8,11 @@
 //! dominate global ones (`localRepository` if set; mirrors and servers merged by id, user first;
 //! `offline` only from user settings). Passwords encrypted with `mvn --encrypt-password`
 //! (`{…}`) are detected and refused with a clear message: lockgate does not decrypt them.
+//!
+//! A guarded run replaces both settings files with one it renders: its own local repository,
+//! offline flag and mirror `*` → the gate, plus everything of the user's and global settings that
+//! is not about where artifacts come from ([`carry_over`]: servers for `deploy`, proxies,
+//! profiles and their properties, active profiles, plugin groups), merged as Maven merges them.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +21,19 @@ use super::xml::{self, Element};
 /// The id of the mirror that sends every repository to lockgate's gate.
 pub const GATE_MIRROR_ID: &str = "lockgate-gate";
 
-/// What the settings of a guarded run say.
+/// Top-level elements about where artifacts come from: lockgate writes its own.
+const REPLACED: &[&str] = &["localRepository", "offline", "mirrors"];
+
+/// Lists Maven merges, user entries first: by `<id>`, or by value for lists of plain values.
+const MERGED_LISTS: &[(&str, bool)] = &[
+    ("servers", true),
+    ("proxies", true),
+    ("profiles", true),
+    ("activeProfiles", false),
+    ("pluginGroups", false),
+];
+
+/// What a guarded run's settings say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GateSettings<'a> {
     /// The gate's base URL; mirror `*` points there.
@@ -25,23 +42,120 @@ pub struct GateSettings<'a> {
     pub local_repository: &'a str,
     /// Username and password for the gate mirror, if the gate asks for them.
     pub credentials: Option<(&'a str, &'a str)>,
+    /// What the user's and the global settings contribute.
+    pub carried: &'a Carried,
+}
+
+/// The top-level settings elements carried over from the user's and the global settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Carried(Vec<Element>);
+
+/// Merges the user's (dominant) and the global settings into what a guarded run keeps: every
+/// top-level element except `localRepository`, `offline` and `mirrors`. Lists are merged as Maven
+/// merges them; a `<server>` with the gate's id is dropped; every proxy gets `127.0.0.1` added to
+/// its `nonProxyHosts`, so that Maven talks to the gate directly.
+pub fn carry_over(
+    user: Option<(&str, &Path)>,
+    global: Option<(&str, &Path)>,
+) -> Result<Carried, SettingsError> {
+    let mut merged: Vec<Element> = Vec::new();
+    for (text, file) in user.into_iter().chain(global) {
+        let root = parse_root(text, file)?;
+        for element in root.children {
+            if REPLACED.contains(&element.name.as_str()) {
+                continue;
+            }
+            let by_id = MERGED_LISTS
+                .iter()
+                .find(|(name, _)| *name == element.name)
+                .map(|(_, by_id)| *by_id);
+            match (merged.iter_mut().find(|e| e.name == element.name), by_id) {
+                (Some(existing), Some(by_id)) => {
+                    let key = |e: &Element| {
+                        if by_id {
+                            e.child_text("id").unwrap_or("default").to_string()
+                        } else {
+                            e.text.trim().to_string()
+                        }
+                    };
+                    for item in element.children {
+                        if !existing.children.iter().any(|seen| key(seen) == key(&item)) {
+                            existing.children.push(item);
+                        }
+                    }
+                }
+                // A scalar the user already set dominates.
+                (Some(_), None) => {}
+                (None, _) => merged.push(element),
+            }
+        }
+    }
+    for element in &mut merged {
+        match element.name.as_str() {
+            "servers" => element
+                .children
+                .retain(|s| s.child_text("id") != Some(GATE_MIRROR_ID)),
+            "proxies" => element.children.iter_mut().for_each(bypass_loopback),
+            _ => {}
+        }
+    }
+    Ok(Carried(merged))
+}
+
+fn bypass_loopback(proxy: &mut Element) {
+    match proxy
+        .children
+        .iter_mut()
+        .find(|c| c.name == "nonProxyHosts")
+    {
+        Some(hosts) => hosts.text = format!("{}|127.0.0.1", hosts.text.trim()),
+        None => proxy.children.push(Element {
+            name: "nonProxyHosts".into(),
+            text: "127.0.0.1".into(),
+            children: Vec::new(),
+        }),
+    }
 }
 
 /// The settings.xml of a guarded run. Values are XML-escaped; Maven still interpolates `${…}`
 /// and tries to decrypt a `{…}` password in them, so callers pass none (the gate's URL, token
-/// and a temporary directory have neither).
+/// and a temporary directory have neither). Carried elements are written as the user wrote them,
+/// for Maven to interpolate as it would have.
 pub fn render(settings: &GateSettings<'_>) -> String {
     let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
-    let servers = match settings.credentials {
-        Some((username, password)) => format!(
-            "  <servers>\n    <server>\n      <id>{GATE_MIRROR_ID}</id>\n      \
-             <username>{}</username>\n      <password>{}</password>\n    </server>\n  \
-             </servers>\n",
-            esc(username),
-            esc(password)
-        ),
-        None => String::new(),
-    };
+    let mut servers: Vec<Element> = Vec::new();
+    if let Some((username, password)) = settings.credentials {
+        let leaf = |name: &str, text: &str| Element {
+            name: name.into(),
+            text: text.into(),
+            children: Vec::new(),
+        };
+        servers.push(Element {
+            name: "server".into(),
+            text: String::new(),
+            children: vec![
+                leaf("id", GATE_MIRROR_ID),
+                leaf("username", username),
+                leaf("password", password),
+            ],
+        });
+    }
+    let mut carried = String::new();
+    for element in &settings.carried.0 {
+        if element.name == "servers" {
+            servers.extend(element.children.iter().cloned());
+        } else {
+            element.write(&mut carried, 1);
+        }
+    }
+    if !servers.is_empty() {
+        let list = Element {
+            name: "servers".into(),
+            text: String::new(),
+            children: servers,
+        };
+        list.write(&mut carried, 1);
+    }
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <!-- Written by lockgate for one guarded mvn run. -->
@@ -50,7 +164,7 @@ pub fn render(settings: &GateSettings<'_>) -> String {
           xsi:schemaLocation="http://maven.apache.org/SETTINGS/1.0.0 https://maven.apache.org/xsd/settings-1.0.0.xsd">
   <localRepository>{local}</localRepository>
   <offline>{offline}</offline>
-{servers}  <mirrors>
+{carried}  <mirrors>
     <mirror>
       <id>{GATE_MIRROR_ID}</id>
       <name>lockgate: verified artifacts only</name>
@@ -122,17 +236,7 @@ pub fn read(
     file: &Path,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, SettingsError> {
-    let malformed = |what: String| SettingsError::Malformed {
-        file: file.to_path_buf(),
-        what,
-    };
-    let root = xml::parse(text).map_err(|e| malformed(e.to_string()))?;
-    if root.name != "settings" {
-        return Err(malformed(format!(
-            "the root element is <{}>, not <settings>",
-            root.name
-        )));
-    }
+    let root = parse_root(text, file)?;
     let value = |e: &Element, name: &str| e.child_text(name).map(|v| interpolate(v, lookup));
     let list = |outer: &str, inner: &'static str| {
         let items = root.child(outer).into_iter();
@@ -159,6 +263,21 @@ pub fn read(
             })
             .collect(),
     })
+}
+
+fn parse_root(text: &str, file: &Path) -> Result<Element, SettingsError> {
+    let malformed = |what: String| SettingsError::Malformed {
+        file: file.to_path_buf(),
+        what,
+    };
+    let root = xml::parse(text).map_err(|e| malformed(e.to_string()))?;
+    if root.name != "settings" {
+        return Err(malformed(format!(
+            "the root element is <{}>, not <settings>",
+            root.name
+        )));
+    }
+    Ok(root)
 }
 
 /// Replaces each `${expr}` that `lookup` resolves; others stay as written (as in Maven).
@@ -484,6 +603,7 @@ mod tests {
             offline: true,
             local_repository: "/tmp/lockgate-run/repo & co",
             credentials: Some(("lockgate", "t0k3n<>")),
+            carried: &Carried::default(),
         });
         let s = read(&text, Path::new("generated"), &env).unwrap();
         assert!(s.offline);
@@ -509,8 +629,105 @@ mod tests {
             offline: false,
             local_repository: "/r",
             credentials: None,
+            carried: &Carried::default(),
         });
         let s = read(&text, Path::new("generated"), &env).unwrap();
         assert!(!s.offline && s.servers.is_empty());
+    }
+
+    #[test]
+    fn carried_settings_keep_all_but_artifact_sources() {
+        let global = r#"<settings>
+  <localRepository>/var/cache/maven</localRepository>
+  <interactiveMode>false</interactiveMode>
+  <proxies><proxy><id>corp</id><host>proxy.corp.example</host><port>3128</port></proxy></proxies>
+  <servers><server><id>corp-internal</id><username>global</username></server>
+           <server><id>release-repo</id><username>deploy</username><password>pw</password></server>
+           <server><id>lockgate-gate</id><username>x</username><password>stale</password></server></servers>
+  <mirrors><mirror><id>blocker</id><url>http://0.0.0.0/</url><mirrorOf>external:http:*</mirrorOf></mirror></mirrors>
+  <profiles><profile><id>repos</id><properties><from>global</from></properties></profile>
+            <profile><id>global-only</id></profile></profiles>
+  <activeProfiles><activeProfile>repos</activeProfile><activeProfile>global-only</activeProfile></activeProfiles>
+</settings>"#;
+        let user = USER_SETTINGS.replace(
+            "<profiles>",
+            "<activeProfiles><activeProfile>p</activeProfile><activeProfile>repos</activeProfile></activeProfiles>\n  <profiles>",
+        );
+        let carried = carry_over(
+            Some((&user, Path::new("/home/ci/.m2/settings.xml"))),
+            Some((global, Path::new("/etc/maven/settings.xml"))),
+        )
+        .unwrap();
+        let text = render(&GateSettings {
+            gate_url: "http://127.0.0.1:40123/",
+            offline: false,
+            local_repository: "/tmp/run/repo",
+            credentials: Some(("lockgate", "tok")),
+            carried: &carried,
+        });
+        // Maven reads exactly one of each list, so the render must hold one of each.
+        for list in [
+            "<servers>",
+            "<mirrors>",
+            "<profiles>",
+            "<activeProfiles>",
+            "<proxies>",
+            "<localRepository>",
+        ] {
+            assert_eq!(text.matches(list).count(), 1, "{list} in\n{text}");
+        }
+        let s = read(&text, Path::new("generated"), &env).unwrap();
+        assert_eq!(s.local_repository.as_deref(), Some("/tmp/run/repo"));
+        assert_eq!(s.mirrors.len(), 1);
+        assert_eq!(s.mirrors[0].mirror_of, "*");
+        let ids: Vec<&str> = s.servers.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "lockgate-gate",
+                "corp-internal",
+                "legacy",
+                "unset",
+                "literal",
+                "release-repo"
+            ]
+        );
+        assert_eq!(
+            s.server("lockgate-gate").unwrap().credentials().unwrap(),
+            ("lockgate", "tok")
+        );
+        assert_eq!(
+            s.server("corp-internal").unwrap().credentials().unwrap(),
+            ("ci", "s3cr&t")
+        );
+        // The user's profile `p` with its repository, then the global-only one; `repos` from global.
+        let root = xml::parse(&text).unwrap();
+        let profiles: Vec<&str> = root
+            .child("profiles")
+            .unwrap()
+            .children
+            .iter()
+            .filter_map(|p| p.child_text("id"))
+            .collect();
+        assert_eq!(profiles, ["p", "repos", "global-only"]);
+        let active: Vec<&str> = root
+            .child("activeProfiles")
+            .unwrap()
+            .children
+            .iter()
+            .map(|a| a.text.trim())
+            .collect();
+        assert_eq!(active, ["p", "repos", "global-only"]);
+        assert_eq!(root.child_text("interactiveMode"), Some("false"));
+        let proxy = root.child("proxies").unwrap().child("proxy").unwrap();
+        assert_eq!(proxy.child_text("nonProxyHosts"), Some("127.0.0.1"));
+        // Expressions stay for Maven to interpolate, as in the user's file.
+        assert!(
+            text.contains("<password>${env.NEXUS_PASSWORD}</password>"),
+            "{text}"
+        );
+
+        let err = carry_over(Some(("<project/>", Path::new("/u.xml"))), None).unwrap_err();
+        assert!(err.to_string().starts_with("/u.xml: "), "{err}");
     }
 }

@@ -5,6 +5,7 @@
 //! CDATA sections, character references and the five predefined entities; comments, processing
 //! instructions, the XML declaration and a DOCTYPE are skipped. Any other entity is an error
 //! (there is no DTD processing). Attributes are not kept: Maven's formats put data in elements.
+//! [`Element::write`] renders a tree back (the settings a guarded run carries over).
 
 use std::borrow::Cow;
 
@@ -32,6 +33,22 @@ impl Element {
     /// The trimmed text of the first child called `name` (Maven trims values).
     pub fn child_text(&self, name: &str) -> Option<&str> {
         self.child(name).map(|c| c.text.trim())
+    }
+
+    /// Appends the element as indented XML: a leaf with its escaped text, an element with
+    /// children without its (whitespace) text — Maven's formats have no mixed content.
+    pub fn write(&self, out: &mut String, indent: usize) {
+        let pad = "  ".repeat(indent);
+        if self.children.is_empty() {
+            let text = quick_xml::escape::escape(self.text.trim());
+            out.push_str(&format!("{pad}<{0}>{text}</{0}>\n", self.name));
+            return;
+        }
+        out.push_str(&format!("{pad}<{}>\n", self.name));
+        for child in &self.children {
+            child.write(out, indent + 1);
+        }
+        out.push_str(&format!("{pad}</{}>\n", self.name));
     }
 }
 
@@ -170,6 +187,36 @@ mod tests {
         assert_eq!(root.child_text("empty"), Some(""));
         assert_eq!(root.children_named("two").count(), 2);
         assert_eq!(root.child("missing"), None);
+    }
+
+    #[test]
+    fn written_trees_read_back_the_same() {
+        let doc = "<settings><profiles>\n <profile><id>ci</id><properties><x>a &amp; b</x>\
+                   <cdata><![CDATA[<y>]]></cdata></properties></profile></profiles></settings>";
+        let root = parse(doc).unwrap();
+        let mut out = String::new();
+        root.write(&mut out, 0);
+        assert!(
+            out.contains("\n    <profile>\n      <id>ci</id>\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<x>a &amp; b</x>") && out.contains("<cdata>&lt;y&gt;</cdata>"),
+            "{out}"
+        );
+        let again = parse(&out).unwrap();
+        let text = |e: &Element| {
+            e.child("profiles")
+                .unwrap()
+                .child("profile")
+                .unwrap()
+                .child("properties")
+                .unwrap()
+                .child_text("cdata")
+                .map(str::to_string)
+        };
+        assert_eq!(text(&again).as_deref(), Some("<y>"));
+        assert_eq!(text(&again), text(&root));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Entry {
     pub libc: Vec<String>,
     /// Manifest fields the gate repeats in synthesized packuments (dependencies, bin, engines…).
     pub manifest: Map<String, Value>,
+    /// 1-based line where the entry starts in the lockfile (for messages and SARIF).
+    pub line: Option<usize>,
 }
 
 impl Entry {
@@ -140,7 +142,80 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile> {
             }
         }
     }
+    let lines = entry_lines(text);
+    for e in &mut lock.entries {
+        e.line = lines.get(&e.path).copied();
+    }
     Ok(lock)
+}
+
+/// The 1-based line where each entry's object starts, by install path: v2/v3 `packages` keys, and
+/// v1's nested `dependencies` flattened to `node_modules/a/node_modules/b`. A small scanner over
+/// the JSON text (serde_json keeps no positions); `parse` has checked that the text is JSON.
+fn entry_lines(text: &str) -> BTreeMap<String, usize> {
+    /// One open object or array: the key it sits under and, for objects, the last key read.
+    struct Frame {
+        key: Option<String>,
+        object: bool,
+        last_key: Option<String>,
+        expect_key: bool,
+    }
+    let mut out = BTreeMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut line = 1;
+    let mut chars = text.chars();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\n' => line += 1,
+            '"' => {
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => s.extend(chars.next()),
+                        c => s.push(c),
+                    }
+                }
+                if let Some(top) = stack.last_mut().filter(|f| f.object && f.expect_key) {
+                    top.last_key = Some(s);
+                    top.expect_key = false;
+                }
+            }
+            '{' | '[' => {
+                let key = stack.last().filter(|f| f.object).and_then(|f| f.last_key.clone());
+                if ch == '{' {
+                    let keys: Vec<&str> = stack.iter().filter_map(|f| f.key.as_deref()).chain(key.as_deref()).collect();
+                    if let Some(path) = install_path(&keys) {
+                        out.entry(path).or_insert(line);
+                    }
+                }
+                stack.push(Frame { key, object: ch == '{', last_key: None, expect_key: ch == '{' });
+            }
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => {
+                if let Some(top) = stack.last_mut().filter(|f| f.object) {
+                    top.expect_key = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `["packages", "node_modules/a"]` → `node_modules/a`; `["dependencies", "a", "dependencies",
+/// "b"]` → `node_modules/a/node_modules/b`; any other object is not an entry.
+fn install_path(keys: &[&str]) -> Option<String> {
+    match keys {
+        ["packages", path] if !path.is_empty() => Some(path.to_string()),
+        ["dependencies", ..] if keys.len() % 2 == 0 && keys.iter().step_by(2).all(|k| *k == "dependencies") => {
+            let names: Vec<String> = keys.iter().skip(1).step_by(2).map(|n| format!("node_modules/{n}")).collect();
+            Some(names.join("/"))
+        }
+        _ => None,
+    }
 }
 
 fn dep_specs(p: &Map<String, Value>) -> DepSpecs {
@@ -220,6 +295,7 @@ fn v2_entry(key: &str, p: &Map<String, Value>) -> std::result::Result<Entry, Str
             .iter()
             .filter_map(|f| p.get(*f).map(|v| (f.to_string(), v.clone())))
             .collect(),
+        line: None,
     })
 }
 
@@ -240,6 +316,7 @@ fn workspace_entry(key: &str, p: &Map<String, Value>) -> Entry {
         cpu: Vec::new(),
         libc: Vec::new(),
         manifest: Map::new(),
+        line: None,
     }
 }
 
@@ -289,6 +366,7 @@ fn walk_v1(deps: &Map<String, Value>, parent: &str, out: &mut Vec<Entry>) -> std
             cpu: Vec::new(),
             libc: Vec::new(),
             manifest,
+            line: None,
         });
         if let Some(nested) = d.get("dependencies").and_then(Value::as_object) {
             walk_v1(nested, &format!("{path}/"), out)?;
@@ -369,6 +447,45 @@ mod tests {
         "node_modules/bundler/node_modules/inner": {"version": "1.0.0", "inBundle": true}
       }
     }"#;
+
+    #[test]
+    fn entry_lines_point_at_each_entry() {
+        // npm 11's layout (two-space indent, `packages` then the v2 legacy `dependencies`).
+        let text = r#"{
+  "name": "app",
+  "lockfileVersion": 2,
+  "packages": {
+    "": {
+      "dependencies": {
+        "express": "^4.0.0"
+      }
+    },
+    "node_modules/express": {
+      "version": "4.0.0",
+      "resolved": "https://registry.npmjs.org/express/-/express-4.0.0.tgz",
+      "integrity": "sha512-AA==",
+      "dependencies": {
+        "a\"b": "1"
+      }
+    },
+    "node_modules/express/node_modules/@s/x": {"version": "1.0.0", "integrity": "sha512-AA=="}
+  },
+  "dependencies": {
+    "express": {
+      "version": "4.0.0"
+    }
+  }
+}"#;
+        let l = parse(text, Path::new("package-lock.json")).unwrap();
+        let line = |p: &str| l.entries.iter().find(|e| e.path == p).and_then(|e| e.line);
+        assert_eq!(line("node_modules/express"), Some(10));
+        assert_eq!(line("node_modules/express/node_modules/@s/x"), Some(18));
+        let v1 = "{\n\"lockfileVersion\": 1,\n\"dependencies\": {\n \"a\": {\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\n   \"b\": {\"version\": \"2.0.0\"}\n  }\n }\n}\n}";
+        let lines = entry_lines(v1);
+        assert_eq!(lines.get("node_modules/a"), Some(&4));
+        assert_eq!(lines.get("node_modules/a/node_modules/b"), Some(&7));
+        assert_eq!(lines.len(), 2);
+    }
 
     #[test]
     fn v3_entries() {

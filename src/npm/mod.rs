@@ -39,6 +39,7 @@ use crate::policy::{self, check_transport, Policy};
 use crate::report::{self, Reporter};
 use crate::store::Store;
 use crate::tool::{self, SelfLocation, Tool};
+use crate::typoguard::{self, TypoGuard};
 
 const DEFAULT_REGISTRY: &str = "https://registry.npmjs.org/";
 
@@ -146,7 +147,11 @@ impl Ctx {
             )),
             (Action::Ci, Some(p)) => {
                 let lock = read_lockfile(&p)?;
-                let diffs = lockfile::out_of_sync(&lock, &read_manifests(&self.project, &lock)?);
+                let manifests = read_manifests(&self.project, &lock)?;
+                // A dependency package.json adds is refused as a typosquat (24) before the
+                // lockfile is refused as out of sync (21): the more telling reason.
+                self.guard_new_names(Some(&lock), &manifests)?;
+                let diffs = lockfile::out_of_sync(&lock, &manifests);
                 if !diffs.is_empty() {
                     return Err(Error::lockfile(
                         &p,
@@ -255,6 +260,12 @@ impl Ctx {
     }
 
     async fn route_inner(&mut self) -> Result<i32> {
+        let lock = find_lockfile(&self.project).map(|p| read_lockfile(&p)).transpose()?;
+        let manifests = match &lock {
+            Some(l) => read_manifests(&self.project, l)?,
+            None => read_root_manifest(&self.project)?,
+        };
+        self.guard_new_names(lock.as_ref(), &manifests)?;
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));
@@ -287,6 +298,7 @@ impl Ctx {
     /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
     /// name's one source; npm checks each tarball against the registry's integrity.
     async fn global_install(&mut self) -> Result<i32> {
+        self.guard_new_names(None, &BTreeMap::new())?;
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));
@@ -306,6 +318,22 @@ impl Ctx {
             eprintln!("lockgate: global install done with install scripts off; if a package needs its script, review it and run `npm rebuild -g <pkg>`");
         }
         Ok(code)
+    }
+
+    /// Refuses (24) when a name this command adds looks like a typosquat: the packages on the
+    /// command line and the direct dependencies `manifests` list that `lock` does not have. Names
+    /// already in the lockfile were accepted when they were added.
+    fn guard_new_names(&self, lock: Option<&Lockfile>, manifests: &BTreeMap<String, Value>) -> Result<()> {
+        let packages = match &self.inv.action {
+            Action::Install { packages } | Action::Update { packages } => packages.as_slice(),
+            _ => &[],
+        };
+        let names = typoguard::npm_new_names(lock, manifests, packages);
+        if names.is_empty() {
+            return Ok(());
+        }
+        let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
+        guard.guard_new(&names, &self.project.join("package.json"), &self.reporter)
     }
 
     fn route_touches_internal(&self) -> bool {
@@ -564,6 +592,22 @@ pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String
         out.insert(key.clone(), v);
     }
     Ok(out)
+}
+
+/// The root package.json alone (a project without a lockfile yet); none at all is an empty set.
+fn read_root_manifest(project: &Path) -> Result<BTreeMap<String, Value>> {
+    let path = project.join("package.json");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let v = serde_json::from_str(&text).map_err(|e| Error::Lockfile {
+        path: path.clone(),
+        msg: format!("package.json is not valid JSON: {e}"),
+        hint: "fix package.json".into(),
+    })?;
+    Ok([(String::new(), v)].into())
 }
 
 /// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`).

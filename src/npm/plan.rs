@@ -44,7 +44,8 @@ impl Sources {
         self.internal_registry(name).unwrap_or(&self.public)
     }
 
-    fn is_internal_host(&self, url: &Url) -> bool {
+    /// Whether `url` is on one of the internal registries.
+    pub fn is_internal_host(&self, url: &Url) -> bool {
         self.internal.values().any(|r| same_host(r, url))
     }
 }

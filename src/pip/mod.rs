@@ -49,14 +49,14 @@ use self::version::Version;
 use self::wheel::SupportedTags;
 use crate::error::{redact_url, Error, Result, Secret};
 use crate::fetch::{self, Artifact, Auth, Client, Credential};
-use crate::finding::{Finding, Kind};
+use crate::finding::{Finding, Kind, Severity};
 use crate::gate::Gate;
 use crate::integrity::{Alg, Digest};
 use crate::policy::{self, Policy};
 use crate::report::{self, Reporter};
 use crate::store::Store;
 use crate::tool::{self, SelfLocation, Tool};
-use crate::typosquat::{self, Detector, Ecosystem};
+use crate::typoguard::TypoGuard;
 
 const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
 /// How many project pages are fetched at once.
@@ -621,20 +621,17 @@ impl Ctx {
                 })?,
             );
         }
-        let detector = Detector::new(
-            Ecosystem::Pypi,
-            &prefixes,
-            &known_internal_names(&self.cwd, &prefixes),
-            &self.policy.typosquat_allow,
-        );
+        let guard = TypoGuard::pip(&self.policy, &known_internal_names(&self.cwd, &prefixes));
         let mut names = Vec::new();
         let mut findings = Vec::new();
         let mut builds_locally = false;
         for r in inputs.iter().chain(&set.requirements) {
             match (&r.target, r.normalized_name()) {
                 (Target::Registry(_), Some(name)) => {
-                    if let Some(t) = detector.check(&name) {
-                        findings.push(typosquat_finding(&t, &r.origin));
+                    if let Some(mut f) = guard.finding(&name, Severity::Error, &r.origin.file) {
+                        f.message.push_str(&format!(" (from {}; nothing was fetched)", r.origin));
+                        f.line = (r.origin.line > 0).then_some(r.origin.line);
+                        findings.push(f);
                     }
                     names.push(name);
                 }
@@ -667,7 +664,7 @@ impl Ctx {
             self.store.clone(),
             gate.url(),
             &self.policy.pip.allow_sdist,
-            detector,
+            guard,
             self.missing_password.clone(),
         ));
         gate.serve(route.clone());
@@ -961,19 +958,6 @@ fn missing_password(reporter: &Reporter, index: &Url, var: &str) -> Error {
         detail: format!("the policy says the password is in ${var}, which is not set"),
         hint: format!("export {var}=<password for {index}> (in CI, from the secret store)"),
     }
-}
-
-/// A typosquat refusal; `at` is where the name was written (`file:line`, the command line, or
-/// the gate for a dependency pip asked for).
-fn typosquat_finding(t: &typosquat::Finding, at: &Origin) -> Finding {
-    let mut f = Finding::error(Kind::Typosquat, &t.name, &at.file)
-        .msg(format!("(from {at}) looks like {} ({}); nothing was fetched", t.resembles, t.rule))
-        .hint(format!(
-            "did you mean {}? If {} is really wanted, add it to lockgate.toml: [typosquat] allow = [\"{}\"]",
-            t.resembles, t.name, t.name
-        ));
-    f.line = (at.line > 0).then_some(at.line);
-    f
 }
 
 fn refuse_on_findings(reporter: &Reporter, findings: &[Finding]) -> Result<()> {

@@ -11,6 +11,7 @@
 //! names are also looked up on the public index so that an attacker's copy is counted.
 
 use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -20,15 +21,15 @@ use serde_json::json;
 use super::index::FileEntry;
 use super::name::{is_valid, normalize};
 use super::plan::Sources;
-use super::requirements::Origin;
 use super::wheel::DistName;
 use crate::error::{redact_url, Error};
 use crate::fetch::{Artifact, Client};
+use crate::finding::Severity;
 use crate::gate::{percent_decode, GateRequest, Reply, Route};
 use crate::integrity::{Alg, Digest};
 use crate::report::Reporter;
 use crate::store::Store;
-use crate::typosquat::Detector;
+use crate::typoguard::TypoGuard;
 
 /// A file listed on a page the gate served, by its id in `/files/<id>/<filename>`.
 struct Listed {
@@ -48,7 +49,7 @@ pub struct RouteMode {
     gate: Url,
     /// Normalized names allowed to install from an sdist.
     allow_sdist: Vec<String>,
-    detector: Detector,
+    guard: TypoGuard,
     /// The internal index needs a password whose variable is not set: (index, variable).
     missing_password: Option<(Url, String)>,
     files: Mutex<Vec<Listed>>,
@@ -70,7 +71,7 @@ impl RouteMode {
         store: Store,
         gate: Url,
         allow_sdist: &[String],
-        detector: Detector,
+        guard: TypoGuard,
         missing_password: Option<(Url, String)>,
     ) -> RouteMode {
         RouteMode {
@@ -80,7 +81,7 @@ impl RouteMode {
             store,
             gate,
             allow_sdist: allow_sdist.iter().map(|n| normalize(n)).collect(),
-            detector,
+            guard,
             missing_password,
             files: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
@@ -123,16 +124,9 @@ impl RouteMode {
         if !is_valid(&name) {
             return Reply::NotFound(format!("{raw_name} is not a project name"));
         }
-        if let Some(t) = self.detector.check(&name) {
-            return self.fail(Error::Refused {
-                findings: vec![super::typosquat_finding(
-                    &t,
-                    &Origin {
-                        file: "a dependency pip asked the gate for".into(),
-                        line: 0,
-                    },
-                )],
-            });
+        let asked = Path::new("a dependency pip asked the gate for");
+        if let Some(f) = self.guard.finding(&name, Severity::Error, asked) {
+            return self.fail(Error::Refused { findings: vec![f] });
         }
         let (index, internal) = self.sources.index_for(&name);
         if internal {

@@ -19,7 +19,7 @@ const NPM_NAMES: &str = include_str!("../../data/typosquat/npm.txt");
 const PYPI_NAMES: &str = include_str!("../../data/typosquat/pypi.txt");
 
 /// The popular names of one ecosystem, indexed.
-pub(super) struct Corpus {
+pub struct Corpus {
     /// Every popular name, scoped npm names included.
     pub(super) names: Index,
     /// npm only: the scopes of popular scoped names (`babel` for `@babel/core`), which their
@@ -39,7 +39,8 @@ pub(super) fn popular(eco: Ecosystem) -> &'static Corpus {
 }
 
 impl Corpus {
-    fn new(eco: Ecosystem, text: &str) -> Corpus {
+    /// Indexes `text`: one normalised name per line.
+    pub fn new(eco: Ecosystem, text: &str) -> Corpus {
         let names: Vec<String> = text.lines().map(str::to_owned).collect();
         let mut scopes: Vec<String> = names
             .iter()

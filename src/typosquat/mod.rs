@@ -13,11 +13,12 @@
 //! - case changed (`jsonstream` vs the legacy `JSONStream`);
 //! - separators added, removed or changed (`crossenv`, `setup-tools`);
 //! - homoglyphs: `1`/`I`/`l`, `0`/`o`, `rn`/`m`, `vv`/`w` (`1odash`, `jeIlyfish`);
-//! - platform affixes added, removed or swapped (`mysqljs`, `nodemailer.js`, `python3-dateutil`,
-//!   trailing digits);
+//! - platform affixes added, removed or swapped (`mysqljs`, `nodemailer.js`, `python3-dateutil`),
+//!   and version digits removed (`urllib` for `urllib3`);
 //! - one character transposed, removed, added or changed (`reqeusts`, `urlib3`, `jquerry`), only
 //!   for names long enough that a single edit is unlikely to land on another real package (see
-//!   `Against::Popular` for the measurement).
+//!   `Against::Popular` for the measurement), and, against popular names, not in the first
+//!   letter, which people rarely mistype (`ghooks`/`ahooks`, `hickle`/`sickle` are unrelated).
 //!
 //! A name that is itself popular, internal or allowed never flags; so no popular name flags against
 //! another (`preact`/`react`, `ioredis`/`redis` are both popular). `bench/typosquat-eval.sh`
@@ -29,6 +30,7 @@ mod rules;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
+pub use index::Corpus;
 use index::{split_scope, Index};
 use rules::Against;
 
@@ -56,9 +58,9 @@ pub enum Rule {
     SeparatorChanged,
     /// Only letter case differs (`jsonstream` for `JSONStream`).
     CaseChanged,
-    /// A platform affix or version digits added (`mysqljs`, `requests3`).
+    /// A platform affix added (`mysqljs`, `nodemailer.js`).
     AffixAdded(String),
-    /// A platform affix or version digits removed (`fetch` for `node-fetch`).
+    /// Version digits removed (`urllib` for `urllib3`).
     AffixRemoved(String),
     /// One platform affix in place of another (`python3-dateutil` for `python-dateutil`).
     AffixReplaced { seen: String, expected: String },
@@ -146,6 +148,24 @@ impl Detector {
         internal_names: &[String],
         allow: &[String],
     ) -> Detector {
+        Detector::with_popular(
+            index::popular(eco),
+            eco,
+            internal_namespaces,
+            internal_names,
+            allow,
+        )
+    }
+
+    /// [`Detector::new`] over another popular list (the evaluation holds names out of the
+    /// embedded one to measure what a legitimate package outside it meets).
+    pub fn with_popular(
+        popular: &'static Corpus,
+        eco: Ecosystem,
+        internal_namespaces: &[String],
+        internal_names: &[String],
+        allow: &[String],
+    ) -> Detector {
         let norm = |n: &String| rules::normalize(eco, n);
         let namespaces: Vec<String> = internal_namespaces
             .iter()
@@ -186,12 +206,17 @@ impl Detector {
         }
         Detector {
             eco,
-            popular: index::popular(eco),
+            popular,
             namespaces,
             internal: Index::new(eco, names),
             stripped,
             allow: allow.iter().map(norm).collect(),
         }
+    }
+
+    /// Whether the policy allows `name` (so it never flags).
+    pub fn allowed(&self, name: &str) -> bool {
+        self.allow.contains(&rules::normalize(self.eco, name))
     }
 
     /// None = fine. A name that is itself popular, internal, or allowed never flags.
@@ -453,6 +478,13 @@ mod tests {
             "express",
             "JSONStream",
             "cross-env",
+            // npm-high-impact names that GuardDog's shorter list lacked.
+            "camel-case",
+            "querystring",
+            "safe-regex2",
+            // Majors and forks named with digits, platform names without their affix.
+            "angular2",
+            "fetch",
         ] {
             assert_eq!(d.check(name), None, "{name}");
         }
@@ -466,6 +498,8 @@ mod tests {
             "jellyfish",
             "numba",
             "numpy",
+            "django-mptt2",
+            "pykdtree",
         ] {
             assert_eq!(d.check(name), None, "{name}");
         }

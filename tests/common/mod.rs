@@ -17,20 +17,28 @@
 //!
 //! #[test]
 //! fn internal_scope_never_comes_from_public() {
-//!     let reg = npm_registries();                 // shared internal + public Verdaccio
+//!     let reg = npm_registries(); // shared internal + public Verdaccio, started on first use
 //!     let name = format!("@myorg/{}", uniq("payments-client")); // unique per test
 //!     reg.internal.publish(&reg.internal_token, &NpmPackage::new(&name, "1.2.3"));
-//!     reg.public.publish(&reg.attacker_token, &NpmPackage::new(&name, "99.0.0").postinstall());
-//!     let mut sb = Sandbox::new();                // HOME, npm/pip/maven config, lockgate env
-//!     sb.npmrc(&format!("registry={}\n{}", reg.public.url, reg.internal.auth_line(&reg.internal_token)));
-//!     sb.set_env("INTERNAL_NPM_TOKEN", "s3cr3t");
+//!     let attack = NpmPackage::new(&name, "99.0.0").postinstall(); // records its env if run
+//!     reg.public.publish(&reg.attacker_token, &attack);
+//!
+//!     let mut sb = Sandbox::new(); // own HOME, npm/pip/Maven config, lockgate env and files
+//!     sb.set_env("INTERNAL_NPM_TOKEN", &reg.internal_token);
+//!     sb.npmrc(&format!("registry={}", reg.public.url)); // the scope mapping is missing
+//!     sb.write("lockgate.toml", "…");
 //!     sb.write("package.json", r#"{"name":"app","version":"1.0.0"}"#);
-//!     let out = sb.run(sb.shim("npm").args(["install", &name])); // through lockgate
-//!     let out = out.code_is(22);                  // panics with the full output otherwise
+//!     // Through the `npm` shim; code_is/ok panic with the command's whole output.
+//!     sb.run(sb.shim("npm").args(["install", &name])).code_is(22);
 //!     assert!(sb.npm_marker(&name, "99.0.0").is_none());
-//!     assert_eq!(sb.counter("registry_confusion_attempt_detected_total", &[("package", &name)]), 1.0);
+//!     assert!(!sb.exists("node_modules"));
+//!     let confusion = "registry_confusion_attempt_detected_total";
+//!     assert_eq!(sb.counter(confusion, &[("package", &name)]), 1.0);
 //! }
 //! ```
+//!
+//! The same test with npm 10: `sb.prepend_path(tools().npm10.parent().unwrap())`. Faults: put
+//! a [`proxy::FaultProxy`] in front of `reg.internal.url` and point the policy at `proxy.url`.
 //!
 //! # What is where
 //!
@@ -41,7 +49,7 @@
 //!   the sandbox environment (env cleared, then PATH/locale/JAVA_HOME/pyenv passed through;
 //!   HOME, npm userconfig+globalconfig+cache, `PIP_CONFIG_FILE=/dev/null` and no inherited
 //!   `PIP_*`, `MAVEN_OPTS=-Duser.home=…` so `~/.m2` is the sandbox's, `LOCKGATE_CACHE_DIR`,
-//!   `LOCKGATE_METRICS_FILE`, `LOCKGATE_AUDIT_LOG`, a nonexistent `LOCKGATE_SYSTEM_CONFIG`);
+//!   `LOCKGATE_METRICS_FILE`, `LOCKGATE_AUDIT_LOG`, an empty `LOCKGATE_SYSTEM_CONFIG` = no org policy);
 //!   `shim(tool)` runs lockgate under a tool's name with the shims first on PATH; `lockgate()`;
 //!   `write`/`read`/`exists` (relative to `project/`, the working dir); `npmrc`, `pip_conf`,
 //!   `maven_settings`; `metrics`/`counter`/`audit`; `npm_marker`. [`sandbox::run`] runs a
@@ -69,8 +77,8 @@
 //! Servers start lazily on first use and are shared by all tests of one test binary
 //! (`OnceLock`); tests run in parallel, so every test publishes under its own names
 //! ([`uniq`]) and never changes what another test's names serve. A test that needs a differently
-//! configured registry starts its own (`Verdaccio::start` ≈ 1 s, `PypiServer::start` ≈ 0.5 s,
-//! `Nginx::start` ≈ 10 ms). Every server is a child that dies with the test process, even on
+//! configured registry starts its own (measured: `Verdaccio::start` 0.6–0.8 s, `PypiServer::start`
+//! 0.2 s, `Nginx::start` 30 ms). Every server is a child that dies with the test process, even on
 //! panic or SIGKILL ([`process`]); everything is written below one temp root per process, removed
 //! at exit.
 

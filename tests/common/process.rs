@@ -156,9 +156,9 @@ pub struct ServerProcess {
 
 /// Starts a server on a free port and waits until it answers HTTP on `ready_path`.
 ///
-/// `command(port)` builds the command line. If the child exits before it is ready (another
-/// process took the port in between), it is retried on a new port, up to three times; then the
-/// test panics with the end of the server's log.
+/// `command(port)` builds the command line. If the child exits before it is ready because
+/// another process took the port in between, it is retried on a new port, up to three times;
+/// any other early exit, or no answer within 60 s, panics with the end of the server's log.
 pub fn spawn_server(
     name: &str,
     dir: &Path,
@@ -176,7 +176,16 @@ pub fn spawn_server(
         loop {
             if let Some(status) = exit_status(pid) {
                 last_log = fs::read_to_string(&log).unwrap_or_default();
-                eprintln!("{name} exited during start-up ({status}), retrying on another port");
+                let port_taken = ["in use", "EADDRINUSE", "Address already"]
+                    .iter()
+                    .any(|s| last_log.contains(s));
+                assert!(
+                    port_taken,
+                    "{name} exited during start-up ({status}); log {}:\n{}",
+                    log.display(),
+                    tail(&last_log)
+                );
+                eprintln!("{name}: port {port} was taken, retrying on another");
                 break;
             }
             if crate::common::http::get(&url).is_ok() {
@@ -199,7 +208,7 @@ pub fn spawn_server(
         }
     }
     panic!(
-        "{name} failed to start three times; last log:\n{}",
+        "{name}: its port was taken three times; last log:\n{}",
         tail(&last_log)
     );
 }

@@ -3,7 +3,9 @@
 //! built by `tests/fixtures/dist.py`.
 //!
 //! pypiserver runs with `--backend simple-dir`: it lists its package dirs on every request, so
-//! files added with [`PypiServer::add`] are served at once (checked by the testbed). Its simple
+//! files added with [`PypiServer::add`] are served at once (checked by the testbed). Its
+//! default `--server auto` picks waitress (installed next to it), which serves concurrent
+//! requests. Its simple
 //! index is PEP 503 HTML with `#sha256=` fragments; links point at `/packages/<file>`.
 
 use std::fs;

@@ -97,10 +97,8 @@ impl Sandbox {
         env.insert("LOCKGATE_CACHE_DIR".into(), path("lockgate-cache"));
         env.insert("LOCKGATE_METRICS_FILE".into(), path("metrics.prom"));
         env.insert("LOCKGATE_AUDIT_LOG".into(), path("audit.jsonl"));
-        env.insert(
-            "LOCKGATE_SYSTEM_CONFIG".into(),
-            path("etc/lockgate/config.toml"),
-        );
+        // No org policy unless a test writes one (empty = none; a missing file is an error).
+        env.insert("LOCKGATE_SYSTEM_CONFIG".into(), OsString::new());
         Sandbox { dir, env }
     }
 
@@ -130,6 +128,23 @@ impl Sandbox {
         self
     }
 
+    /// Puts `dir` first on PATH for every later command (after the shims, for [`Self::shim`]):
+    /// e.g. `sb.prepend_path(tools().npm10.parent().unwrap())` makes `npm` mean npm 10.
+    pub fn prepend_path(&mut self, dir: &Path) -> &mut Self {
+        let path = self.path_with_first(dir);
+        self.set_env("PATH", path)
+    }
+
+    /// The sandbox PATH with `dir` in front.
+    fn path_with_first(&self, dir: &Path) -> OsString {
+        let mut path = OsString::from(dir);
+        if let Some(rest) = self.env.get("PATH") {
+            path.push(":");
+            path.push(rest);
+        }
+        path
+    }
+
     pub fn remove_env(&mut self, key: &str) -> &mut Self {
         self.env.remove(key);
         self
@@ -155,12 +170,7 @@ impl Sandbox {
     /// PATH as after `install.sh`, so lockgate must find the real tool further down PATH.
     pub fn shim(&self, tool: &str) -> Command {
         let mut cmd = self.cmd(shim_dir().join(tool));
-        let mut path = OsString::from(shim_dir());
-        if let Some(rest) = self.env.get("PATH") {
-            path.push(":");
-            path.push(rest);
-        }
-        cmd.env("PATH", path);
+        cmd.env("PATH", self.path_with_first(shim_dir()));
         cmd
     }
 

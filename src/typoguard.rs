@@ -1,0 +1,470 @@
+//! The typosquat guard: the detector (`typosquat`) applied to the names a project adds, with the
+//! policy's allowlist and the project's internal names, turned into findings (exit 24) and audit
+//! decisions.
+//!
+//! Install flows call [`TypoGuard::guard_new`] with the names a user adds (`npm install NAME`,
+//! direct dependencies package.json adds relative to the lockfile; for pip, [`TypoGuard::pip`]
+//! with the names on the command line) before anything is fetched; `lockgate check` calls
+//! [`TypoGuard::finding`] for every direct (error) and transitive (warning) dependency. Names
+//! already in a lockfile are not new: they were accepted when they were added. Picking those names
+//! out of specs and manifests is pure and lives here too.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::finding::{Finding, Kind, Severity};
+use crate::npm::lockfile::{Lockfile, Resolved, DEP_TYPES};
+use crate::npm::plan::Sources;
+use crate::policy::Policy;
+use crate::report::Reporter;
+use crate::typosquat::{Detector, Ecosystem};
+
+/// The detector for one ecosystem, set up with the project's internal names and allowlist.
+pub struct TypoGuard {
+    detector: Detector,
+}
+
+impl TypoGuard {
+    /// npm: internal scopes are those the policy and the npm config route to an internal registry;
+    /// internal names are the lockfile's entries in those scopes or resolved from an internal
+    /// registry (so an unscoped internal name is protected too).
+    pub fn npm(policy: &Policy, sources: &Sources, lock: Option<&Lockfile>) -> TypoGuard {
+        let scopes: Vec<String> = sources.internal.keys().cloned().collect();
+        let internal: Vec<String> = lock
+            .map(|l| npm_internal_names(l, sources).into_iter().collect())
+            .unwrap_or_default();
+        TypoGuard {
+            detector: Detector::new(Ecosystem::Npm, &scopes, &internal, &policy.typosquat_allow),
+        }
+    }
+
+    /// PyPI: internal prefixes from the policy; `internal_names` are the internal projects the
+    /// caller knows of (from requirements files or lock files).
+    pub fn pip(policy: &Policy, internal_names: &[String]) -> TypoGuard {
+        let prefixes = policy
+            .pip
+            .internal
+            .as_ref()
+            .map(|i| i.prefixes.clone())
+            .unwrap_or_default();
+        TypoGuard {
+            detector: Detector::new(
+                Ecosystem::Pypi,
+                &prefixes,
+                internal_names,
+                &policy.typosquat_allow,
+            ),
+        }
+    }
+
+    /// A finding of the given severity if `name` looks like an imitation of a popular or internal
+    /// name; `file` is where the name is written.
+    pub fn finding(&self, name: &str, severity: Severity, file: &Path) -> Option<Finding> {
+        let suspect = self.detector.check(name)?;
+        let whose = if suspect.internal {
+            "your internal package "
+        } else {
+            ""
+        };
+        let builder = match severity {
+            Severity::Error => Finding::error(Kind::Typosquat, name, file),
+            Severity::Warning => Finding::warning(Kind::Typosquat, name, file),
+        };
+        Some(
+            builder
+                .msg(format!(
+                    "looks like a typosquat of {whose}`{}` ({}): did you mean `{}`?",
+                    suspect.resembles, suspect.rule, suspect.resembles
+                ))
+                .hint(format!(
+                    "if `{name}` is really the package you want, allow it in lockgate.toml: [typosquat] allow = [\"{name}\"]"
+                )),
+        )
+    }
+
+    /// Checks the names a user adds, before anything is fetched: every decision goes to the audit
+    /// log; any suspect refuses the whole command (exit 24) with "did you mean".
+    pub fn guard_new(&self, names: &[String], file: &Path, reporter: &Reporter) -> Result<()> {
+        let mut refused = Vec::new();
+        for name in names {
+            let finding = self.finding(name, Severity::Error, file);
+            let verdict = match (&finding, self.detector.allowed(name)) {
+                (Some(_), _) => "refused",
+                (None, true) => "allowed-by-policy",
+                (None, false) => "passed",
+            };
+            let mut event = json!({"package": name, "verdict": verdict});
+            if let Some(f) = &finding {
+                event["message"] = json!(f.message);
+            }
+            reporter.audit("typosquat-check", event);
+            refused.extend(finding);
+        }
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Refused { findings: refused })
+        }
+    }
+}
+
+/// Internal names in an npm lockfile: in an internal scope, or resolved from an internal registry.
+pub fn npm_internal_names(lock: &Lockfile, sources: &Sources) -> BTreeSet<String> {
+    lock.entries
+        .iter()
+        .filter(|e| {
+            !e.local
+                && (sources.internal_registry(&e.name).is_some()
+                    || resolved_internally(&e.resolved, sources))
+        })
+        .map(|e| e.name.clone())
+        .collect()
+}
+
+/// Whether a lockfile `resolved` URL points at one of the internal registries.
+fn resolved_internally(resolved: &Resolved, sources: &Sources) -> bool {
+    match resolved {
+        Resolved::Url(u) => reqwest::Url::parse(u).is_ok_and(|u| sources.is_internal_host(&u)),
+        _ => false,
+    }
+}
+
+/// The registry package an `npm install` argument names, or `None` for a spec that is not looked
+/// up by name (a path, a tarball URL, git, a GitHub `user/repo` shorthand).
+pub fn npm_registry_name(spec: &str) -> Option<String> {
+    let spec = spec.trim();
+    let is_path =
+        spec.starts_with(['.', '/', '~']) || spec.ends_with(".tgz") || spec.ends_with(".tar.gz");
+    let has_protocol = match spec.split_once(':') {
+        Some((proto, _)) => proto != "npm" && !proto.contains('@'),
+        None => false,
+    };
+    let github_shorthand = !spec.starts_with('@') && spec.contains('/');
+    if spec.is_empty() || is_path || has_protocol || github_shorthand {
+        return None;
+    }
+    let name = crate::npm::package_name(spec);
+    (!name.is_empty()).then_some(name)
+}
+
+/// The registry package a package.json dependency entry installs: the key, or the target of an
+/// `npm:` alias; `None` when the spec is a path, URL, git or workspace reference.
+fn npm_manifest_dependency(name: &str, spec: &str) -> Option<String> {
+    if let Some(real) = spec.strip_prefix("npm:") {
+        return Some(crate::npm::package_name(real));
+    }
+    // Version ranges and tags contain neither; `file:`, `git+…`, `workspace:`, URLs and `user/repo` do.
+    let elsewhere = spec.contains([':', '/']) || spec.starts_with(['.', '~']);
+    (!elsewhere).then(|| name.to_string())
+}
+
+/// Registry dependencies package.json files list, by manifest key (`""` root, `packages/a`).
+pub fn npm_direct_dependencies(manifests: &BTreeMap<String, Value>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for manifest in manifests.values() {
+        for t in DEP_TYPES {
+            let Some(deps) = manifest.get(t).and_then(Value::as_object) else {
+                continue;
+            };
+            out.extend(
+                deps.iter().filter_map(|(n, s)| {
+                    npm_manifest_dependency(n, s.as_str().unwrap_or_default())
+                }),
+            );
+        }
+    }
+    out
+}
+
+/// The names an npm command adds that the lockfile does not already have: the registry packages
+/// named on the command line plus the direct dependencies of `manifests`, minus every name the
+/// lockfile holds (`lock` None: there is no lockfile, so every name is new). Sorted, unique.
+pub fn npm_new_names(
+    lock: Option<&Lockfile>,
+    manifests: &BTreeMap<String, Value>,
+    packages: &[String],
+) -> Vec<String> {
+    let known: BTreeSet<&str> = lock
+        .iter()
+        .flat_map(|l| l.entries.iter().map(|e| e.name.as_str()))
+        .collect();
+    let mut names: BTreeSet<String> = packages
+        .iter()
+        .filter_map(|p| npm_registry_name(p))
+        .collect();
+    names.extend(npm_direct_dependencies(manifests));
+    names
+        .into_iter()
+        .filter(|n| !known.contains(n.as_str()))
+        .collect()
+}
+
+/// Whether the requirement starting at `line` (1-based) of a requirements file is a direct
+/// dependency. pip-compile follows each pin with `# via` comments naming `-r requirements.in` or
+/// `(pyproject.toml)` for a direct dependency and the parent packages for the others; a requirement
+/// without `# via` was written by hand, so it is direct.
+pub fn pip_is_direct(text: &str, line: usize) -> bool {
+    let mut lines = text.lines().skip(line.saturating_sub(1));
+    // The requirement itself, with its `\` continuation lines (`--hash` options).
+    for l in lines.by_ref() {
+        if !l.trim_end().ends_with('\\') {
+            break;
+        }
+    }
+    let comments: Vec<&str> = lines
+        .map(str::trim)
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim())
+        .collect();
+    let Some(via) = comments.iter().position(|c| c.starts_with("via")) else {
+        return true;
+    };
+    comments[via..].iter().any(|c| {
+        c.contains("-r ")
+            || ["(pyproject.toml)", "(setup.py)", "(setup.cfg)"]
+                .iter()
+                .any(|f| c.ends_with(f))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npm::lockfile;
+
+    fn sources() -> Sources {
+        let mut internal = BTreeMap::new();
+        internal.insert(
+            "@myorg".to_string(),
+            reqwest::Url::parse("https://npm.corp.example/").unwrap(),
+        );
+        Sources {
+            public: reqwest::Url::parse("https://registry.npmjs.org/").unwrap(),
+            internal,
+            allow_non_registry: Vec::new(),
+        }
+    }
+
+    fn policy(allow: &[&str]) -> Policy {
+        Policy {
+            typosquat_allow: allow.iter().map(|s| s.to_string()).collect(),
+            ..Policy::default()
+        }
+    }
+
+    const LOCK: &str = r#"{"lockfileVersion": 3, "packages": {
+        "": {"dependencies": {"@myorg/payments-client": "^1", "legacy-billing": "^2", "express": "^4"}},
+        "node_modules/@myorg/payments-client": {"version": "1.0.0", "resolved": "https://npm.corp.example/@myorg/payments-client/-/payments-client-1.0.0.tgz", "integrity": "sha512-AA=="},
+        "node_modules/legacy-billing": {"version": "2.0.0", "resolved": "https://npm.corp.example/legacy-billing/-/legacy-billing-2.0.0.tgz", "integrity": "sha512-AA=="},
+        "node_modules/express": {"version": "4.0.0", "resolved": "https://registry.npmjs.org/express/-/express-4.0.0.tgz", "integrity": "sha512-AA=="},
+        "node_modules/expres": {"version": "1.0.0", "integrity": "sha512-AA=="}
+    }}"#;
+
+    fn lock() -> Lockfile {
+        lockfile::parse(LOCK, Path::new("package-lock.json")).unwrap()
+    }
+
+    #[test]
+    fn internal_names_come_from_scope_or_internal_host() {
+        let names = npm_internal_names(&lock(), &sources());
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["@myorg/payments-client", "legacy-billing"]
+        );
+    }
+
+    #[test]
+    fn registry_names_from_install_arguments() {
+        for (spec, want) in [
+            ("expres", Some("expres")),
+            ("expres@^1.0.0", Some("expres")),
+            ("@myorg/payment-client@1", Some("@myorg/payment-client")),
+            ("safe@npm:crossenv@1", Some("crossenv")),
+            ("./local-dir", None),
+            ("/abs/pkg.tgz", None),
+            ("pkg.tgz", None),
+            ("git+https://github.com/o/r.git", None),
+            ("github:o/r", None),
+            ("o/r", None),
+            ("https://example.com/x.tgz", None),
+            ("file:../x", None),
+            ("", None),
+        ] {
+            assert_eq!(npm_registry_name(spec).as_deref(), want, "{spec}");
+        }
+    }
+
+    #[test]
+    fn new_names_are_those_the_lockfile_lacks() {
+        let manifests: BTreeMap<String, Value> = [(
+            String::new(),
+            serde_json::json!({
+                "dependencies": {"express": "^4", "crossenv": "^1", "local": "file:../local", "gh": "o/r"},
+                "devDependencies": {"alias": "npm:jquerry@1"}
+            }),
+        )]
+        .into();
+        let l = lock();
+        assert_eq!(
+            npm_new_names(Some(&l), &manifests, &["mongose@1".into(), "./dir".into()]),
+            ["crossenv", "jquerry", "mongose"]
+        );
+        // No lockfile: every direct dependency is new.
+        assert_eq!(
+            npm_new_names(None, &manifests, &[]),
+            ["crossenv", "express", "jquerry"]
+        );
+    }
+
+    #[test]
+    fn findings_say_what_was_seen_expected_and_how_to_allow() {
+        let g = TypoGuard::npm(&policy(&[]), &sources(), Some(&lock()));
+        let f = g
+            .finding("expres", Severity::Error, Path::new("package.json"))
+            .unwrap();
+        assert_eq!(f.kind, Kind::Typosquat);
+        assert_eq!(f.exit_code(), 24);
+        assert!(
+            f.message
+                .contains("`express` (one character removed): did you mean `express`?"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.hint.contains("[typosquat] allow = [\"expres\"]"),
+            "{}",
+            f.hint
+        );
+        // Internal names from the lockfile: an unscoped internal name is protected too.
+        let f = g
+            .finding("@myorg/payment-client", Severity::Warning, Path::new("l"))
+            .unwrap();
+        assert!(
+            f.message
+                .contains("your internal package `@myorg/payments-client`"),
+            "{}",
+            f.message
+        );
+        assert!(!f.is_error());
+        assert!(g
+            .finding("legacy-biling", Severity::Error, Path::new("l"))
+            .is_some());
+        assert!(g
+            .finding("express", Severity::Error, Path::new("l"))
+            .is_none());
+    }
+
+    #[test]
+    fn guard_new_refuses_suspects_and_honours_the_allowlist() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("audit.jsonl");
+        let reporter = Reporter::new("npm", None, Some(log.clone()));
+        let g = TypoGuard::npm(&policy(&["mongose"]), &sources(), None);
+        let e = g
+            .guard_new(
+                &["express".into(), "crossenv".into(), "mongose".into()],
+                Path::new("package.json"),
+                &reporter,
+            )
+            .unwrap_err();
+        assert_eq!(e.exit_code(), 24);
+        assert!(e.to_string().contains("crossenv"), "{e}");
+        assert!(!e.to_string().contains("mongose"), "{e}");
+        let lines: Vec<Value> = std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let verdicts: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["package"].as_str().unwrap(),
+                    l["verdict"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("express", "passed"),
+                ("crossenv", "refused"),
+                ("mongose", "allowed-by-policy")
+            ]
+        );
+        assert!(g
+            .guard_new(&["express".into()], Path::new("package.json"), &reporter)
+            .is_ok());
+    }
+
+    #[test]
+    fn pip_compile_via_comments_tell_direct_from_transitive() {
+        // pip-compile 7's output with --generate-hashes.
+        let text = "\
+#
+# This file is autogenerated by pip-compile with Python 3.11
+#
+certifi==2024.2.2 \\
+    --hash=sha256:0569859f95fc761b18b45ef421b1290a0f65f147e92a1e5eb3e635f9a5e4e66f \\
+    --hash=sha256:dc383c07b76109f368f6106eee2b593b04a011ea4d55f652c6ca24a754d1cdd1
+    # via requests
+reqeusts==2.31.0 \\
+    --hash=sha256:58cd2187c01e70e6e26505bca751777aa9f2ee0b7f4300988b709f44e013003f
+    # via -r requirements.in
+urlib3==2.2.1 \\
+    --hash=sha256:450b20ec296a467077128bff42b73080516e71b56ff59a60a02bef2232c4fa9d
+    # via
+    #   -r requirements.in
+    #   requests
+idna==3.6
+    # via
+    #   requests
+    #   yarl
+myproj-helper==1.0
+    # via myproj (pyproject.toml)
+colourama==0.4.6
+";
+        assert!(!pip_is_direct(text, 4), "certifi");
+        assert!(pip_is_direct(text, 8), "reqeusts");
+        assert!(pip_is_direct(text, 11), "urlib3");
+        assert!(!pip_is_direct(text, 16), "idna");
+        assert!(pip_is_direct(text, 20), "myproj-helper");
+        assert!(pip_is_direct(text, 22), "hand-written colourama");
+    }
+
+    #[test]
+    fn pip_guard_uses_internal_prefixes() {
+        let p = crate::policy::merge(
+            None,
+            Some((
+                Path::new("p"),
+                &crate::policy::parse("[pip.internal]\nindex-url = \"https://pypi.corp.example/simple/\"\nprefixes = [\"myorg-\"]\n", Path::new("p")).unwrap(),
+            )),
+        )
+        .unwrap();
+        let g = TypoGuard::pip(&p, &["myorg-payments-client".into()]);
+        let f = g
+            .finding(
+                "payments-client",
+                Severity::Error,
+                Path::new("requirements.txt"),
+            )
+            .unwrap();
+        assert!(
+            f.message.contains(
+                "your internal package `myorg-payments-client` (internal prefix removed)"
+            ),
+            "{}",
+            f.message
+        );
+        assert!(g
+            .finding("reqeusts", Severity::Error, Path::new("r"))
+            .is_some());
+        assert!(g
+            .finding("Requests", Severity::Error, Path::new("r"))
+            .is_none());
+    }
+}

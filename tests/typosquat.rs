@@ -1,0 +1,173 @@
+//! Typosquats through the real npm and lockgate's shim, against the loopback Verdaccio pair: the
+//! attacker publishes a look-alike of a popular name with a postinstall on the "public" registry
+//! (seed, adversary 2); `npm install` of that name, or a package.json that adds it, is refused
+//! with 24 before anything is fetched, and nothing changes on disk. The policy's allowlist lets a
+//! wanted look-alike through; every decision is in the audit log.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use common::npm::{npm_registries, NpmPackage, NpmRegistries};
+use common::{uniq, Sandbox};
+
+/// A project on the shared registries: policy, .npmrc, and a first install of a legitimate
+/// package, so there is a lockfile and a node_modules to keep unchanged.
+fn project(reg: &NpmRegistries, allow: &[&str]) -> (Sandbox, String) {
+    let mut sb = Sandbox::new();
+    sb.set_env("LOCKGATE_SYSTEM_CONFIG", "");
+    sb.set_env("INTERNAL_NPM_TOKEN", &reg.internal_token);
+    let allow: Vec<String> = allow.iter().map(|a| format!("\"{a}\"")).collect();
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "[npm]\nregistry = \"{}\"\n[npm.internal]\nregistry = \"{}\"\nscopes = [\"@myorg\"]\ntoken-env = \"INTERNAL_NPM_TOKEN\"\n[typosquat]\nallow = [{}]\n",
+            reg.public.url,
+            reg.internal.url,
+            allow.join(", ")
+        ),
+    );
+    sb.npmrc(&format!("registry={}\n", reg.public.url));
+    sb.write(
+        "package.json",
+        r#"{"name":"app","version":"1.0.0","private":true}"#,
+    );
+    let legit = uniq("legit-util");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&legit, "1.0.0"));
+    sb.run(sb.shim("npm").args(["install", &legit])).ok();
+    assert!(sb.exists(format!("node_modules/{legit}/package.json")));
+    (sb, legit)
+}
+
+/// Every file under `node_modules` with its bytes, plus package.json and the lockfile.
+fn snapshot(sb: &Sandbox) -> BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, fs::read(&p).unwrap_or_default());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    let project = sb.project();
+    walk(&project.join("node_modules"), &project, &mut out);
+    for f in ["package.json", "package-lock.json"] {
+        out.insert(f.into(), fs::read(project.join(f)).unwrap_or_default());
+    }
+    out
+}
+
+fn decisions(sb: &Sandbox, package: &str) -> Vec<String> {
+    sb.audit()
+        .iter()
+        .filter(|l| l["decision"] == "typosquat-check" && l["package"] == package)
+        .map(|l| l["verdict"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `npm install expres`: the attacker's `expres` (postinstall) exists on the public registry;
+/// lockgate refuses with 24 and "did you mean `express`", the postinstall never runs and
+/// node_modules, package.json and the lockfile are byte-for-byte as before.
+#[test]
+fn npm_install_of_a_typosquat_is_refused_before_anything_is_fetched() {
+    let reg = npm_registries();
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new("expres", "1.0.0")
+            .origin("attacker")
+            .postinstall(),
+    );
+    let (sb, _) = project(reg, &[]);
+    let before = snapshot(&sb);
+
+    let out = sb
+        .run(sb.shim("npm").args(["install", "expres"]))
+        .code_is(24);
+    let text = out.output();
+    assert!(text.contains("expres"), "{text}");
+    assert!(text.contains("did you mean `express`?"), "{text}");
+    assert!(text.contains("[typosquat] allow = [\"expres\"]"), "{text}");
+    assert!(
+        sb.npm_marker("expres", "1.0.0").is_none(),
+        "the attacker's postinstall ran"
+    );
+    assert!(!sb.exists("node_modules/expres"));
+    assert_eq!(snapshot(&sb), before, "something on disk changed");
+    assert_eq!(decisions(&sb, "expres"), ["refused"]);
+}
+
+/// A pull request adds `crossenv` (the 2017 crossenv wave) to package.json: `npm ci` and
+/// `npm install` both refuse with 24 rather than installing or only calling the lockfile stale.
+#[test]
+fn a_typosquat_added_to_package_json_is_refused_by_ci_and_install() {
+    let reg = npm_registries();
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new("crossenv", "1.0.0")
+            .origin("attacker")
+            .postinstall(),
+    );
+    let (sb, legit) = project(reg, &[]);
+    let before = snapshot(&sb);
+    let manifest = format!(
+        r#"{{"name":"app","version":"1.0.0","private":true,"dependencies":{{"{legit}":"^1.0.0","crossenv":"^1.0.0"}}}}"#
+    );
+    sb.write("package.json", &manifest);
+
+    for command in ["ci", "install"] {
+        let out = sb.run(sb.shim("npm").arg(command)).code_is(24);
+        assert!(
+            out.output().contains("did you mean `cross-env`?"),
+            "npm {command}\n{out}"
+        );
+        assert!(
+            sb.npm_marker("crossenv", "1.0.0").is_none(),
+            "npm {command}: postinstall ran"
+        );
+        assert!(!sb.exists("node_modules/crossenv"), "npm {command}");
+        assert_eq!(
+            sb.read("package.json"),
+            manifest,
+            "npm {command} rewrote package.json"
+        );
+        assert_eq!(
+            fs::read(sb.path("package-lock.json")).unwrap(),
+            before["package-lock.json"],
+            "npm {command} rewrote the lockfile"
+        );
+    }
+    assert_eq!(decisions(&sb, "crossenv"), ["refused", "refused"]);
+    // The name already locked was checked when it was added, and not again.
+    assert_eq!(decisions(&sb, &legit), ["passed"]);
+}
+
+/// A look-alike the project really wants, allowed in lockgate.toml, installs (with its script
+/// still off); the audit log says the policy allowed it.
+#[test]
+fn an_allowed_look_alike_installs_with_scripts_off() {
+    let reg = npm_registries();
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new("mongose", "1.0.0")
+            .origin("wanted")
+            .postinstall(),
+    );
+    let (sb, _) = project(reg, &["mongose"]);
+
+    sb.run(sb.shim("npm").args(["install", "mongose"])).ok();
+    assert!(sb
+        .read("node_modules/mongose/package.json")
+        .contains("\"1.0.0\""));
+    assert!(
+        sb.npm_marker("mongose", "1.0.0").is_none(),
+        "install scripts stay off"
+    );
+    assert_eq!(decisions(&sb, "mongose"), ["allowed-by-policy"]);
+}
