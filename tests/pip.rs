@@ -611,7 +611,7 @@ fn route_mode_refusals_and_pass_through() {
     let out = sb
         .run(&mut guarded_pip(&sb, &["install", "reqeusts"]))
         .code_is(24);
-    assert!(out.stderr.contains("did you mean requests?"), "{out}");
+    assert!(out.stderr.contains("did you mean `requests`?"), "{out}");
     sb.run(&mut guarded_pip(
         &sb,
         &["install", "https://example.invalid/x-1.0-py3-none-any.whl"],
