@@ -44,12 +44,9 @@ pub fn policy(reg: &PypiRegistries, extra: &str) -> String {
     )
 }
 
-/// A sandbox with the policy written and the internal password set. No org policy: the
-/// harness names a `LOCKGATE_SYSTEM_CONFIG` that does not exist, which lockgate's policy loader
-/// refuses (exit 20), so it is set empty (none).
+/// A sandbox with the policy written and the internal password set.
 pub fn guarded(reg: &PypiRegistries) -> Sandbox {
     let mut sb = Sandbox::new();
-    sb.set_env("LOCKGATE_SYSTEM_CONFIG", "");
     sb.write("lockgate.toml", policy(reg, ""));
     sb.set_env(PASSWORD_ENV, INTERNAL_PYPI_USER.1);
     sb
