@@ -74,6 +74,15 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
     if !pip_files.is_empty() {
         check_pip_typosquats(&pip_files, &policy, &mut audit)?;
     }
+    let pip_locks = crate::pip::find_locks(&dir);
+    if !pip_locks.is_empty() {
+        audit.findings.extend(check_pip(&dir, &policy)?);
+        for f in pip_locks {
+            if !audit.files.contains(&f) {
+                audit.files.push(f);
+            }
+        }
+    }
     if let Some((lock, findings)) = check_maven(&dir, &policy)? {
         audit.findings.extend(findings);
         audit.files.push(lock);
@@ -81,7 +90,7 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
     if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,
-            "no lockfile found (package-lock.json, npm-shrinkwrap.json, requirements*.txt, .mvn/checksums/checksums.sha256)",
+            "no lockfile found (package-lock.json, npm-shrinkwrap.json, requirements*.txt, pylock.toml, .mvn/checksums/checksums.sha256)",
             "run `lockgate check` in the project directory, or pass it as DIR",
         ));
     }
@@ -225,6 +234,12 @@ fn check_npm(
     audit.findings.extend(findings);
     audit.files.push(lock_path.to_path_buf());
     Ok(())
+}
+
+/// pip locks (`requirements*.txt`, `pylock*.toml`) against the policy: hashes, pins, direct
+/// references, confusion in pylock sources, refused sdists, index options inside the files.
+fn check_pip(dir: &Path, policy: &Policy) -> Result<Vec<Finding>> {
+    crate::pip::check(policy, &crate::pip::find_locks(dir))
 }
 
 /// `requirements*.txt` in DIR, sorted.

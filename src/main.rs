@@ -14,7 +14,6 @@ mod gate;
 mod integrity;
 mod maven;
 mod npm;
-#[allow(dead_code)]
 mod pip;
 mod policy;
 mod report;
@@ -60,11 +59,7 @@ fn main() {
 pub fn dispatch(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     match tool {
         Tool::Npm | Tool::Npx => npm::run(tool, args, me),
+        Tool::Pip | Tool::Pip3 => pip::run(tool, args, me),
         Tool::Mvn => maven::run(args, me),
-        Tool::Pip | Tool::Pip3 => {
-            let depth = tool::next_depth()?;
-            let real = tool::find_real(tool, me)?;
-            Err(tool::exec_passthrough(&real, args, depth))
-        }
     }
 }

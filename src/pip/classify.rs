@@ -63,12 +63,6 @@ pub struct IndexOptions {
     pub trusted_hosts: Vec<String>,
 }
 
-impl IndexOptions {
-    pub fn is_empty(&self) -> bool {
-        *self == IndexOptions::default()
-    }
-}
-
 /// An install-like command line taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstallArgs {
@@ -445,7 +439,11 @@ mod tests {
         let args = install("install -r requirements.txt");
         assert_eq!(args.command, Command::Install);
         assert_eq!(args.requirement_files, ["requirements.txt"]);
-        assert!(args.specifiers.is_empty() && args.args.is_empty() && args.index.is_empty());
+        assert!(
+            args.specifiers.is_empty()
+                && args.args.is_empty()
+                && args.index == IndexOptions::default()
+        );
     }
 
     #[test]

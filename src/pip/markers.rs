@@ -18,14 +18,17 @@ use super::version::{Specifier, Version};
 
 /// Python code for `python -c` that prints one JSON object, [`Interpreter`]: the marker
 /// environment and the supported wheel tags (most preferred first) exactly as that
-/// interpreter's pip computes them. It drops the current directory from `sys.path` first, so
-/// a project file named `json.py` cannot run in its place.
+/// interpreter's pip computes them, and where that pip lives. It drops the current directory
+/// from `sys.path` first, so a project file named `json.py` cannot run in its place. Arguments
+/// after the code are appended to `sys.path`: pip's `--python X` runs the calling pip's own
+/// code under X (which may have no pip), so the probe of X is given that pip's directory.
 pub const INTERPRETER_PROBE: &str =
-    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; \
-import json; \
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')] + sys.argv[1:]; \
+import json, os, pip; \
 from pip._vendor.packaging.markers import default_environment; \
 from pip._vendor.packaging.tags import sys_tags; \
-json.dump({'markers': default_environment(), 'tags': [str(t) for t in sys_tags()]}, sys.stdout)";
+json.dump({'markers': default_environment(), 'tags': [str(t) for t in sys_tags()], \
+'pip_dir': os.path.dirname(os.path.dirname(pip.__file__))}, sys.stdout)";
 
 /// What [`INTERPRETER_PROBE`] prints.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -34,6 +37,9 @@ pub struct Interpreter {
     pub markers: MarkerEnv,
     /// Supported tags such as `cp311-cp311-manylinux_2_17_x86_64`, best first.
     pub tags: Vec<String>,
+    /// The directory holding the `pip` package the interpreter imported.
+    #[serde(default)]
+    pub pip_dir: Option<String>,
 }
 
 /// The values of the marker variables for one interpreter. Field names are the PEP 508

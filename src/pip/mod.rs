@@ -1,15 +1,1122 @@
-//! pip support: the pure parsing and decision logic lockgate needs to guard `pip install`
-//! (command-line classification, requirements files, PEP 751 lock files, PEP 508 markers,
-//! PEP 440 versions, simple-index pages and wheel selection). No network and no processes
-//! here; the only I/O is `requirements::load`, which reads the files a requirements file
-//! includes.
+//! Guarded pip: classify, read the lock, pick and verify every file before pip starts, then run
+//! the real pip against nothing but the verified files.
+//!
+//! Flows:
+//! - pass-through (`list`, `show`, `freeze`, `uninstall`, `--version`, …): exec the real pip;
+//! - locked (`-r` files with hashes — pip's own hash-checking trigger —, `-r pylock.toml`, or a
+//!   `pylock.toml` in the current directory when no requirement is given): plan → guard →
+//!   fetch+verify into the store → allowed sdists' build requirements checked →
+//!   `pip install --no-index --find-links <0700 dir> --require-hashes --only-binary :all:
+//!   -r <requirements lockgate wrote>`, with pip's configuration files and `PIP_*` variables
+//!   neutralised and reported;
+//! - route (`pip install foo`, or `-r` files without any hash): typosquat check, then pip runs
+//!   against the loopback gate ([`serve`]), which answers each name from its one permitted
+//!   source and verifies every file pip downloads. `[pip] require-lock` refuses this in CI.
+//!
+//! The pure parts (classification, requirements files, PEP 751 locks, markers, versions, index
+//! pages, wheel tags, the plan) are in the submodules; `python -m pip` never reaches lockgate.
 
 pub mod classify;
 pub mod index;
+mod interp;
+mod isolate;
 pub mod markers;
 pub mod name;
 mod options;
+mod plan;
 pub mod pylock;
 pub mod requirements;
+mod serve;
 pub mod version;
 pub mod wheel;
+
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use reqwest::Url;
+use serde_json::json;
+
+use self::classify::{Command, InstallArgs, Invocation};
+use self::index::FileEntry;
+use self::markers::Interpreter;
+use self::plan::{Choice, Lock, Locked, Markers, Pick, Sources};
+use self::requirements::{Origin, RequirementSet, Target};
+use self::version::Version;
+use self::wheel::SupportedTags;
+use crate::error::{redact_url, Error, Result, Secret};
+use crate::fetch::{self, Artifact, Auth, Client, Credential};
+use crate::finding::{Finding, Kind, Severity};
+use crate::gate::Gate;
+use crate::integrity::{Alg, Digest};
+use crate::policy::{self, Policy};
+use crate::report::{self, Reporter};
+use crate::store::Store;
+use crate::tool::{self, SelfLocation, Tool};
+use crate::typoguard::TypoGuard;
+
+const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
+/// How many project pages are fetched at once.
+const PAGE_CONCURRENCY: usize = 16;
+
+/// Entry point for `pip`/`pip3` (shim or `lockgate pip …`).
+pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
+    let depth = tool::next_depth()?;
+    let real = tool::find_real(tool, me)?;
+    let text: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let inv = match classify::classify(&text) {
+        Ok(Invocation::PassThrough) => return Err(tool::exec_passthrough(&real, args, depth)),
+        Ok(Invocation::Install(inv)) => *inv,
+        Err(e) => {
+            return Err(Error::config(
+                format!("lockgate cannot read this pip command line: {e}"),
+                "check the options against `pip help install`; lockgate refuses what it cannot read rather than guess what pip would do",
+            ))
+        }
+    };
+    if args.iter().any(|a| a.to_str().is_none()) {
+        return Err(Error::config(
+            "a pip argument is not valid UTF-8",
+            "rename the file or directory so that its name is UTF-8",
+        ));
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    let reporter = Reporter::from_env("pip");
+    let result = tool::runtime().and_then(|rt| {
+        rt.block_on(async {
+            let ctx = Ctx::new(real, inv, depth, &cwd, reporter.clone())?;
+            ctx.guarded().await
+        })
+    });
+    if let Err(e) = &result {
+        reporter.audit(
+            "refuse",
+            json!({"exit": e.exit_code(), "error": e.to_string()}),
+        );
+    }
+    reporter.flush();
+    result
+}
+
+/// Everything a guarded run needs, resolved once.
+struct Ctx {
+    real: PathBuf,
+    inv: InstallArgs,
+    depth: u32,
+    cwd: PathBuf,
+    policy: Policy,
+    sources: Sources,
+    store: Store,
+    client: Client,
+    reporter: Reporter,
+    /// `password-env` named by the policy but not set: (internal index, variable).
+    missing_password: Option<(Url, String)>,
+    started: Instant,
+}
+
+impl Ctx {
+    fn new(
+        real: PathBuf,
+        inv: InstallArgs,
+        depth: u32,
+        cwd: &Path,
+        reporter: Reporter,
+    ) -> Result<Ctx> {
+        let policy = policy::load(cwd)?;
+        let public = policy
+            .pip
+            .index_url
+            .clone()
+            .unwrap_or_else(|| Url::parse(DEFAULT_INDEX).expect("constant URL"));
+        let mut creds = Vec::new();
+        let mut missing_password = None;
+        if let Some(i) = &policy.pip.internal {
+            match (&i.password_env, netrc_credential(&i.index_url)) {
+                (Some(var), _) => match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                    Some(pw) => creds.push(Credential::for_url(
+                        &i.index_url,
+                        Auth::Basic {
+                            user: i.username.clone().unwrap_or_default(),
+                            password: Secret::new(pw),
+                        },
+                        format!("${var}"),
+                    )),
+                    None => missing_password = Some((i.index_url.clone(), var.clone())),
+                },
+                (None, Some(c)) => creds.push(c),
+                (None, None) => {}
+            }
+        }
+        Ok(Ctx {
+            real,
+            inv,
+            depth,
+            cwd: cwd.to_path_buf(),
+            sources: Sources {
+                public,
+                internal: policy
+                    .pip
+                    .internal
+                    .as_ref()
+                    .map(|i| (i.index_url.clone(), i.prefixes.clone())),
+            },
+            policy,
+            store: Store::from_env()?,
+            client: Client::new(creds, reporter.clone())?,
+            reporter,
+            missing_password,
+            started: Instant::now(),
+        })
+    }
+
+    /// Locked when there is a lock (a pylock file, or requirements with hashes — pip's own
+    /// hash-checking trigger); otherwise route mode, requirements files included.
+    async fn guarded(self) -> Result<i32> {
+        let mut files: Vec<PathBuf> = self
+            .inv
+            .requirement_files
+            .iter()
+            .map(|f| self.cwd.join(f))
+            .collect();
+        if files.is_empty() && self.inv.specifiers.is_empty() && self.inv.editables.is_empty() {
+            files.extend(
+                find_locks(&self.cwd)
+                    .into_iter()
+                    .filter(|p| is_pylock(p))
+                    .take(1),
+            );
+            if let Some(p) = files.first() {
+                eprintln!("lockgate: installing the lock {}", p.display());
+            }
+        }
+        let (pylocks, requirement_files): (Vec<PathBuf>, Vec<PathBuf>) =
+            files.into_iter().partition(|p| is_pylock(p));
+        let mut set = RequirementSet::default();
+        let constraint_files = self
+            .inv
+            .constraint_files
+            .iter()
+            .map(|c| (self.cwd.join(c), true));
+        for (f, constraint) in requirement_files
+            .into_iter()
+            .map(|f| (f, false))
+            .chain(constraint_files)
+        {
+            let part = if constraint {
+                requirements::load_constraints(&f)
+            } else {
+                requirements::load(&f)
+            }
+            .map_err(|e| lock_error(&f, e.to_string()))?;
+            set.requirements.extend(part.requirements);
+            set.options.extend(part.options);
+            set.files.extend(part.files);
+        }
+        let hashed = set
+            .requirements
+            .iter()
+            .any(|r| !r.constraint && !r.hashes.is_empty());
+        if pylocks.is_empty() && !hashed {
+            self.route(&set).await
+        } else {
+            self.locked(&pylocks, &set).await
+        }
+    }
+
+    /// The interpreter pip installs into: `--python`, else the real pip's own.
+    /// Also returns the Python the real pip runs with (which has pip's vendored libraries).
+    async fn interpreter(&self) -> Result<(PathBuf, Interpreter)> {
+        let own = interp::python_of(&self.real, self.depth).await?;
+        let probed = interp::probe(&own, None).await?;
+        let target = match &self.inv.python {
+            None => probed,
+            Some(p) => {
+                interp::probe(
+                    &interp::resolve_python_option(p)?,
+                    probed.pip_dir.as_deref(),
+                )
+                .await?
+            }
+        };
+        Ok((own, target))
+    }
+
+    // ----- locked mode -----
+
+    async fn locked(&self, pylocks: &[PathBuf], set: &RequirementSet) -> Result<i32> {
+        let (python_of_pip, interpreter) = self.interpreter().await?;
+        let lock = self.read_lock(pylocks, set, Markers::For(&interpreter.markers))?;
+        refuse_on_findings(&self.reporter, &lock.findings)?;
+        for f in lock.findings.iter().filter(|f| !f.is_error()) {
+            eprintln!("lockgate: warning: {f}");
+        }
+        if self.inv.cross_target {
+            eprintln!("lockgate: pip targets another platform (--platform/--python-version/--implementation/--abi): every locked wheel is offered and pip picks; markers are evaluated for this interpreter, as pip does");
+        }
+        let in_lock: Vec<String> = lock
+            .overridden
+            .iter()
+            .map(|(o, at)| format!("{o} ({at})"))
+            .collect();
+        self.report_neutralised(&in_lock);
+        if let Some((index, var)) = &self.missing_password {
+            if lock.packages.iter().any(|p| p.internal) {
+                return Err(missing_password(&self.reporter, index, var));
+            }
+        }
+        let tags = (!self.inv.cross_target).then(|| SupportedTags::new(&interpreter.tags));
+        let python = Version::parse(&interpreter.markers.python_full_version).map_err(|e| {
+            Error::config(
+                format!("the interpreter reports an unusable Python version: {e}"),
+                "check the interpreter pip runs with",
+            )
+        })?;
+        let best_tag = interpreter.tags.first().map_or("none", String::as_str);
+        let picks = self
+            .pick_files(&lock, tags.as_ref(), &python, best_tag)
+            .await?;
+
+        let artifacts: Vec<Artifact> = picks
+            .iter()
+            .flat_map(|(p, files)| files.iter().map(move |f| artifact(p, f)))
+            .collect::<Result<_>>()?;
+        let summary = fetch::fetch_all(&self.client, &self.store, &artifacts).await?;
+        for a in &artifacts {
+            self.reporter.audit(
+                "verified",
+                json!({"package": a.name, "version": a.version, "digest": a.digest.to_string(),
+                       "source": if a.internal {"internal"} else {"public"}, "url": redact_url(a.url.as_str())}),
+            );
+        }
+        self.check_builds(&picks, &python_of_pip, &interpreter)
+            .await?;
+
+        let dir = self.hand_off_dir(&picks)?;
+        let sdists: Vec<&str> = picks
+            .iter()
+            .filter(|(_, files)| files.iter().any(|f| f.sdist))
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        let mut args = self.command_args();
+        args.extend(["--no-index", "--find-links"].map(OsString::from));
+        args.push(dir.path().into());
+        args.extend(["--require-hashes", "--only-binary", ":all:"].map(OsString::from));
+        if !sdists.is_empty() {
+            args.extend([
+                "--use-pep517".into(),
+                "--no-binary".into(),
+                OsString::from(sdists.join(",")),
+            ]);
+        }
+        args.push("-r".into());
+        args.push(dir.path().join(REQUIREMENTS).into());
+        let code = tool::run_child(self.pip_command(&args, !sdists.is_empty()), "pip").await?;
+        drop(dir);
+        if code != 0 {
+            return Ok(code);
+        }
+        let internal = picks.iter().filter(|(p, _)| p.internal).count();
+        eprintln!(
+            "lockgate: pip: {} packages verified against {} ({internal} internal; {} downloaded, {:.1} MB; {} from the verified store) in {:.1} s",
+            picks.len(),
+            lock.files.iter().map(|f| file_name(f)).collect::<Vec<_>>().join(", "),
+            summary.downloaded,
+            summary.bytes as f64 / 1e6,
+            summary.artifacts - summary.downloaded,
+            self.started.elapsed().as_secs_f64()
+        );
+        self.reporter.audit(
+            "install",
+            json!({"lockfiles": lock.files, "packages": picks.len(), "downloaded": summary.downloaded, "command": self.inv.command.as_str()}),
+        );
+        Ok(0)
+    }
+
+    /// Every lock, merged: pylock files and the requirements (with constraints) already read.
+    fn read_lock(
+        &self,
+        pylocks: &[PathBuf],
+        set: &RequirementSet,
+        markers: Markers,
+    ) -> Result<Lock> {
+        let prefixes = self
+            .sources
+            .internal
+            .as_ref()
+            .map(|(_, p)| p.as_slice())
+            .unwrap_or_default();
+        let mut lock = Lock::default();
+        for f in pylocks {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| lock_error(f, format!("cannot read the lock file: {e}")))?;
+            let pylock =
+                pylock::PyLock::parse(&text, f).map_err(|e| lock_error(f, e.to_string()))?;
+            let internal = self.sources.internal.as_ref().map(|(u, _)| u);
+            let part = plan::from_pylock(
+                &pylock,
+                markers,
+                prefixes,
+                internal,
+                &self.policy.pip.allow_sdist,
+            )
+            .map_err(|e| lock_error(f, e.to_string()))?;
+            plan::merge(&mut lock, part);
+        }
+        if !set.files.is_empty() {
+            plan::merge(&mut lock, plan::from_requirements(set, markers, prefixes));
+        }
+        for spec in self.inv.specifiers.iter().chain(&self.inv.editables) {
+            // Requirements on the command line next to a lock must be in the lock.
+            let named = requirements::parse_single(spec, command_line(), false)
+                .ok()
+                .and_then(|r| r.normalized_name());
+            if !named
+                .as_ref()
+                .is_some_and(|n| lock.packages.iter().any(|p| &p.name == n))
+            {
+                lock.findings.push(
+                    Finding::error(Kind::Lockfile, spec, "command line")
+                        .msg("is given next to a lock but is not in it")
+                        .hint("add it to the lock (with its hash), or install it without -r to resolve it through the gate"),
+                );
+            }
+        }
+        Ok(lock)
+    }
+
+    /// For each locked package, the file(s) to fetch from its permitted index.
+    async fn pick_files(
+        &self,
+        lock: &Lock,
+        tags: Option<&SupportedTags>,
+        python: &Version,
+        best_tag: &str,
+    ) -> Result<Vec<(Locked, Vec<Pick>)>> {
+        let allow = |name: &str| {
+            self.policy
+                .pip
+                .allow_sdist
+                .iter()
+                .any(|a| name::normalize(a) == name)
+        };
+        let results: Vec<Result<(Locked, Choice, Url)>> = stream::iter(&lock.packages)
+            .map(|p| async move {
+                let (index, _) = self.sources.index_for(&p.name);
+                let page = project_page(&self.client, index, &p.name).await?;
+                let page_url = page
+                    .as_ref()
+                    .map_or_else(|| index.clone(), |(u, _)| u.clone());
+                let listed = page.map(|(_, f)| f).unwrap_or_default();
+                Ok((
+                    p.clone(),
+                    plan::choose(p, &listed, tags, python, allow(&p.name)),
+                    page_url,
+                ))
+            })
+            .buffered(PAGE_CONCURRENCY)
+            .collect()
+            .await;
+        let mut picks = Vec::new();
+        let mut findings = Vec::new();
+        let mut failures = Vec::new();
+        for r in results {
+            let (p, choice, page_url) = r?;
+            let id = p.id();
+            let finding = |kind: Kind| Finding::error(kind, &id, &p.file);
+            match choice {
+                Choice::Files(files) => {
+                    for f in files.iter().filter(|f| f.yanked.is_some()) {
+                        eprintln!(
+                            "lockgate: warning: {} is yanked on the index ({}); installing it because the lock pins it",
+                            f.filename,
+                            f.yanked.as_deref().filter(|r| !r.is_empty()).unwrap_or("no reason given")
+                        );
+                    }
+                    picks.push((p, files));
+                }
+                Choice::NotListed | Choice::Mismatch(_) if p.internal && self.public_has(&p, tags, python).await => {
+                    findings.push(line(
+                        finding(Kind::Confusion)
+                            .msg(format!("is an internal package, but its locked hash is found only on the public index {}, not on the internal index", fetch::origin_label(&self.sources.public)))
+                            .hint("the lock names the attacker's file: lock it again against the internal index and find out how the public copy got in"),
+                        p.line,
+                    ));
+                }
+                Choice::NotListed => failures.push(Error::Unavailable {
+                    package: id.clone(),
+                    url: redact_url(page_url.as_str()),
+                    detail: "does not list this version (a locked artifact must be on its permitted index)".into(),
+                }),
+                Choice::Mismatch(listed) => {
+                    // The index's own hash of the file differs from every locked one: the bytes
+                    // changed under a locked version.
+                    let f = &listed[0];
+                    let (url, computed) = (redact_url(&f.url), format!("sha256:{} (as the index lists it)", f.sha256.as_deref().unwrap_or_default()));
+                    let expected = p.sha256.iter().map(|h| format!("sha256:{h}")).collect::<Vec<_>>().join(" or ");
+                    self.reporter.count(report::INTEGRITY_FAILURES, &[("package", &p.name), ("version", &p.version.to_string())]);
+                    self.reporter.audit(
+                        "refuse",
+                        json!({"reason": "integrity", "package": p.name, "version": p.version.to_string(), "url": url, "expected": expected, "computed": computed}),
+                    );
+                    failures.push(Error::Integrity { package: id.clone(), url, expected, computed });
+                }
+                Choice::NoneFits { sdist_refused: true, .. } => findings.push(line(plan::sdist_refused(&p.name, &p.version, &p.file), p.line)),
+                Choice::NoneFits { files, .. } => findings.push(line(
+                    finding(Kind::Lockfile)
+                        .msg(format!(
+                            "none of the locked files installs here (Python {python}, most preferred tag {best_tag}): {}",
+                            files.join(", ")
+                        ))
+                        .hint("lock the package on (or for) this platform too, so the lock has a wheel for it"),
+                    p.line,
+                )),
+                Choice::Ambiguous(files) => findings.push(line(
+                    finding(Kind::Lockfile)
+                        .msg(format!("the index gives no hashes for {} and the lock has several, so lockgate cannot tell which file is which", files.join(", ")))
+                        .hint("use an index that publishes sha256 hashes (PEP 503 #sha256= or PEP 691), or lock a single file"),
+                    p.line,
+                )),
+            }
+        }
+        refuse_on_findings(&self.reporter, &findings)?;
+        if let Some(e) = failures.into_iter().min_by_key(|e| e.exit_code()) {
+            return Err(e);
+        }
+        Ok(picks)
+    }
+
+    /// Allowed sdists build offline from the verified files: refuse when their build
+    /// requirements (and those requirements' dependencies) are not locked wheels.
+    async fn check_builds(
+        &self,
+        picks: &[(Locked, Vec<Pick>)],
+        python: &Path,
+        interpreter: &Interpreter,
+    ) -> Result<()> {
+        if !picks.iter().any(|(_, files)| files.iter().any(|f| f.sdist)) {
+            return Ok(());
+        }
+        let stored =
+            |f: &Pick| Digest::from_hex(Alg::Sha256, &f.sha256).map(|d| self.store.path(&d));
+        let files: Vec<(PathBuf, String)> = picks
+            .iter()
+            .flat_map(|(_, files)| files)
+            .filter_map(|f| Some((stored(f)?, f.filename.clone())))
+            .collect();
+        let requires = interp::build_requirements(python, &files).await?;
+        let of = |f: &Pick| requires.get(&f.filename).cloned().unwrap_or_default();
+        let mut sdists = Vec::new();
+        let mut wheels = Vec::new();
+        for (p, files) in picks {
+            for f in files {
+                if f.sdist {
+                    sdists.push((p.id(), of(f)));
+                } else {
+                    wheels.push((p.name.clone(), p.version.clone(), of(f)));
+                }
+            }
+        }
+        let findings: Vec<Finding> = plan::missing_build_requirements(&sdists, &wheels, &interpreter.markers)
+            .into_iter()
+            .map(|(id, missing)| {
+                Finding::error(Kind::SourceBuild, &id, "the lock")
+                    .msg(format!("is allowed to build from its sdist, but these build requirements are not locked wheels: {}", missing.join(", ")))
+                    .hint("add them to the lock with their hashes (pip-compile --allow-unsafe --generate-hashes locks setuptools and wheel); pip builds offline from the verified files only")
+            })
+            .collect();
+        refuse_on_findings(&self.reporter, &findings)
+    }
+
+    /// Whether the public index offers one of the locked files of an internal package (the lock
+    /// then names the attacker's copy). Audited.
+    async fn public_has(&self, p: &Locked, tags: Option<&SupportedTags>, python: &Version) -> bool {
+        let Ok(Some((url, listed))) =
+            project_page(&self.client, &self.sources.public, &p.name).await
+        else {
+            return false;
+        };
+        let found = matches!(
+            plan::choose(p, &listed, tags, python, true),
+            Choice::Files(_) | Choice::NoneFits { .. }
+        );
+        if found {
+            // Counted with the refusal it leads to.
+            self.reporter.audit("confusion-attempt", json!({"package": p.name, "version": p.version.to_string(), "public_index": redact_url(url.as_str()), "locked": true}));
+        }
+        found
+    }
+
+    /// A private (0700) directory holding the verified files under their names (linked to the
+    /// store; copied for `download` and `wheel`, which hand the files out), and the requirements
+    /// file pip installs.
+    fn hand_off_dir(&self, picks: &[(Locked, Vec<Pick>)]) -> Result<tempfile::TempDir> {
+        let dir = private_dir()?;
+        let mut lines = Vec::new();
+        for (p, files) in picks {
+            for f in files {
+                let digest =
+                    Digest::from_hex(Alg::Sha256, &f.sha256).expect("checked when planned");
+                let (from, to) = (self.store.path(&digest), dir.path().join(&f.filename));
+                if self.inv.command == Command::Install {
+                    if std::fs::hard_link(&from, &to).is_err() {
+                        std::os::unix::fs::symlink(&from, &to)
+                            .map_err(|e| Error::io("link a verified file into", &to, e))?;
+                    }
+                } else {
+                    // `download` and `wheel` copy the file out with its mode: not the store's 0400.
+                    std::fs::copy(&from, &to)
+                        .and_then(|_| {
+                            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644))
+                        })
+                        .map_err(|e| Error::io("copy a verified file into", &to, e))?;
+                }
+            }
+            let hashes: Vec<&str> = files.iter().map(|f| f.sha256.as_str()).collect();
+            lines.push(p.requirement_line(&hashes.join(" --hash=sha256:")));
+        }
+        lines.push(String::new());
+        let req = dir.path().join(REQUIREMENTS);
+        std::fs::write(&req, lines.join("\n")).map_err(|e| Error::io("write", &req, e))?;
+        Ok(dir)
+    }
+
+    // ----- route mode -----
+
+    /// No lock: pip resolves through the gate. Requirements files without hashes are read here
+    /// and handed to pip rewritten (their option lines dropped), like `-c` files.
+    async fn route(&self, set: &RequirementSet) -> Result<i32> {
+        if self.policy.pip.require_lock && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+            return Err(Error::lockfile(
+                &self.cwd,
+                "`[pip] require-lock` is set and this is CI: pip may install only from a hash-locked requirements file or pylock.toml",
+                "lock the dependencies with hashes (pip-compile --generate-hashes), commit the lock, and run `pip install -r requirements.txt`",
+            ));
+        }
+        let prefixes = self
+            .sources
+            .internal
+            .as_ref()
+            .map(|(_, p)| p.clone())
+            .unwrap_or_default();
+        let mut inputs = Vec::new();
+        for (spec, editable) in self
+            .inv
+            .specifiers
+            .iter()
+            .map(|s| (s, false))
+            .chain(self.inv.editables.iter().map(|s| (s, true)))
+        {
+            inputs.push(
+                requirements::parse_single(spec, command_line(), editable).map_err(|e| {
+                    Error::config(
+                        format!("cannot read the requirement `{spec}`: {e}"),
+                        "check the requirement syntax (PEP 508)",
+                    )
+                })?,
+            );
+        }
+        let guard = TypoGuard::pip(&self.policy, &known_internal_names(&self.cwd, &prefixes));
+        let mut names = Vec::new();
+        let mut findings = Vec::new();
+        let mut builds_locally = false;
+        for r in inputs.iter().chain(&set.requirements) {
+            match (&r.target, r.normalized_name()) {
+                (Target::Registry(_), Some(name)) => {
+                    if let Some(mut f) = guard.finding(&name, Severity::Error, &r.origin.file) {
+                        f.message.push_str(&format!(" (from {}; nothing was fetched)", r.origin));
+                        f.line = (r.origin.line > 0).then_some(r.origin.line);
+                        findings.push(f);
+                    }
+                    names.push(name);
+                }
+                (Target::Path(_), _) if !r.constraint => builds_locally = true,
+                _ => findings.push(
+                    Finding::error(Kind::NonRegistry, &r.text, &r.origin.file)
+                        .msg(format!("at {} is a URL, VCS or path reference: pip would fetch it directly, unverified", r.origin))
+                        .hint("publish it to the internal index and install it by name"),
+                ),
+            }
+        }
+        refuse_on_findings(&self.reporter, &findings)?;
+        let in_files: Vec<String> = plan::overridden(&set.options)
+            .iter()
+            .map(|(o, at)| format!("{o} ({at})"))
+            .collect();
+        self.report_neutralised(&in_files);
+        if let Some((index, var)) = &self.missing_password {
+            if names.iter().any(|n| plan::is_internal(n, &prefixes)) {
+                return Err(missing_password(&self.reporter, index, var));
+            }
+        }
+        let rewritten = self.rewrite_requirements(set)?;
+
+        let mut gate = Gate::bind().await?;
+        let route = Arc::new(serve::RouteMode::new(
+            self.sources.clone(),
+            self.client.clone(),
+            self.reporter.clone(),
+            self.store.clone(),
+            gate.url(),
+            &self.policy.pip.allow_sdist,
+            guard,
+            self.missing_password.clone(),
+        ));
+        gate.serve(route.clone());
+        let mut args = self.command_args();
+        args.extend(
+            self.inv
+                .only_binary
+                .iter()
+                .map(|v| OsString::from(format!("--only-binary={v}"))),
+        );
+        args.extend(
+            self.inv
+                .no_binary
+                .iter()
+                .map(|v| OsString::from(format!("--no-binary={v}"))),
+        );
+        if self.inv.prefer_binary {
+            args.push("--prefer-binary".into());
+        }
+        if self.inv.require_hashes {
+            args.push("--require-hashes".into());
+        }
+        for (option, file) in [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)] {
+            let path = rewritten.path().join(file);
+            if path.exists() {
+                args.extend([option.into(), path.into()]);
+            }
+        }
+        args.extend(self.inv.specifiers.iter().map(OsString::from));
+        for e in &self.inv.editables {
+            args.extend(["-e".into(), OsString::from(e)]);
+        }
+        let mut index = gate.url().join("simple/").expect("constant path");
+        let _ = index.set_username("lockgate");
+        let _ = index.set_password(Some(gate.token().expose()));
+        let may_build = builds_locally || !self.policy.pip.allow_sdist.is_empty();
+        let mut cmd = self.pip_command(&args, may_build);
+        cmd.env("PIP_INDEX_URL", index.as_str());
+        let code = tool::run_child(cmd, "pip").await?;
+        route.finish().await;
+        drop(gate);
+        if let Some(e) = route.take_failure() {
+            return Err(e);
+        }
+        let only_sdists = route.only_sdists();
+        if code != 0 && !only_sdists.is_empty() {
+            let findings = only_sdists
+                .iter()
+                .map(|n| {
+                    Finding::error(Kind::SourceBuild, n, "the index")
+                        .msg("has only sdists here, and building an sdist runs its setup code; lockgate did not offer them to pip")
+                        .hint(format!("install a version with a wheel for this platform, or, after reviewing its source, allow it in lockgate.toml: [pip.build] allow-sdist = [\"{n}\"]"))
+                })
+                .collect();
+            return Err(Error::Refused { findings });
+        }
+        if code == 0 {
+            let served = route.served.lock().unwrap().clone();
+            let downloaded = served.iter().filter(|(_, _, b)| *b > 0).count();
+            eprintln!(
+                "lockgate: pip: {} files verified against their index's sha256 ({} internal; {downloaded} downloaded, {:.1} MB) in {:.1} s; nothing is locked — commit a hash-locked requirements file to make installs reproducible",
+                served.len(),
+                served.iter().filter(|(_, i, _)| *i).count(),
+                served.iter().map(|(_, _, b)| *b).sum::<u64>() as f64 / 1e6,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(code)
+    }
+
+    /// Requirements and constraints from files, rewritten into a private directory without their
+    /// option lines (pip would obey `--find-links` and friends inside them).
+    fn rewrite_requirements(&self, set: &RequirementSet) -> Result<tempfile::TempDir> {
+        let dir = private_dir()?;
+        for (file, constraint) in [(REQUIREMENTS, false), (CONSTRAINTS, true)] {
+            let lines: Vec<String> = set
+                .requirements
+                .iter()
+                .filter(|r| r.constraint == constraint)
+                .map(|r| {
+                    if r.editable {
+                        format!("-e {}", r.text)
+                    } else {
+                        r.text.clone()
+                    }
+                })
+                .collect();
+            if !lines.is_empty() {
+                let path = dir.path().join(file);
+                std::fs::write(&path, lines.join("\n") + "\n")
+                    .map_err(|e| Error::io("write", &path, e))?;
+            }
+        }
+        Ok(dir)
+    }
+
+    // ----- shared -----
+
+    /// The command and the user's options lockgate hands on; `--python` first, since pip accepts
+    /// it only before the command name.
+    fn command_args(&self) -> Vec<OsString> {
+        let (python, rest): (Vec<&String>, Vec<&String>) = self
+            .inv
+            .args
+            .iter()
+            .partition(|a| a.starts_with("--python="));
+        let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
+        args.push(self.inv.command.as_str().into());
+        args.extend(rest.into_iter().map(OsString::from));
+        args
+    }
+
+    /// The real pip, with its configuration files and `PIP_*` variables neutralised; when it may
+    /// build something (which runs code), also without secrets in its environment.
+    fn pip_command(&self, args: &[OsString], builds: bool) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.real);
+        cmd.args(args).current_dir(&self.cwd);
+        if builds {
+            let (env, removed) = crate::scrub::scrubbed_env();
+            if !removed.is_empty() {
+                eprintln!("lockgate: pip may build packages (which runs their code); secrets removed from its environment: {}", removed.join(", "));
+            }
+            cmd.env_clear().envs(env);
+        }
+        let (remove, _) = isolate::env_to_remove(std::env::vars());
+        for v in remove {
+            cmd.env_remove(v);
+        }
+        cmd.env("PIP_CONFIG_FILE", "/dev/null")
+            .env(tool::DEPTH_VAR, self.depth.to_string());
+        cmd
+    }
+
+    /// One line naming every setting lockgate overrides: options in the lock files, index options
+    /// on the command line, `PIP_*` variables and pip configuration files.
+    fn report_neutralised(&self, in_lock: &[String]) {
+        let mut what: Vec<String> = in_lock.to_vec();
+        let ix = &self.inv.index;
+        what.extend(
+            ix.index_url
+                .iter()
+                .map(|u| format!("--index-url {} (command line)", redact_url(u))),
+        );
+        what.extend(
+            ix.extra_index_urls
+                .iter()
+                .map(|u| format!("--extra-index-url {} (command line)", redact_url(u))),
+        );
+        what.extend(
+            ix.find_links
+                .iter()
+                .map(|u| format!("--find-links {} (command line)", redact_url(u))),
+        );
+        what.extend(
+            ix.trusted_hosts
+                .iter()
+                .map(|h| format!("--trusted-host {h} (command line)")),
+        );
+        if ix.no_index {
+            what.push("--no-index (command line)".into());
+        }
+        what.extend(isolate::env_to_remove(std::env::vars()).1);
+        let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
+        for f in isolate::config_files(&|k| std::env::var(k).ok(), home.as_deref()) {
+            if let Ok(text) = std::fs::read_to_string(&f) {
+                what.extend(isolate::config_mentions(&text, &f));
+            }
+        }
+        if what.is_empty() {
+            return;
+        }
+        self.reporter
+            .audit("neutralised", json!({"settings": what}));
+        eprintln!(
+            "lockgate: ignoring pip settings that could change what is installed or from where (lockgate chooses the sources): {}",
+            what.join("; ")
+        );
+    }
+}
+
+const REQUIREMENTS: &str = "requirements.txt";
+const CONSTRAINTS: &str = "constraints.txt";
+
+/// A new directory only this user can read (0700), removed when dropped.
+fn private_dir() -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("lockgate-pip-")
+        .tempdir()
+        .map_err(|e| Error::io("create a private directory in", std::env::temp_dir(), e))?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("protect", dir.path(), e))?;
+    Ok(dir)
+}
+
+fn artifact(p: &Locked, f: &Pick) -> Result<Artifact> {
+    Ok(Artifact {
+        package: p.id(),
+        name: p.name.clone(),
+        version: p.version.to_string(),
+        internal: p.internal,
+        url: Url::parse(&f.url).map_err(|e| Error::Unavailable {
+            package: p.id(),
+            url: redact_url(&f.url),
+            detail: format!("is not a usable URL: {e}"),
+        })?,
+        digest: Digest::from_hex(Alg::Sha256, &f.sha256).ok_or_else(|| {
+            lock_error(
+                &p.file,
+                format!("{}: {} is not a sha256 digest", p.id(), f.sha256),
+            )
+        })?,
+        locate: None,
+    })
+}
+
+/// A project page from `index`: None when the index does not have the project (404).
+async fn project_page(
+    client: &Client,
+    index: &Url,
+    name: &str,
+) -> Result<Option<(Url, Vec<FileEntry>)>> {
+    let url = Url::parse(&index::project_url(index.as_str(), name)).map_err(|e| {
+        Error::config(
+            format!("cannot build the page URL for {name}: {e}"),
+            "check the index URL in lockgate.toml",
+        )
+    })?;
+    let fetched = match client.get(&url, Some(index::ACCEPT), name).await {
+        Ok(f) => f,
+        Err(Error::Unavailable { detail, .. }) if detail.starts_with("was not found") => {
+            return Ok(None)
+        }
+        Err(e) => return Err(e),
+    };
+    let content_type = fetched
+        .response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/html")
+        .to_string();
+    let final_url = fetched.final_url;
+    let body = fetched
+        .response
+        .text()
+        .await
+        .map_err(|e| Error::Unavailable {
+            package: name.into(),
+            url: redact_url(final_url.as_str()),
+            detail: format!("broke off while sending the project page: {e}"),
+        })?;
+    let files = index::parse_page(final_url.as_str(), &content_type, &body).map_err(|e| {
+        Error::Unavailable {
+            package: name.into(),
+            url: redact_url(final_url.as_str()),
+            detail: format!("answered with a page lockgate cannot read: {}", e.what),
+        }
+    })?;
+    Ok(Some((final_url, files)))
+}
+
+/// Count and report the public index offering an internal name (route mode).
+fn public_offer(reporter: &Reporter, name: &str, url: &Url, files: &[FileEntry]) {
+    let mut versions: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            wheel::DistName::parse(&f.filename)
+                .ok()
+                .map(|d| d.version().to_string())
+        })
+        .collect();
+    versions.dedup();
+    reporter.count(report::CONFUSION, &[("package", name)]);
+    reporter.audit("confusion-attempt", json!({"package": name, "public_index": redact_url(url.as_str()), "public_versions": versions}));
+    eprintln!(
+        "lockgate: warning: the public index {} also offers internal package {name} (versions {}); lockgate resolved it from the internal index only. Someone may be staging a dependency-confusion attack.",
+        fetch::origin_label(url),
+        versions.join(", ")
+    );
+}
+
+fn missing_password(reporter: &Reporter, index: &Url, var: &str) -> Error {
+    let label = fetch::origin_label(index);
+    reporter.count(
+        report::AUTH_FAILURES,
+        &[("registry", &label), ("user", "anonymous")],
+    );
+    Error::Auth {
+        registry: label,
+        package: "internal packages".into(),
+        detail: format!("the policy says the password is in ${var}, which is not set"),
+        hint: format!("export {var}=<password for {index}> (in CI, from the secret store)"),
+    }
+}
+
+fn refuse_on_findings(reporter: &Reporter, findings: &[Finding]) -> Result<()> {
+    let errors: Vec<Finding> = findings.iter().filter(|f| f.is_error()).cloned().collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    for f in &errors {
+        if f.kind == Kind::Confusion {
+            let name = f.package.split("==").next().unwrap_or(&f.package);
+            reporter.count(report::CONFUSION, &[("package", name)]);
+        }
+        reporter.audit(
+            "refuse",
+            json!({"reason": f.kind.id(), "package": f.package, "message": f.message}),
+        );
+    }
+    Err(Error::Refused { findings: errors })
+}
+
+/// Credentials for the internal index from `.netrc` (`NETRC`, else `~/.netrc`), as pip would use.
+fn netrc_credential(index: &Url) -> Option<Credential> {
+    let path = std::env::var_os("NETRC")
+        .map(PathBuf::from)
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().join(".netrc")))?;
+    let text = std::fs::read_to_string(&path).ok()?;
+    let (user, password) = isolate::netrc_login(&text, index.host_str()?)?;
+    Some(Credential::for_url(
+        index,
+        Auth::Basic {
+            user,
+            password: Secret::new(password),
+        },
+        path.display().to_string(),
+    ))
+}
+
+/// Internal names the project's own lock files mention, so the typosquat check knows them.
+fn known_internal_names(dir: &Path, prefixes: &[String]) -> Vec<String> {
+    if prefixes.is_empty() {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for f in find_locks(dir) {
+        if is_pylock(&f) {
+            let text = std::fs::read_to_string(&f).unwrap_or_default();
+            if let Ok(l) = pylock::PyLock::parse(&text, &f) {
+                names.extend(l.packages.iter().map(|p| name::normalize(&p.name)));
+            }
+        } else if let Ok(set) = requirements::load(&f) {
+            names.extend(set.requirements.iter().filter_map(|r| r.normalized_name()));
+        }
+    }
+    names.retain(|n| plan::is_internal(n, prefixes));
+    names
+}
+
+/// The lock files of a project directory: `requirements*.txt` and `pylock.toml` /
+/// `pylock.NAME.toml`, sorted by name.
+pub fn find_locks(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let n = file_name(p);
+            pylock::is_pylock_filename(&n) || (n.starts_with("requirements") && n.ends_with(".txt"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// `lockgate check`: the lock files against the policy, all entries whatever the interpreter,
+/// offline. A requirements file without any hash is not a lock: one finding for the file (an
+/// error when `[pip] require-lock` is set).
+pub fn check(policy: &Policy, files: &[PathBuf]) -> Result<Vec<Finding>> {
+    let prefixes = policy
+        .pip
+        .internal
+        .as_ref()
+        .map(|i| i.prefixes.as_slice())
+        .unwrap_or_default();
+    let internal = policy.pip.internal.as_ref().map(|i| &i.index_url);
+    let mut findings = Vec::new();
+    for f in files {
+        let lock = if is_pylock(f) {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| lock_error(f, format!("cannot read the lock file: {e}")))?;
+            let pylock =
+                pylock::PyLock::parse(&text, f).map_err(|e| lock_error(f, e.to_string()))?;
+            plan::from_pylock(
+                &pylock,
+                Markers::All,
+                prefixes,
+                internal,
+                &policy.pip.allow_sdist,
+            )
+            .map_err(|e| lock_error(f, e.to_string()))?
+        } else {
+            let set = requirements::load(f).map_err(|e| lock_error(f, e.to_string()))?;
+            if set.requirements.iter().all(|r| r.hashes.is_empty()) {
+                // Not a lock: a guarded install resolves it through the gate.
+                let finding = if policy.pip.require_lock {
+                    Finding::error
+                } else {
+                    Finding::warning
+                };
+                findings.push(
+                    finding(Kind::Lockfile, file_name(f), f)
+                        .msg("has no hashes, so it is not a lock: installs from it resolve through the gate to whatever the indexes serve that day")
+                        .hint("lock it with hashes (pip-compile --generate-hashes) for reproducible installs; `[pip] require-lock` refuses unlocked installs in CI"),
+                );
+                plan::Lock {
+                    overridden: plan::overridden(&set.options),
+                    ..plan::Lock::default()
+                }
+            } else {
+                plan::from_requirements(&set, Markers::All, prefixes)
+            }
+        };
+        findings.extend(lock.findings);
+        findings.extend(lock.overridden.iter().map(|(o, at)| {
+            let option = o.split(' ').next().unwrap_or(o);
+            line(
+                Finding::warning(Kind::Lockfile, option, &at.file)
+                    .msg(format!("`{o}`: plain pip obeys it; lockgate ignores it and takes packages only from the indexes in lockgate.toml"))
+                    .hint("remove it from the file; the policy says where packages come from"),
+                at.line,
+            )
+        }));
+    }
+    Ok(findings)
+}
+
+fn line(mut f: Finding, line: usize) -> Finding {
+    f.line = Some(line);
+    f
+}
+
+fn is_pylock(p: &Path) -> bool {
+    pylock::is_pylock_filename(&file_name(p))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn command_line() -> Origin {
+    Origin {
+        file: PathBuf::from("command line"),
+        line: 0,
+    }
+}
+
+fn lock_error(path: &Path, msg: String) -> Error {
+    Error::lockfile(path, msg, "fix the lock file (or lock again) and run again")
+}

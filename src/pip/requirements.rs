@@ -22,9 +22,13 @@ pub struct Origin {
     pub line: usize,
 }
 
+/// `file:line`; just the "file" for line 0 (a requirement from the command line).
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
+        match self.line {
+            0 => write!(f, "{}", self.file.display()),
+            line => write!(f, "{}:{line}", self.file.display()),
+        }
     }
 }
 
@@ -444,6 +448,12 @@ fn parse_hash(value: &str) -> Result<Hash, String> {
         algorithm: algorithm.to_string(),
         digest: digest.to_ascii_lowercase(),
     })
+}
+
+/// One requirement given outside a requirements file: a positional argument of `pip install`
+/// (`editable` for a `-e` argument), or a `Requires-Dist` / `build-system.requires` entry.
+pub fn parse_single(text: &str, origin: Origin, editable: bool) -> Result<Requirement, String> {
+    parse_requirement(text, origin, Vec::new(), editable, false)
 }
 
 /// A requirement as pip's `install_req_from_line` / `parse_editable` read it.
@@ -907,6 +917,35 @@ pywin32==306 ; sys_platform == "win32"  # only on Windows
         assert_eq!(r.target, Target::Path("foo-1.0-py3-none-any.whl".into()));
         assert_eq!(r.name.as_deref(), Some("foo"));
         assert_eq!(one("../lib[tests]").extras, ["tests"]);
+    }
+
+    #[test]
+    fn single_requirements_from_the_command_line() {
+        let origin = Origin {
+            file: PathBuf::from("command line"),
+            line: 0,
+        };
+        let r = parse_single(
+            "Requests[socks]>=2.31; python_version > '3.7'",
+            origin.clone(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(r.normalized_name().as_deref(), Some("requests"));
+        assert_eq!(r.extras, ["socks"]);
+        assert!(r.marker.is_some() && r.pinned_version().is_none());
+        assert!(matches!(
+            parse_single("./pkg", origin.clone(), false).unwrap().target,
+            Target::Path(_)
+        ));
+        assert!(matches!(
+            parse_single(".", origin.clone(), true).unwrap().target,
+            Target::Path(_)
+        ));
+        let url =
+            parse_single("git+https://github.com/o/r@v1#egg=r", origin.clone(), false).unwrap();
+        assert!(matches!(url.target, Target::Url(_)));
+        assert!(parse_single("-bad", origin, false).is_err());
     }
 
     #[test]
