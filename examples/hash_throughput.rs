@@ -33,8 +33,12 @@ fn main() {
     let bytes = 512 << 20;
     for alg in [Alg::Sha512, Alg::Sha256, Alg::Sha1] {
         // Best of three: this measures the hasher, not the neighbours on a shared machine.
-        let one = (0..3).map(|_| throughput(alg, bytes, 1)).fold(0.0, f64::max);
-        let all = (0..3).map(|_| throughput(alg, bytes, cores)).fold(0.0, f64::max);
+        let one = (0..3)
+            .map(|_| throughput(alg, bytes, 1))
+            .fold(0.0, f64::max);
+        let all = (0..3)
+            .map(|_| throughput(alg, bytes, cores))
+            .fold(0.0, f64::max);
         println!(
             "verified-store hashing, {}: {one:.0} MB/s one stream, {all:.0} MB/s on {cores} cores",
             alg.name()

@@ -100,7 +100,13 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
         Command::Pip3 { args } => crate::dispatch(Tool::Pip3, &args, &me),
         Command::Mvn { args } => crate::dispatch(Tool::Mvn, &args, &me),
         Command::Lock { tool: _, args } => crate::maven::lock(&args, &me),
-        Command::Check { dir, format, public } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, public),
-        Command::Doctor { dir } => crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me),
+        Command::Check {
+            dir,
+            format,
+            public,
+        } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, public),
+        Command::Doctor { dir } => {
+            crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me)
+        }
     }
 }

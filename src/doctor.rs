@@ -57,7 +57,9 @@ struct Probe {
 }
 
 pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
-    let dir = &dir.canonicalize().map_err(|e| crate::error::Error::io("open the project directory", dir, e))?;
+    let dir = &dir
+        .canonicalize()
+        .map_err(|e| crate::error::Error::io("open the project directory", dir, e))?;
     let mut out = Outcome::default();
     println!("lockgate doctor {}", env!("CARGO_PKG_VERSION"));
 
@@ -80,7 +82,14 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
             if p.files.is_empty() {
                 out.warn("no lockgate.toml or org file: only scopes mapped in npm's config count as internal");
             } else {
-                out.ok(format!("read {}", p.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")));
+                out.ok(format!(
+                    "read {}",
+                    p.files
+                        .iter()
+                        .map(|f| f.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             p
         }
@@ -132,8 +141,13 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
             continue;
         }
         match rt.block_on(status_of(&authed, &p.url)) {
-            Some(401 | 403) => out.fail(code::AUTH, format!("{label}: lockgate's credentials are refused")),
-            Some(s) if s < 500 => out.ok(format!("{label}: lockgate's credentials are accepted (HTTP {s})")),
+            Some(401 | 403) => out.fail(
+                code::AUTH,
+                format!("{label}: lockgate's credentials are refused"),
+            ),
+            Some(s) if s < 500 => out.ok(format!(
+                "{label}: lockgate's credentials are accepted (HTTP {s})"
+            )),
             Some(s) => out.warn(format!("{label}: authenticated request answered HTTP {s}")),
             None => out.fail(code::UNAVAILABLE, format!("{label}: not reachable")),
         }
@@ -144,7 +158,10 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
 fn is_lockgate(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
-    std::env::current_exe().ok().and_then(|e| id(&e)).is_some_and(|me| id(path) == Some(me))
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| id(&e))
+        .is_some_and(|me| id(path) == Some(me))
 }
 
 /// The status an internal source answers; None when it cannot be reached.
@@ -154,43 +171,90 @@ async fn status_of(client: &Client, url: &Url) -> Option<u16> {
 
 fn probes(policy: &Policy, dir: &Path, me: &SelfLocation) -> Vec<Probe> {
     let mut v = Vec::new();
-    let env_secret = |var: &Option<String>| var.as_ref().map(|v| (v.clone(), std::env::var(v).ok().filter(|s| !s.is_empty())));
+    let env_secret = |var: &Option<String>| {
+        var.as_ref()
+            .map(|v| (v.clone(), std::env::var(v).ok().filter(|s| !s.is_empty())))
+    };
     if let Some(i) = &policy.npm.internal {
         // An internal package from the project's lockfile makes the best probe; else the scope.
         let entry = crate::npm::find_lockfile(dir)
             .and_then(|p| crate::npm::read_lockfile(&p).ok())
-            .and_then(|l| l.entries.into_iter().find(|e| e.scope().is_some_and(|s| i.scopes.iter().any(|x| x == s))));
-        let name = entry
-            .as_ref()
-            .map(|e| e.name.clone())
-            .or_else(|| i.scopes.first().map(|s| format!("{s}/lockgate-doctor-probe")));
+            .and_then(|l| {
+                l.entries
+                    .into_iter()
+                    .find(|e| e.scope().is_some_and(|s| i.scopes.iter().any(|x| x == s)))
+            });
+        let name = entry.as_ref().map(|e| e.name.clone()).or_else(|| {
+            i.scopes
+                .first()
+                .map(|s| format!("{s}/lockgate-doctor-probe"))
+        });
         if let Some(name) = name {
             let url = crate::npm::plan::packument_url(&i.registry, &name);
             let (cred, missing) = match env_secret(&i.token_env) {
-                Some((_, Some(t))) => (Some(Credential::for_url(&i.registry, Auth::Bearer(Secret::new(t)), "token-env")), None),
+                Some((_, Some(t))) => (
+                    Some(Credential::for_url(
+                        &i.registry,
+                        Auth::Bearer(Secret::new(t)),
+                        "token-env",
+                    )),
+                    None,
+                ),
                 Some((var, None)) => (None, Some(format!("{var} is not set"))),
                 None => (None, None),
             };
             let mut anonymous_only = Vec::new();
             if let Some(e) = &entry {
-                anonymous_only.push(crate::npm::plan::conventional_tarball(&i.registry, &e.name, &e.version));
-                if let Ok(u) = i.registry.join(&format!("{0}/-/{0}-{1}.tgz", e.name, e.version)) {
+                anonymous_only.push(crate::npm::plan::conventional_tarball(
+                    &i.registry,
+                    &e.name,
+                    &e.version,
+                ));
+                if let Ok(u) = i
+                    .registry
+                    .join(&format!("{0}/-/{0}-{1}.tgz", e.name, e.version))
+                {
                     anonymous_only.push(u);
                 }
             }
-            v.push(Probe { what: "npm".into(), url, cred, missing, anonymous_only });
+            v.push(Probe {
+                what: "npm".into(),
+                url,
+                cred,
+                missing,
+                anonymous_only,
+            });
         }
     }
-    let basic = |base: &Url, user: &Option<String>, pass_env: &Option<String>| -> (Option<Credential>, Option<String>) {
+    let basic = |base: &Url,
+                 user: &Option<String>,
+                 pass_env: &Option<String>|
+     -> (Option<Credential>, Option<String>) {
         match (user, env_secret(pass_env)) {
-            (Some(u), Some((_, Some(p)))) => (Some(Credential::for_url(base, Auth::Basic { user: u.clone(), password: Secret::new(p) }, "password-env")), None),
+            (Some(u), Some((_, Some(p)))) => (
+                Some(Credential::for_url(
+                    base,
+                    Auth::Basic {
+                        user: u.clone(),
+                        password: Secret::new(p),
+                    },
+                    "password-env",
+                )),
+                None,
+            ),
             (_, Some((var, None))) => (None, Some(format!("{var} is not set"))),
             _ => (None, None),
         }
     };
     if let Some(i) = &policy.pip.internal {
         let (cred, missing) = basic(&i.index_url, &i.username, &i.password_env);
-        v.push(Probe { what: "pip".into(), url: i.index_url.clone(), cred, missing, anonymous_only: Vec::new() });
+        v.push(Probe {
+            what: "pip".into(),
+            url: i.index_url.clone(),
+            cred,
+            missing,
+            anonymous_only: Vec::new(),
+        });
     }
     if let Some(i) = &policy.maven.internal {
         let real_mvn = tool::find_real(Tool::Mvn, me).unwrap_or_default();
@@ -203,7 +267,13 @@ fn probes(policy: &Policy, dir: &Path, me: &SelfLocation) -> Vec<Probe> {
             .first()
             .and_then(|g| i.url.join(&format!("{}/", g.replace('.', "/"))).ok())
             .unwrap_or_else(|| i.url.clone());
-        v.push(Probe { what: "maven".into(), url, cred, missing, anonymous_only: Vec::new() });
+        v.push(Probe {
+            what: "maven".into(),
+            url,
+            cred,
+            missing,
+            anonymous_only: Vec::new(),
+        });
     }
     v
 }

@@ -136,7 +136,11 @@ impl Error {
         }
     }
 
-    pub fn lockfile(path: impl Into<PathBuf>, msg: impl Into<String>, hint: impl Into<String>) -> Error {
+    pub fn lockfile(
+        path: impl Into<PathBuf>,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Error {
         Error::Lockfile {
             path: path.into(),
             msg: msg.into(),
@@ -231,7 +235,9 @@ mod tests {
             computed: "y".into(),
         };
         assert_eq!(e.exit_code(), 23);
-        assert!(e.report().starts_with("lockgate: error[23]: integrity mismatch for a@1"));
+        assert!(e
+            .report()
+            .starts_with("lockgate: error[23]: integrity mismatch for a@1"));
         assert_eq!(Error::config("x", "y").exit_code(), 20);
     }
 }

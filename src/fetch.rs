@@ -52,7 +52,8 @@ impl Auth {
             Auth::Bearer(t) => format!("Bearer {}", t.expose()),
             Auth::Basic { user, password } => format!(
                 "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()))
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{user}:{}", password.expose()))
             ),
         };
         let mut h = HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""));
@@ -87,7 +88,9 @@ impl Credential {
             None => (rest, "/"),
         };
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => (h, Some(p.parse().ok()?)),
+            Some((h, p)) if !h.ends_with(']') || hostport.starts_with('[') => {
+                (h, Some(p.parse().ok()?))
+            }
             _ => (hostport, None),
         };
         if host.is_empty() {
@@ -103,7 +106,9 @@ impl Credential {
     }
 
     fn applies(&self, url: &Url) -> bool {
-        let host_ok = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&self.host));
+        let host_ok = url
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(&self.host));
         let port_ok = match self.port {
             Some(p) => url.port_or_known_default() == Some(p),
             None => url.port().is_none(),
@@ -162,9 +167,12 @@ impl Client {
         if let Some(proxy) = env_proxy() {
             b = b.proxy(proxy);
         }
-        let http = b
-            .build()
-            .map_err(|e| Error::config(format!("cannot set up the HTTP client: {e}"), "check proxy and TLS settings"))?;
+        let http = b.build().map_err(|e| {
+            Error::config(
+                format!("cannot set up the HTTP client: {e}"),
+                "check proxy and TLS settings",
+            )
+        })?;
         Ok(Client {
             http,
             creds: Arc::new(creds),
@@ -193,7 +201,10 @@ impl Client {
                     return Err(Error::Unavailable {
                         package: package.into(),
                         url: redact_url(url.as_str()),
-                        detail: format!("could not be fetched after {} attempts: {detail}", attempt + 1),
+                        detail: format!(
+                            "could not be fetched after {} attempts: {detail}",
+                            attempt + 1
+                        ),
                     })
                 }
                 Err(Retry::Fatal(e)) => return Err(e),
@@ -202,13 +213,23 @@ impl Client {
         }
     }
 
-    async fn get_once(&self, url: &Url, accept: Option<&str>, package: &str) -> Result<Fetched, Retry> {
+    async fn get_once(
+        &self,
+        url: &Url,
+        accept: Option<&str>,
+        package: &str,
+    ) -> Result<Fetched, Retry> {
         let f = self.follow(url, accept, package).await?;
         let status = f.response.status();
         if status.is_success() {
             return Ok(f);
         }
-        Err(self.status_error(status, &f.final_url, self.credential_for(&f.final_url), package))
+        Err(self.status_error(
+            status,
+            &f.final_url,
+            self.credential_for(&f.final_url),
+            package,
+        ))
     }
 
     /// The status a URL finally answers (after checked redirects), for `lockgate doctor`.
@@ -226,7 +247,12 @@ impl Client {
 
     /// Send a GET and follow redirects hop by hop: each hop's transport is checked and
     /// credentials are chosen for that hop's host. Returns the first non-redirect response.
-    async fn follow(&self, url: &Url, accept: Option<&str>, package: &str) -> Result<Fetched, Retry> {
+    async fn follow(
+        &self,
+        url: &Url,
+        accept: Option<&str>,
+        package: &str,
+    ) -> Result<Fetched, Retry> {
         let mut current = url.clone();
         for _hop in 0..=MAX_REDIRECTS {
             check_transport(&current).map_err(|reason| {
@@ -242,7 +268,10 @@ impl Client {
             })?;
             let mut headers = HeaderMap::new();
             if let Some(a) = accept {
-                headers.insert(ACCEPT, HeaderValue::from_str(a).unwrap_or(HeaderValue::from_static("*/*")));
+                headers.insert(
+                    ACCEPT,
+                    HeaderValue::from_str(a).unwrap_or(HeaderValue::from_static("*/*")),
+                );
             }
             if let Some(c) = self.credential_for(&current) {
                 headers.insert(AUTHORIZATION, c.auth.header());
@@ -281,13 +310,21 @@ impl Client {
         }))
     }
 
-    fn status_error(&self, status: StatusCode, url: &Url, cred: Option<&Credential>, package: &str) -> Retry {
+    fn status_error(
+        &self,
+        status: StatusCode,
+        url: &Url,
+        cred: Option<&Credential>,
+        package: &str,
+    ) -> Retry {
         let registry = origin_label(url);
         match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 let user = cred.map_or("anonymous", |c| c.auth.user());
-                self.reporter
-                    .count(report::AUTH_FAILURES, &[("registry", &registry), ("user", user)]);
+                self.reporter.count(
+                    report::AUTH_FAILURES,
+                    &[("registry", &registry), ("user", user)],
+                );
                 self.reporter.audit(
                     "auth-failure",
                     json!({"registry": registry, "user": user, "status": status.as_u16(), "package": package}),
@@ -314,7 +351,10 @@ impl Client {
                 url: redact_url(url.as_str()),
                 detail: format!("{NOT_FOUND} ({status})"),
             }),
-            s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::REQUEST_TIMEOUT => {
+            s if s.is_server_error()
+                || s == StatusCode::TOO_MANY_REQUESTS
+                || s == StatusCode::REQUEST_TIMEOUT =>
+            {
                 Retry::Transient(format!("HTTP {s}"))
             }
             s => Retry::Fatal(Error::Unavailable {
@@ -336,7 +376,12 @@ impl Client {
     }
 
     /// A small document (packument, index page, metadata), fully read, retried on body errors.
-    pub async fn get_bytes(&self, url: &Url, accept: Option<&str>, package: &str) -> Result<(bytes::Bytes, Url)> {
+    pub async fn get_bytes(
+        &self,
+        url: &Url,
+        accept: Option<&str>,
+        package: &str,
+    ) -> Result<(bytes::Bytes, Url)> {
         let mut attempt = 0;
         loop {
             let f = self.get(url, accept, package).await?;
@@ -374,22 +419,35 @@ impl Client {
 
     /// Ask the registry's metadata for the artifact's real URL; it must be on the same host.
     async fn locate(&self, a: &Artifact) -> Result<Url> {
-        let Some(Locator::NpmPackument(doc)) = &a.locate else { unreachable!("checked by caller") };
-        let (body, _) = self.get_bytes(doc, Some("application/json"), &a.package).await?;
+        let Some(Locator::NpmPackument(doc)) = &a.locate else {
+            unreachable!("checked by caller")
+        };
+        let (body, _) = self
+            .get_bytes(doc, Some("application/json"), &a.package)
+            .await?;
         let tarball = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v["versions"][&a.version]["dist"]["tarball"].as_str().map(str::to_string))
+            .and_then(|v| {
+                v["versions"][&a.version]["dist"]["tarball"]
+                    .as_str()
+                    .map(str::to_string)
+            })
             .and_then(|t| Url::parse(&t).ok())
             .ok_or_else(|| Error::Unavailable {
                 package: a.package.clone(),
                 url: redact_url(doc.as_str()),
                 detail: format!("does not list version {}", a.version),
             })?;
-        if tarball.host_str() != doc.host_str() || tarball.port_or_known_default() != doc.port_or_known_default() {
+        if tarball.host_str() != doc.host_str()
+            || tarball.port_or_known_default() != doc.port_or_known_default()
+        {
             return Err(Error::Insecure {
                 package: a.package.clone(),
                 url: redact_url(tarball.as_str()),
-                reason: format!("the registry {} points the tarball at another host", origin_label(doc)),
+                reason: format!(
+                    "the registry {} points the tarball at another host",
+                    origin_label(doc)
+                ),
             });
         }
         Ok(tarball)
@@ -408,7 +466,10 @@ impl Client {
                     return Err(Error::Unavailable {
                         package: a.package.clone(),
                         url: redact_url(url.as_str()),
-                        detail: format!("broke off while downloading, {} attempts: {detail}", attempt + 1),
+                        detail: format!(
+                            "broke off while downloading, {} attempts: {detail}",
+                            attempt + 1
+                        ),
                     })
                 }
                 Err(DownloadError::Other(e)) => return Err(e),
@@ -416,8 +477,16 @@ impl Client {
         }
     }
 
-    async fn download_once(&self, a: &Artifact, url: &Url, store: &Store) -> Result<u64, DownloadError> {
-        let f = self.get(url, None, &a.package).await.map_err(DownloadError::Other)?;
+    async fn download_once(
+        &self,
+        a: &Artifact,
+        url: &Url,
+        store: &Store,
+    ) -> Result<u64, DownloadError> {
+        let f = self
+            .get(url, None, &a.package)
+            .await
+            .map_err(DownloadError::Other)?;
         let mut resp = f.response;
         let mut partial = store.begin(&a.digest).map_err(DownloadError::Other)?;
         loop {
@@ -434,13 +503,20 @@ impl Client {
                 let registry = origin_label(&f.final_url);
                 self.reporter.count(
                     report::DOWNLOADS,
-                    &[("registry", &registry), ("package", &a.name), ("version", &a.version), ("source", source)],
+                    &[
+                        ("registry", &registry),
+                        ("package", &a.name),
+                        ("version", &a.version),
+                        ("source", source),
+                    ],
                 );
                 Ok(len)
             }
             Err(computed) => {
-                self.reporter
-                    .count(report::INTEGRITY_FAILURES, &[("package", &a.name), ("version", &a.version)]);
+                self.reporter.count(
+                    report::INTEGRITY_FAILURES,
+                    &[("package", &a.name), ("version", &a.version)],
+                );
                 self.reporter.audit(
                     "refuse",
                     json!({"reason": "integrity", "package": a.name, "version": a.version,
@@ -502,7 +578,12 @@ fn redact_in_text(s: &str) -> String {
 
 /// Honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY, but never proxy loopback (the gate, test registries).
 fn env_proxy() -> Option<reqwest::Proxy> {
-    let get = |k: &str| std::env::var(k).ok().or_else(|| std::env::var(k.to_lowercase()).ok()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .or_else(|| std::env::var(k.to_lowercase()).ok())
+            .filter(|v| !v.is_empty())
+    };
     let https = get("HTTPS_PROXY");
     let http = get("HTTP_PROXY");
     if https.is_none() && http.is_none() {
@@ -512,7 +593,11 @@ fn env_proxy() -> Option<reqwest::Proxy> {
     let no_proxy = reqwest::NoProxy::from_string(&format!("{no_proxy},localhost,127.0.0.1,::1"));
     Some(
         reqwest::Proxy::custom(move |u| {
-            let p = if u.scheme() == "https" { https.clone() } else { http.clone() };
+            let p = if u.scheme() == "https" {
+                https.clone()
+            } else {
+                http.clone()
+            };
             p.and_then(|p| Url::parse(&p).ok())
         })
         .no_proxy(no_proxy),
@@ -628,14 +713,21 @@ mod tests {
         assert_eq!(src("https://npm.corp.example/team/x").as_deref(), Some("B"));
         assert_eq!(src("https://storage.corp.example/x"), None);
         assert_eq!(src("https://npm.corp.example:8443/x"), None);
-        assert_eq!(src("http://127.0.0.1:4873/@myorg%2fa").as_deref(), Some("C"));
+        assert_eq!(
+            src("http://127.0.0.1:4873/@myorg%2fa").as_deref(),
+            Some("C")
+        );
         assert_eq!(src("http://127.0.0.1:4874/x"), None);
         assert!(Credential::from_nerf_dart("npm.corp.example/", bearer("x"), "x").is_none());
     }
 
     #[test]
     fn auth_headers_are_sensitive() {
-        let h = Auth::Basic { user: "ci".into(), password: Secret::new("pw") }.header();
+        let h = Auth::Basic {
+            user: "ci".into(),
+            password: Secret::new("pw"),
+        }
+        .header();
         assert!(h.is_sensitive());
         assert_eq!(h.to_str().unwrap(), "Basic Y2k6cHc=");
     }

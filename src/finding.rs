@@ -94,10 +94,18 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn error(kind: Kind, package: impl Into<String>, file: impl Into<PathBuf>) -> FindingBuilder {
+    pub fn error(
+        kind: Kind,
+        package: impl Into<String>,
+        file: impl Into<PathBuf>,
+    ) -> FindingBuilder {
         FindingBuilder::new(kind, Severity::Error, package.into(), file.into())
     }
-    pub fn warning(kind: Kind, package: impl Into<String>, file: impl Into<PathBuf>) -> FindingBuilder {
+    pub fn warning(
+        kind: Kind,
+        package: impl Into<String>,
+        file: impl Into<PathBuf>,
+    ) -> FindingBuilder {
         FindingBuilder::new(kind, Severity::Warning, package.into(), file.into())
     }
     pub fn is_error(&self) -> bool {
@@ -173,9 +181,15 @@ mod tests {
     #[test]
     fn confusion_outranks_lockfile_problems_and_warnings_do_not_count() {
         let f = vec![
-            Finding::error(Kind::MissingHash, "a@1", "l").msg("no integrity").hint("h"),
-            Finding::warning(Kind::Typosquat, "b@1", "l").msg("x").hint("h"),
-            Finding::error(Kind::Confusion, "@o/c@9", "l").msg("public").hint("h"),
+            Finding::error(Kind::MissingHash, "a@1", "l")
+                .msg("no integrity")
+                .hint("h"),
+            Finding::warning(Kind::Typosquat, "b@1", "l")
+                .msg("x")
+                .hint("h"),
+            Finding::error(Kind::Confusion, "@o/c@9", "l")
+                .msg("public")
+                .hint("h"),
         ];
         assert_eq!(most_severe(&f), 22);
         assert_eq!(most_severe(&f[..2]), 21);
@@ -184,7 +198,18 @@ mod tests {
 
     #[test]
     fn json_names_kinds_by_their_rule_id() {
-        for kind in [Kind::Confusion, Kind::MissingHash, Kind::WeakHash, Kind::NonRegistry, Kind::InsecureSource, Kind::Typosquat, Kind::InstallScript, Kind::Lockfile, Kind::UnscopedInternal, Kind::SourceBuild] {
+        for kind in [
+            Kind::Confusion,
+            Kind::MissingHash,
+            Kind::WeakHash,
+            Kind::NonRegistry,
+            Kind::InsecureSource,
+            Kind::Typosquat,
+            Kind::InstallScript,
+            Kind::Lockfile,
+            Kind::UnscopedInternal,
+            Kind::SourceBuild,
+        ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.id(), "{kind:?}");
         }
     }

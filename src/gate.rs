@@ -24,20 +24,26 @@ use tokio::net::TcpListener;
 
 use crate::error::{Error, Result, Secret};
 
-/// What the gate passes to a route: method, raw (still percent-encoded) path, query, headers.
+/// What the gate passes to a route (GET or HEAD only): the raw, still percent-encoded path and
+/// the headers.
 pub struct GateRequest {
-    pub method: Method,
     pub path: String,
-    pub query: Option<String>,
     pub headers: hyper::HeaderMap,
 }
 
 /// What a route answers.
 pub enum Reply {
     /// A verified file from the store.
-    File { path: PathBuf, content_type: &'static str },
+    File {
+        path: PathBuf,
+        content_type: &'static str,
+    },
     /// A document built in memory (synthesized packument, index page, rewritten metadata).
-    Bytes { status: u16, content_type: String, body: Bytes },
+    Bytes {
+        status: u16,
+        content_type: String,
+        body: Bytes,
+    },
     /// An upstream response streamed through unchanged (route mode).
     Upstream(reqwest::Response),
     /// Anything the gate will not serve.
@@ -70,12 +76,18 @@ pub struct Gate {
 
 impl Gate {
     pub async fn bind() -> Result<Gate> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|e| Error::config(format!("cannot open the loopback gate: {e}"), "check that 127.0.0.1 is usable"))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::config(format!("cannot read the gate's address: {e}"), "check that 127.0.0.1 is usable"))?;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+            Error::config(
+                format!("cannot open the loopback gate: {e}"),
+                "check that 127.0.0.1 is usable",
+            )
+        })?;
+        let addr = listener.local_addr().map_err(|e| {
+            Error::config(
+                format!("cannot read the gate's address: {e}"),
+                "check that 127.0.0.1 is usable",
+            )
+        })?;
         Ok(Gate {
             addr,
             token: Secret::new(random_token()?),
@@ -86,11 +98,15 @@ impl Gate {
 
     /// Start answering requests with `route`.
     pub fn serve<R: Route>(&mut self, route: Arc<R>) {
-        let Some(listener) = self.listener.take() else { return };
+        let Some(listener) = self.listener.take() else {
+            return;
+        };
         let expected = Arc::new(self.token.clone());
         self.accept_loop = Some(tokio::spawn(async move {
             loop {
-                let Ok((stream, peer)) = listener.accept().await else { continue };
+                let Ok((stream, peer)) = listener.accept().await else {
+                    continue;
+                };
                 if !peer.ip().is_loopback() {
                     continue;
                 }
@@ -138,9 +154,14 @@ type Body = BoxBody<Bytes, std::io::Error>;
 
 async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> Response<Body> {
     if !authorized(req.headers().get(AUTHORIZATION), token) {
-        let mut r = text(StatusCode::UNAUTHORIZED, "lockgate gate: missing or wrong token\n");
-        r.headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"lockgate\""));
+        let mut r = text(
+            StatusCode::UNAUTHORIZED,
+            "lockgate gate: missing or wrong token\n",
+        );
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"lockgate\""),
+        );
         return r;
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -148,9 +169,7 @@ async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> R
     }
     let head = req.method() == Method::HEAD;
     let greq = GateRequest {
-        method: req.method().clone(),
         path: req.uri().path().to_string(),
-        query: req.uri().query().map(str::to_string),
         headers: req.headers().clone(),
     };
     let resp = match route.handle(greq).await {
@@ -172,18 +191,25 @@ async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> R
     };
     if head {
         let (parts, _) = resp.into_parts();
-        return Response::from_parts(parts, Full::new(Bytes::new()).map_err(|e| match e {}).boxed());
+        return Response::from_parts(
+            parts,
+            Full::new(Bytes::new()).map_err(|e| match e {}).boxed(),
+        );
     }
     resp
 }
 
 fn authorized(h: Option<&HeaderValue>, token: &Secret) -> bool {
-    let Some(v) = h.and_then(|v| v.to_str().ok()) else { return false };
+    let Some(v) = h.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
     let presented = if let Some(t) = v.strip_prefix("Bearer ") {
         t.trim().to_string()
     } else if let Some(b) = v.strip_prefix("Basic ") {
         use base64::Engine as _;
-        let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b.trim()) else { return false };
+        let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b.trim()) else {
+            return false;
+        };
         let s = String::from_utf8_lossy(&raw).into_owned();
         match s.split_once(':') {
             Some((_, pw)) => pw.to_string(),
@@ -200,17 +226,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn text(status: StatusCode, msg: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(msg.to_string())).map_err(|e| match e {}).boxed());
+    let mut r = Response::new(
+        Full::new(Bytes::from(msg.to_string()))
+            .map_err(|e| match e {})
+            .boxed(),
+    );
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
 async fn file_response(path: &std::path::Path, content_type: &'static str) -> Response<Body> {
     let file = match tokio::fs::File::open(path).await {
         Ok(f) => f,
-        Err(e) => return text(StatusCode::NOT_FOUND, &format!("lockgate gate: verified file missing: {e}\n")),
+        Err(e) => {
+            return text(
+                StatusCode::NOT_FOUND,
+                &format!("lockgate gate: verified file missing: {e}\n"),
+            )
+        }
     };
     let len = file.metadata().await.map(|m| m.len()).ok();
     let stream = futures_util::stream::unfold(file, |mut f| async move {
@@ -225,9 +262,11 @@ async fn file_response(path: &std::path::Path, content_type: &'static str) -> Re
         }
     });
     let mut r = Response::new(BodyExt::boxed(StreamBody::new(stream)));
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(len) = len {
-        r.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(len));
+        r.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
     r
 }
@@ -249,7 +288,8 @@ fn upstream_response(up: reqwest::Response) -> Response<Body> {
         r.headers_mut().insert(CONTENT_TYPE, ct);
     }
     if let Some(len) = len {
-        r.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(len));
+        r.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(len));
     }
     r
 }
@@ -315,7 +355,12 @@ mod tests {
         assert_eq!(c.get(url.clone()).send().await.unwrap().status(), 401);
         let wrong = c.get(url.clone()).bearer_auth("nope").send().await.unwrap();
         assert_eq!(wrong.status(), 401);
-        let ok = c.get(url.clone()).bearer_auth(gate.token().expose()).send().await.unwrap();
+        let ok = c
+            .get(url.clone())
+            .bearer_auth(gate.token().expose())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ok.status(), 200);
         assert_eq!(ok.text().await.unwrap(), "{\"path\":\"/x\"}");
         let basic = c
@@ -332,7 +377,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(nf.status(), 404);
-        let post = c.post(gate.url()).bearer_auth(gate.token().expose()).send().await.unwrap();
+        let post = c
+            .post(gate.url())
+            .bearer_auth(gate.token().expose())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(post.status(), 405);
     }
 }

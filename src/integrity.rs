@@ -60,10 +60,12 @@ impl Digest {
 
     pub fn hex(&self) -> String {
         use fmt::Write as _;
-        self.bytes.iter().fold(String::with_capacity(self.bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        self.bytes
+            .iter()
+            .fold(String::with_capacity(self.bytes.len() * 2), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
     }
 
     /// The SRI form npm writes: `sha512-<base64>`.
@@ -100,7 +102,9 @@ pub fn parse_sri(s: &str) -> Result<Digest, String> {
     let mut best: Option<Digest> = None;
     for token in s.split_whitespace() {
         let Some((alg, rest)) = token.split_once('-') else {
-            return Err(format!("`{token}` is not an SRI hash (expected alg-base64)"));
+            return Err(format!(
+                "`{token}` is not an SRI hash (expected alg-base64)"
+            ));
         };
         let alg = match alg {
             "sha512" => Alg::Sha512,
@@ -195,7 +199,9 @@ mod tests {
 
     #[test]
     fn sri_picks_strongest_and_skips_unknown() {
-        let s = format!("sha1-qvTGHdzF6KLavt4PO0gs2a6pQ00= md5-XUFAKrxLKna5cZ2REBfFkg== {HELLO_SHA512}");
+        let s = format!(
+            "sha1-qvTGHdzF6KLavt4PO0gs2a6pQ00= md5-XUFAKrxLKna5cZ2REBfFkg== {HELLO_SHA512}"
+        );
         assert_eq!(parse_sri(&s).unwrap().alg, Alg::Sha512);
         let weak = parse_sri("sha1-qvTGHdzF6KLavt4PO0gs2a6pQ00=").unwrap();
         assert!(weak.alg.is_weak());

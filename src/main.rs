@@ -38,10 +38,14 @@ fn main() {
         std::env::remove_var("LOCKGATE_FORCE_ARG0");
     }
     let arg0 = forced.or_else(|| argv.first().cloned()).unwrap_or_default();
-    let name = Path::new(&arg0).file_name().and_then(|n| n.to_str()).unwrap_or("lockgate");
+    let name = Path::new(&arg0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("lockgate");
     let result = match Tool::from_name(name) {
         Some(tool) => {
-            let me = SelfLocation::detect(argv.first().map(OsString::as_os_str).unwrap_or_default());
+            let me =
+                SelfLocation::detect(argv.first().map(OsString::as_os_str).unwrap_or_default());
             dispatch(tool, argv.get(1..).unwrap_or_default(), &me)
         }
         None => cli::run(argv),

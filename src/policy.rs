@@ -180,7 +180,10 @@ struct Layer<'a> {
 }
 
 /// Merge the org file (if any) and the project file (if any) and validate the result.
-pub fn merge(org: Option<(&Path, &PolicyFile)>, project: Option<(&Path, &PolicyFile)>) -> Result<Policy> {
+pub fn merge(
+    org: Option<(&Path, &PolicyFile)>,
+    project: Option<(&Path, &PolicyFile)>,
+) -> Result<Policy> {
     let layers: Vec<Layer> = org
         .into_iter()
         .chain(project)
@@ -242,7 +245,9 @@ impl Scalar {
         self.0.as_ref().map(|(v, _)| v.as_str())
     }
     fn url(&self, key: &str) -> Result<Option<Url>> {
-        let Some((v, path)) = &self.0 else { return Ok(None) };
+        let Some((v, path)) = &self.0 else {
+            return Ok(None);
+        };
         parse_source_url(v, key, path).map(Some)
     }
 }
@@ -261,8 +266,10 @@ impl Merger {
         if let Some(npm) = &l.file.npm {
             self.npm_registry.set("npm.registry", &npm.registry, p)?;
             if let Some(i) = &npm.internal {
-                self.npm_int_registry.set("npm.internal.registry", &i.registry, p)?;
-                self.npm_int_token_env.set("npm.internal.token-env", &i.token_env, p)?;
+                self.npm_int_registry
+                    .set("npm.internal.registry", &i.registry, p)?;
+                self.npm_int_token_env
+                    .set("npm.internal.token-env", &i.token_env, p)?;
                 for s in i.scopes.iter().flatten() {
                     if !valid_scope(s) {
                         return Err(Error::Policy {
@@ -281,9 +288,12 @@ impl Merger {
         if let Some(pip) = &l.file.pip {
             self.pip_index.set("pip.index-url", &pip.index_url, p)?;
             if let Some(i) = &pip.internal {
-                self.pip_int_index.set("pip.internal.index-url", &i.index_url, p)?;
-                self.pip_int_user.set("pip.internal.username", &i.username, p)?;
-                self.pip_int_pass_env.set("pip.internal.password-env", &i.password_env, p)?;
+                self.pip_int_index
+                    .set("pip.internal.index-url", &i.index_url, p)?;
+                self.pip_int_user
+                    .set("pip.internal.username", &i.username, p)?;
+                self.pip_int_pass_env
+                    .set("pip.internal.password-env", &i.password_env, p)?;
                 for pre in i.prefixes.iter().flatten() {
                     if pre.trim().is_empty() {
                         return Err(Error::Policy {
@@ -306,9 +316,12 @@ impl Merger {
             self.mvn_repo.set("maven.repository", &mvn.repository, p)?;
             if let Some(i) = &mvn.internal {
                 self.mvn_int_url.set("maven.internal.url", &i.url, p)?;
-                self.mvn_int_user.set("maven.internal.username", &i.username, p)?;
-                self.mvn_int_pass_env.set("maven.internal.password-env", &i.password_env, p)?;
-                self.mvn_int_server.set("maven.internal.server-id", &i.server_id, p)?;
+                self.mvn_int_user
+                    .set("maven.internal.username", &i.username, p)?;
+                self.mvn_int_pass_env
+                    .set("maven.internal.password-env", &i.password_env, p)?;
+                self.mvn_int_server
+                    .set("maven.internal.server-id", &i.server_id, p)?;
                 union(&mut self.mvn_groups, &i.groups);
             }
         }
@@ -322,7 +335,9 @@ impl Merger {
         let last = files.last().cloned().unwrap_or_default();
         let need = |what: &str, key: &str| Error::Policy {
             path: last.clone(),
-            msg: format!("{what} are listed but `{key}` is not set: say which registry serves them"),
+            msg: format!(
+                "{what} are listed but `{key}` is not set: say which registry serves them"
+            ),
         };
         let npm_internal = match self.npm_int_registry.url("npm.internal.registry")? {
             Some(registry) => Some(InternalNpm {
@@ -442,7 +457,8 @@ pub fn load(start_dir: &Path) -> Result<Policy> {
     let org = system_file()?;
     let project = project_file(start_dir)?;
     let read = |p: &PathBuf| -> Result<PolicyFile> {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io("read the policy file", p, e))?;
+        let text =
+            std::fs::read_to_string(p).map_err(|e| Error::io("read the policy file", p, e))?;
         parse(&text, p)
     };
     let org_f = org.as_ref().map(&read).transpose()?;
@@ -464,7 +480,10 @@ fn system_file() -> Result<Option<PathBuf>> {
                 Ok(Some(p))
             } else {
                 Err(Error::config(
-                    format!("LOCKGATE_SYSTEM_CONFIG names {}, which is not a file", p.display()),
+                    format!(
+                        "LOCKGATE_SYSTEM_CONFIG names {}, which is not a file",
+                        p.display()
+                    ),
                     "point it at the org policy file, or set it empty to use none",
                 ))
             }
@@ -531,7 +550,10 @@ prefixes = ["myorg-"]
         let e = parse("[npm]\nregistri = \"x\"\n", Path::new("/p/lockgate.toml")).unwrap_err();
         assert_eq!(e.exit_code(), 20);
         let msg = e.to_string();
-        assert!(msg.contains("registri") && msg.contains("/p/lockgate.toml"), "{msg}");
+        assert!(
+            msg.contains("registri") && msg.contains("/p/lockgate.toml"),
+            "{msg}"
+        );
         let e = parse("[npm.scripts]\nallow = \"esbuild\"\n", Path::new("l")).unwrap_err();
         assert!(e.to_string().contains("allow"), "{e}");
     }
@@ -539,19 +561,32 @@ prefixes = ["myorg-"]
     #[test]
     fn project_adds_scopes_but_cannot_move_org_registry() {
         let org = file(ORG);
-        let proj = file("[npm.internal]\nscopes = [\"@myteam\"]\n[npm.scripts]\nallow = [\"esbuild\"]\n");
-        let p = merge(Some((Path::new("/etc/o"), &org)), Some((Path::new("p"), &proj))).unwrap();
+        let proj =
+            file("[npm.internal]\nscopes = [\"@myteam\"]\n[npm.scripts]\nallow = [\"esbuild\"]\n");
+        let p = merge(
+            Some((Path::new("/etc/o"), &org)),
+            Some((Path::new("p"), &proj)),
+        )
+        .unwrap();
         assert_eq!(p.npm.internal.unwrap().scopes, ["@myorg", "@myteam"]);
         assert_eq!(p.npm.scripts_allow, ["esbuild"]);
 
         let evil = file("[npm.internal]\nregistry = \"https://evil.example/\"\n");
-        let e = merge(Some((Path::new("/etc/o"), &org)), Some((Path::new("p"), &evil))).unwrap_err();
+        let e = merge(
+            Some((Path::new("/etc/o"), &org)),
+            Some((Path::new("p"), &evil)),
+        )
+        .unwrap_err();
         assert_eq!(e.exit_code(), 20);
         assert!(e.to_string().contains("npm.internal.registry"), "{e}");
 
         // Repeating the org's value is fine.
         let same = file("[npm.internal]\nregistry = \"https://npm.corp.example\"\n");
-        merge(Some((Path::new("/etc/o"), &org)), Some((Path::new("p"), &same))).unwrap();
+        merge(
+            Some((Path::new("/etc/o"), &org)),
+            Some((Path::new("p"), &same)),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -566,9 +601,18 @@ prefixes = ["myorg-"]
     #[test]
     fn rejects_bad_values() {
         for (text, needle) in [
-            ("[npm.internal]\nregistry = \"https://x/\"\nscopes = [\"myorg\"]\n", "not an npm scope"),
-            ("[npm.internal]\nscopes = [\"@a\"]\n", "npm.internal.registry"),
-            ("[pip.internal]\nindex-url = \"https://x/\"\nprefixes = [\"\"]\n", "empty prefix"),
+            (
+                "[npm.internal]\nregistry = \"https://x/\"\nscopes = [\"myorg\"]\n",
+                "not an npm scope",
+            ),
+            (
+                "[npm.internal]\nscopes = [\"@a\"]\n",
+                "npm.internal.registry",
+            ),
+            (
+                "[pip.internal]\nindex-url = \"https://x/\"\nprefixes = [\"\"]\n",
+                "empty prefix",
+            ),
             ("[npm]\nregistry = \"https://u:p@x/\"\n", "credentials"),
             ("[maven]\nrepository = \"not a url\"\n", "not a URL"),
         ] {

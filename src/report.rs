@@ -48,8 +48,16 @@ struct Inner {
 impl Reporter {
     /// From `LOCKGATE_METRICS_FILE` and `LOCKGATE_AUDIT_LOG`; either may be unset.
     pub fn from_env(tool: &str) -> Reporter {
-        let path = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Reporter::new(tool, path("LOCKGATE_METRICS_FILE"), path("LOCKGATE_AUDIT_LOG"))
+        let path = |k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Reporter::new(
+            tool,
+            path("LOCKGATE_METRICS_FILE"),
+            path("LOCKGATE_AUDIT_LOG"),
+        )
     }
 
     /// Counters to `metrics_path`, decisions to `audit_path`; either may be `None`.
@@ -71,7 +79,9 @@ impl Reporter {
 
     /// Record one decision. `event` is an object; `ts`, `tool` and `pid` are added.
     pub fn audit(&self, decision: &str, mut event: Value) {
-        let Some(path) = &self.inner.audit_path else { return };
+        let Some(path) = &self.inner.audit_path else {
+            return;
+        };
         if let Value::Object(map) = &mut event {
             map.insert("ts".into(), json!(rfc3339_now()));
             map.insert("tool".into(), json!(self.inner.tool));
@@ -86,7 +96,10 @@ impl Reporter {
         }
         if let Some(f) = guard.as_mut() {
             if let Err(e) = f.write_all(line.as_bytes()) {
-                eprintln!("lockgate: warning: cannot write the audit log {}: {e}", path.display());
+                eprintln!(
+                    "lockgate: warning: cannot write the audit log {}: {e}",
+                    path.display()
+                );
             }
         }
     }
@@ -94,10 +107,15 @@ impl Reporter {
     /// Add this run's counts to the metrics file. Failures are warnings: they must not turn a
     /// correct install into a failure, but they are not silent either.
     pub fn flush(&self) {
-        let Some(path) = &self.inner.metrics_path else { return };
+        let Some(path) = &self.inner.metrics_path else {
+            return;
+        };
         let pending = std::mem::take(&mut *self.inner.pending.lock().unwrap());
         if let Err(e) = add_to_file(path, &pending) {
-            eprintln!("lockgate: warning: cannot update the metrics file {}: {e}", path.display());
+            eprintln!(
+                "lockgate: warning: cannot update the metrics file {}: {e}",
+                path.display()
+            );
         }
     }
 }
@@ -110,7 +128,8 @@ fn add_to_file(path: &Path, pending: &BTreeMap<Series, u64>) -> std::io::Result<
         .truncate(false)
         .write(true)
         .open(&lock_path)?;
-    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive).map_err(|(_, e)| std::io::Error::from(e))?;
+    let _lock = Flock::lock(lock_file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| std::io::Error::from(e))?;
     let mut all = match fs::read_to_string(path) {
         Ok(text) => parse_textfile(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
@@ -119,7 +138,10 @@ fn add_to_file(path: &Path, pending: &BTreeMap<Series, u64>) -> std::io::Result<
     for (k, v) in pending {
         *all.entry(k.clone()).or_default() += v;
     }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(render_textfile(&all).as_bytes())?;
     tmp.as_file().sync_all()?;
@@ -135,7 +157,10 @@ pub fn render_labels(labels: &[(&str, &str)]) -> String {
     let body: Vec<String> = labels
         .iter()
         .map(|(k, v)| {
-            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            let v = v
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
             format!("{k}=\"{v}\"")
         })
         .collect();
@@ -149,13 +174,18 @@ pub fn parse_textfile(text: &str) -> BTreeMap<Series, u64> {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        let Some((series, value)) = line.rsplit_once(' ') else { continue };
-        let Ok(v) = value.trim().parse::<f64>() else { continue };
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(v) = value.trim().parse::<f64>() else {
+            continue;
+        };
         let (name, labels) = match series.find('{') {
             Some(i) => (&series[..i], &series[i..]),
             None => (series, ""),
         };
-        *out.entry((name.to_string(), labels.to_string())).or_default() += v as u64;
+        *out.entry((name.to_string(), labels.to_string()))
+            .or_default() += v as u64;
     }
     out
 }
@@ -165,7 +195,10 @@ pub fn render_textfile(all: &BTreeMap<Series, u64>) -> String {
     let mut last = "";
     for ((name, labels), v) in all {
         if name != last {
-            let help = HELP.iter().find(|(n, _)| n == name).map_or("lockgate counter", |h| h.1);
+            let help = HELP
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("lockgate counter", |h| h.1);
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
             last = name;
         }
@@ -232,7 +265,10 @@ mod tests {
             r.flush();
         }
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.contains("registry_confusion_attempt_detected_total{package=\"@myorg/a\"} 4"), "{text}");
+        assert!(
+            text.contains("registry_confusion_attempt_detected_total{package=\"@myorg/a\"} 4"),
+            "{text}"
+        );
     }
 
     #[test]

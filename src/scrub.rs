@@ -21,7 +21,17 @@ const EXACT: &[&str] = &[
 ];
 
 /// Name prefixes (upper-cased) removed: cloud credential families and npm auth keys.
-const PREFIXES: &[&str] = &["AWS_", "AZURE_", "ARM_", "GCP_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_", "VAULT_", "NPM_CONFIG_//"];
+const PREFIXES: &[&str] = &[
+    "AWS_",
+    "AZURE_",
+    "ARM_",
+    "GCP_",
+    "GOOGLE_",
+    "GCLOUD_",
+    "CLOUDSDK_",
+    "VAULT_",
+    "NPM_CONFIG_//",
+];
 
 /// Name parts (upper-cased) that mark a credential anywhere in the name.
 const PARTS: &[&str] = &[
@@ -56,7 +66,9 @@ fn url_with_password(value: &str) -> bool {
     value.split_whitespace().any(|w| {
         w.split_once("://")
             .and_then(|(_, rest)| rest.split('/').next())
-            .is_some_and(|authority| authority.contains('@') && authority.split('@').next().unwrap_or("").contains(':'))
+            .is_some_and(|authority| {
+                authority.contains('@') && authority.split('@').next().unwrap_or("").contains(':')
+            })
     })
 }
 

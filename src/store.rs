@@ -108,13 +108,10 @@ impl Partial {
     /// (`Ok(Err(computed))`). Nothing unverified is ever renamed.
     pub fn commit(self, store: &Store) -> Result<Result<PathBuf, Digest>> {
         let computed = self.hasher.finish();
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|e| {
-                let (err, w) = e.into_parts();
-                Error::io("write", w.get_ref().path().to_path_buf(), err)
-            })?;
+        let file = self.writer.into_inner().map_err(|e| {
+            let (err, w) = e.into_parts();
+            Error::io("write", w.get_ref().path().to_path_buf(), err)
+        })?;
         if computed != self.expected {
             drop(file); // NamedTempFile removes itself
             return Ok(Err(computed));
@@ -145,7 +142,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 }
 
 fn sweep_stale(tmp: &Path) {
-    let Ok(entries) = fs::read_dir(tmp) else { return };
+    let Ok(entries) = fs::read_dir(tmp) else {
+        return;
+    };
     let now = SystemTime::now();
     for e in entries.flatten() {
         let old = e

@@ -83,7 +83,9 @@ impl SelfLocation {
             shim_dirs.push(d);
         }
         SelfLocation {
-            exe: exe.and_then(|e| std::fs::metadata(e).ok()).map(|m| (m.dev(), m.ino())),
+            exe: exe
+                .and_then(|e| std::fs::metadata(e).ok())
+                .map(|m| (m.dev(), m.ino())),
             shim_dirs,
         }
     }
@@ -105,10 +107,18 @@ pub fn find_real(tool: Tool, me: &SelfLocation) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os(tool.override_var()).filter(|v| !v.is_empty()) {
         let p = PathBuf::from(p);
         // `LOCKGATE_REAL_NPM` names npm; npx lives beside it.
-        let p = if tool == Tool::Npx { p.with_file_name("npx") } else { p };
+        let p = if tool == Tool::Npx {
+            p.with_file_name("npx")
+        } else {
+            p
+        };
         if me.is_self(&p) {
             return Err(Error::config(
-                format!("{} points at lockgate itself ({})", tool.override_var(), p.display()),
+                format!(
+                    "{} points at lockgate itself ({})",
+                    tool.override_var(),
+                    p.display()
+                ),
                 "point it at the real tool, e.g. /usr/bin/npm",
             ));
         }
@@ -125,8 +135,15 @@ pub fn find_real(tool: Tool, me: &SelfLocation) -> Result<PathBuf> {
 
 fn not_found(tool: Tool) -> Error {
     Error::config(
-        format!("cannot find the real `{}` on PATH (lockgate's own shims are skipped)", tool.name()),
-        format!("install {} or set {} to its path", tool.name(), tool.override_var()),
+        format!(
+            "cannot find the real `{}` on PATH (lockgate's own shims are skipped)",
+            tool.name()
+        ),
+        format!(
+            "install {} or set {} to its path",
+            tool.name(),
+            tool.override_var()
+        ),
     )
 }
 
@@ -148,7 +165,10 @@ pub fn next_depth() -> Result<u32> {
 /// Replace this process with the real tool, unchanged arguments: signals and the exit code belong
 /// to it. Returns only on failure.
 pub fn exec_passthrough(real: &Path, args: &[OsString], depth: u32) -> Error {
-    let err = Command::new(real).args(args).env(DEPTH_VAR, depth.to_string()).exec();
+    let err = Command::new(real)
+        .args(args)
+        .env(DEPTH_VAR, depth.to_string())
+        .exec();
     Error::config(
         format!("cannot run {}: {err}", real.display()),
         "check that the file exists and is executable",
@@ -160,12 +180,15 @@ pub fn exec_passthrough(real: &Path, args: &[OsString], depth: u32) -> Error {
 /// swallows it so that it can still report and clean up after the child exits.
 pub async fn run_child(mut cmd: tokio::process::Command, what: &str) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
-    let swallow = tokio::spawn(async {
-        while tokio::signal::ctrl_c().await.is_ok() {}
-    });
+    let swallow = tokio::spawn(async { while tokio::signal::ctrl_c().await.is_ok() {} });
     let status = cmd.status().await;
     swallow.abort();
-    let status = status.map_err(|e| Error::config(format!("cannot run {what}: {e}"), "check that the real tool is installed and executable"))?;
+    let status = status.map_err(|e| {
+        Error::config(
+            format!("cannot run {what}: {e}"),
+            "check that the real tool is installed and executable",
+        )
+    })?;
     Ok(status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
@@ -176,7 +199,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::config(format!("cannot start the async runtime: {e}"), "check system limits (threads, file descriptors)"))
+        .map_err(|e| {
+            Error::config(
+                format!("cannot start the async runtime: {e}"),
+                "check system limits (threads, file descriptors)",
+            )
+        })
 }
 
 #[cfg(test)]

@@ -38,10 +38,16 @@ fn sandbox(reg: &NpmRegistries) -> Sandbox {
 }
 
 fn write_manifest(sb: &Sandbox, deps: &[(&str, &str)]) {
-    let deps: serde_json::Map<String, Value> = deps.iter().map(|(n, r)| (n.to_string(), Value::from(*r))).collect();
+    let deps: serde_json::Map<String, Value> = deps
+        .iter()
+        .map(|(n, r)| (n.to_string(), Value::from(*r)))
+        .collect();
     sb.write(
         "package.json",
-        serde_json::to_string_pretty(&serde_json::json!({"name": "app", "version": "1.0.0", "dependencies": deps})).unwrap(),
+        serde_json::to_string_pretty(
+            &serde_json::json!({"name": "app", "version": "1.0.0", "dependencies": deps}),
+        )
+        .unwrap(),
     );
 }
 
@@ -51,8 +57,14 @@ fn plain_npm(sb: &Sandbox, reg: &NpmRegistries, scope_mapped: bool) -> std::proc
     let mut cmd = sb.cmd(&tools().npm);
     cmd.arg(format!("--registry={}", reg.public.url));
     if scope_mapped {
-        let (key, token) = reg.internal.auth_line(&reg.internal_token).split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap();
-        cmd.arg(format!("--@myorg:registry={}", reg.internal.url)).env(format!("npm_config_{key}"), token);
+        let (key, token) = reg
+            .internal
+            .auth_line(&reg.internal_token)
+            .split_once('=')
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .unwrap();
+        cmd.arg(format!("--@myorg:registry={}", reg.internal.url))
+            .env(format!("npm_config_{key}"), token);
     }
     cmd
 }
@@ -70,7 +82,9 @@ fn lock(sb: &Sandbox, reg: &NpmRegistries, deps: &[(&str, &str)], keep_resolved:
 
 fn installed_version(sb: &Sandbox, name: &str) -> Option<String> {
     let text = fs::read_to_string(sb.path(format!("node_modules/{name}/package.json"))).ok()?;
-    serde_json::from_str::<Value>(&text).ok()?["version"].as_str().map(str::to_string)
+    serde_json::from_str::<Value>(&text).ok()?["version"]
+        .as_str()
+        .map(str::to_string)
 }
 
 fn lockfile(sb: &Sandbox) -> Value {
@@ -78,7 +92,10 @@ fn lockfile(sb: &Sandbox) -> Value {
 }
 
 fn set_lockfile(sb: &Sandbox, v: &Value) {
-    sb.write("package-lock.json", serde_json::to_string_pretty(v).unwrap());
+    sb.write(
+        "package-lock.json",
+        serde_json::to_string_pretty(v).unwrap(),
+    );
 }
 
 /// Files under the verified store's digest directories (tmp/ excluded).
@@ -86,7 +103,13 @@ fn store_files(sb: &Sandbox) -> usize {
     fn walk(p: &Path) -> usize {
         fs::read_dir(p).map_or(0, |d| {
             d.flatten()
-                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
+                .map(|e| {
+                    if e.path().is_dir() {
+                        walk(&e.path())
+                    } else {
+                        1
+                    }
+                })
                 .sum()
         })
     }
@@ -99,9 +122,12 @@ fn store_files(sb: &Sandbox) -> usize {
 fn published(reg: &NpmRegistries, base: &str) -> (String, String) {
     let internal = format!("@myorg/{}", uniq(base));
     let public = uniq(&format!("{base}-util"));
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&public, "1.0.0"));
-    reg.internal
-        .publish(&reg.internal_token, &NpmPackage::new(&internal, "1.2.3").dependency(&public, "^1.0.0"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&public, "1.0.0"));
+    reg.internal.publish(
+        &reg.internal_token,
+        &NpmPackage::new(&internal, "1.2.3").dependency(&public, "^1.0.0"),
+    );
     (internal, public)
 }
 
@@ -115,74 +141,153 @@ fn pass_through_commands_run_the_real_npm_unchanged() {
     let real = sb.run(sb.cmd(&tools().npm).arg("--version")).ok();
     let shim = sb.run(sb.shim("npm").arg("--version")).ok();
     assert_eq!(shim.stdout, real.stdout);
-    let run = sb.run(sb.shim("npm").args(["run", "--silent", "hello"])).ok();
+    let run = sb
+        .run(sb.shim("npm").args(["run", "--silent", "hello"]))
+        .ok();
     assert_eq!(run.stdout.trim(), "hi from script");
-    assert!(!run.stderr.contains("lockgate"), "pass-through must be silent: {}", run.stderr);
+    assert!(
+        !run.stderr.contains("lockgate"),
+        "pass-through must be silent: {}",
+        run.stderr
+    );
     sb.run(sb.shim("npm").args(["run", "fail"])).code_is(7);
     assert!(!sb.exists("node_modules"));
     assert!(sb.audit().is_empty(), "pass-through records nothing");
 
     let npx = sb.run(sb.shim("npx").arg("--version")).ok();
     assert_eq!(npx.stdout, real.stdout);
-    assert!(npx.stderr.contains("npx is not guarded yet"), "{}", npx.stderr);
+    assert!(
+        npx.stderr.contains("npx is not guarded yet"),
+        "{}",
+        npx.stderr
+    );
 }
 
 #[test]
 fn confusion_plain_npm_takes_the_attackers_99_lockgate_resolves_internal_only() {
     let reg = npm_registries();
     let name = format!("@myorg/{}", uniq("payments-client"));
-    reg.internal.publish(&reg.internal_token, &NpmPackage::new(&name, "1.2.3"));
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&name, "99.0.0").postinstall());
+    reg.internal
+        .publish(&reg.internal_token, &NpmPackage::new(&name, "1.2.3"));
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&name, "99.0.0").postinstall(),
+    );
 
     // Plain npm with the scope mapping missing: the attacker's version and its script.
     let plain = sandbox(reg);
     write_manifest(&plain, &[]);
-    plain.run(plain_npm(&plain, reg, false).args(["install", &name])).ok();
+    plain
+        .run(plain_npm(&plain, reg, false).args(["install", &name]))
+        .ok();
     assert_eq!(installed_version(&plain, &name).as_deref(), Some("99.0.0"));
-    let marker = plain.npm_marker(&name, "99.0.0").expect("the attacker's postinstall ran");
-    assert_eq!(marker["env"]["AWS_SECRET_ACCESS_KEY"], "aws-secret-value", "and saw the CI secrets");
+    let marker = plain
+        .npm_marker(&name, "99.0.0")
+        .expect("the attacker's postinstall ran");
+    assert_eq!(
+        marker["env"]["AWS_SECRET_ACCESS_KEY"], "aws-secret-value",
+        "and saw the CI secrets"
+    );
 
     // Through lockgate, same machine config: internal only, the public offer counted.
     let sb = sandbox(reg);
     write_manifest(&sb, &[]);
     let out = sb.run(sb.shim("npm").args(["install", &name])).ok();
-    assert_eq!(installed_version(&sb, &name).as_deref(), Some("1.2.3"), "{}", out.output());
+    assert_eq!(
+        installed_version(&sb, &name).as_deref(),
+        Some("1.2.3"),
+        "{}",
+        out.output()
+    );
     assert!(sb.npm_marker(&name, "99.0.0").is_none());
-    assert_eq!(sb.counter("registry_confusion_attempt_detected_total", &[("package", &name)]), 1.0);
-    assert!(out.stderr.contains("also offers internal package"), "{}", out.stderr);
+    assert_eq!(
+        sb.counter(
+            "registry_confusion_attempt_detected_total",
+            &[("package", &name)]
+        ),
+        1.0
+    );
+    assert!(
+        out.stderr.contains("also offers internal package"),
+        "{}",
+        out.stderr
+    );
     let lock = lockfile(&sb);
     let entry = &lock["packages"][format!("node_modules/{name}")];
     assert_eq!(entry["version"], "1.2.3");
-    assert!(entry["resolved"].as_str().unwrap().starts_with(&reg.internal.url), "{entry}");
+    assert!(
+        entry["resolved"]
+            .as_str()
+            .unwrap()
+            .starts_with(&reg.internal.url),
+        "{entry}"
+    );
     let pkg: Value = serde_json::from_str(&sb.read("package.json")).unwrap();
-    assert_eq!(pkg["dependencies"][&name], "^1.2.3", "package.json as npm writes it");
+    assert_eq!(
+        pkg["dependencies"][&name], "^1.2.3",
+        "package.json as npm writes it"
+    );
 }
 
 #[test]
 fn lockfile_resolving_an_internal_name_from_public_is_refused_with_22() {
     let reg = npm_registries();
     let name = format!("@myorg/{}", uniq("ledger"));
-    reg.internal.publish(&reg.internal_token, &NpmPackage::new(&name, "1.0.0"));
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&name, "99.0.0").postinstall());
+    reg.internal
+        .publish(&reg.internal_token, &NpmPackage::new(&name, "1.0.0"));
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&name, "99.0.0").postinstall(),
+    );
     let sb = sandbox(reg);
     write_manifest(&sb, &[(&name, "*")]);
     // A lockfile written on a machine without the scope mapping.
-    sb.run(plain_npm(&sb, reg, false).args(["install", "--package-lock-only", "--omit-lockfile-registry-resolved=false"]))
-        .ok();
-    assert_eq!(lockfile(&sb)["packages"][format!("node_modules/{name}")]["version"], "99.0.0");
+    sb.run(plain_npm(&sb, reg, false).args([
+        "install",
+        "--package-lock-only",
+        "--omit-lockfile-registry-resolved=false",
+    ]))
+    .ok();
+    assert_eq!(
+        lockfile(&sb)["packages"][format!("node_modules/{name}")]["version"],
+        "99.0.0"
+    );
 
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(22);
-    assert!(out.stderr.contains(&name) && out.stderr.contains(reg.public.url.trim_end_matches('/')), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&name) && out.stderr.contains(reg.public.url.trim_end_matches('/')),
+        "{}",
+        out.stderr
+    );
     assert!(!sb.exists("node_modules"), "nothing installed");
     assert!(sb.npm_marker(&name, "99.0.0").is_none());
-    assert_eq!(sb.counter("registry_confusion_attempt_detected_total", &[("package", &name)]), 1.0);
+    assert_eq!(
+        sb.counter(
+            "registry_confusion_attempt_detected_total",
+            &[("package", &name)]
+        ),
+        1.0
+    );
     assert_eq!(store_files(&sb), 0, "refused before any download");
-    assert!(sb.audit().iter().any(|e| e["decision"] == "refuse" && e["reason"] == "dependency-confusion"));
+    assert!(sb
+        .audit()
+        .iter()
+        .any(|e| e["decision"] == "refuse" && e["reason"] == "dependency-confusion"));
 
     // `lockgate check` says the same, as JSON for CI.
-    let check = sb.run(sb.lockgate().args(["check", "--format", "json"])).code_is(22);
+    let check = sb
+        .run(sb.lockgate().args(["check", "--format", "json"]))
+        .code_is(22);
     let doc: Value = serde_json::from_str(&check.stdout).unwrap();
-    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "dependency-confusion" && f["package"].as_str().unwrap().starts_with(&name)), "{doc}");
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "dependency-confusion"
+                && f["package"].as_str().unwrap().starts_with(&name)),
+        "{doc}"
+    );
 }
 
 #[test]
@@ -190,10 +295,22 @@ fn postinstall_is_blocked_and_allowlisted_rebuild_runs_without_secrets() {
     let reg = npm_registries();
     let native = uniq("native-addon");
     let evil = uniq("color-helper");
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&native, "1.4.0").postinstall());
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&evil, "2.0.0").postinstall());
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&native, "1.4.0").postinstall(),
+    );
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&evil, "2.0.0").postinstall(),
+    );
     let sb = sandbox(reg);
-    sb.write("lockgate.toml", format!("{}[npm.scripts]\nallow = [\"{native}@1.4.0\"]\n", policy(reg, &reg.public.url)));
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "{}[npm.scripts]\nallow = [\"{native}@1.4.0\"]\n",
+            policy(reg, &reg.public.url)
+        ),
+    );
     lock(&sb, reg, &[(&native, "1.4.0"), (&evil, "2.0.0")], true);
 
     // Plain npm ci runs both scripts with every secret in their environment.
@@ -201,19 +318,50 @@ fn postinstall_is_blocked_and_allowlisted_rebuild_runs_without_secrets() {
     plain.write("package.json", sb.read("package.json"));
     plain.write("package-lock.json", sb.read("package-lock.json"));
     plain.run(plain_npm(&plain, reg, true).arg("ci")).ok();
-    assert_eq!(plain.npm_marker(&evil, "2.0.0").expect("script ran")["env"]["GITHUB_TOKEN"], "ghp-secret-value");
+    assert_eq!(
+        plain.npm_marker(&evil, "2.0.0").expect("script ran")["env"]["GITHUB_TOKEN"],
+        "ghp-secret-value"
+    );
 
     let out = sb.run(sb.shim("npm").arg("ci")).ok();
-    assert!(sb.npm_marker(&evil, "2.0.0").is_none(), "blocked script must not run");
-    let m = sb.npm_marker(&native, "1.4.0").expect("allowlisted script ran via npm rebuild");
+    assert!(
+        sb.npm_marker(&evil, "2.0.0").is_none(),
+        "blocked script must not run"
+    );
+    let m = sb
+        .npm_marker(&native, "1.4.0")
+        .expect("allowlisted script ran via npm rebuild");
     for secret in [TOKEN_VAR, "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"] {
-        assert!(m["env"].get(secret).is_none(), "{secret} leaked into the install script");
+        assert!(
+            m["env"].get(secret).is_none(),
+            "{secret} leaked into the install script"
+        );
     }
     assert!(m["env"].get("PATH").is_some() && m["env"].get("HOME").is_some());
-    assert!(m["env"].as_object().unwrap().keys().all(|k| !k.to_lowercase().contains("_authtoken")), "gate token leaked");
-    assert_eq!(sb.counter("ci_postinstall_script_blocked_total", &[("package", &evil)]), 1.0);
-    assert_eq!(sb.counter("ci_postinstall_script_blocked_total", &[("package", &native)]), 0.0);
-    assert!(out.stderr.contains(&format!("{evil}@2.0.0")) && out.stderr.contains("[npm.scripts] allow"), "{}", out.stderr);
+    assert!(
+        m["env"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.to_lowercase().contains("_authtoken")),
+        "gate token leaked"
+    );
+    assert_eq!(
+        sb.counter("ci_postinstall_script_blocked_total", &[("package", &evil)]),
+        1.0
+    );
+    assert_eq!(
+        sb.counter(
+            "ci_postinstall_script_blocked_total",
+            &[("package", &native)]
+        ),
+        0.0
+    );
+    assert!(
+        out.stderr.contains(&format!("{evil}@2.0.0")) && out.stderr.contains("[npm.scripts] allow"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -226,21 +374,55 @@ fn tampered_artifact_is_refused_before_npm_runs_and_node_modules_stays() {
 
     // The registry now serves other bytes under the same version, packument updated to match:
     // plain npm without a lockfile would take them; the lockfile pins the original hash.
-    reg.internal.replace_tarball(&NpmPackage::new(&internal, "1.2.3").origin("tampered").postinstall(), true);
+    reg.internal.replace_tarball(
+        &NpmPackage::new(&internal, "1.2.3")
+            .origin("tampered")
+            .postinstall(),
+        true,
+    );
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(23);
-    for needle in [internal.as_str(), "sha512-", &format!("{}-1.2.3.tgz", internal.rsplit('/').next().unwrap())] {
-        assert!(out.stderr.contains(needle), "{needle} missing in: {}", out.stderr);
+    for needle in [
+        internal.as_str(),
+        "sha512-",
+        &format!("{}-1.2.3.tgz", internal.rsplit('/').next().unwrap()),
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "{needle} missing in: {}",
+            out.stderr
+        );
     }
-    assert_eq!(sb.read("node_modules/existing/keep.txt"), "from before", "npm never started");
+    assert_eq!(
+        sb.read("node_modules/existing/keep.txt"),
+        "from before",
+        "npm never started"
+    );
     assert!(!sb.exists(format!("node_modules/{internal}")));
-    assert_eq!(sb.counter("registry_integrity_verification_failure_total", &[("package", &internal), ("version", "1.2.3")]), 1.0);
-    assert_eq!(fs::read_dir(sb.root().join("lockgate-cache/tmp")).unwrap().count(), 0, "no partial left");
+    assert_eq!(
+        sb.counter(
+            "registry_integrity_verification_failure_total",
+            &[("package", &internal), ("version", "1.2.3")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        fs::read_dir(sb.root().join("lockgate-cache/tmp"))
+            .unwrap()
+            .count(),
+        0,
+        "no partial left"
+    );
 
     // Plain npm without a lockfile installs the tampered bytes and runs their script.
     let plain = sandbox(reg);
     write_manifest(&plain, &[]);
-    plain.run(plain_npm(&plain, reg, true).args(["install", &format!("{internal}@1.2.3")])).ok();
-    assert!(plain.npm_marker(&internal, "1.2.3").is_some(), "the attack is real without a lock");
+    plain
+        .run(plain_npm(&plain, reg, true).args(["install", &format!("{internal}@1.2.3")]))
+        .ok();
+    assert!(
+        plain.npm_marker(&internal, "1.2.3").is_some(),
+        "the attack is real without a lock"
+    );
 }
 
 #[test]
@@ -248,7 +430,12 @@ fn missing_or_wrong_credentials_are_refused_with_25() {
     let reg = npm_registries();
     let (internal, _) = published(reg, "secrets");
     // Anonymous reads of the internal registry are refused by the registry itself.
-    let anon = common::http::get(&format!("{}{}", reg.internal.url, internal.replace('/', "%2f"))).unwrap();
+    let anon = common::http::get(&format!(
+        "{}{}",
+        reg.internal.url,
+        internal.replace('/', "%2f")
+    ))
+    .unwrap();
     assert_eq!(anon.status(), 401);
 
     let mut sb = sandbox(reg);
@@ -258,14 +445,35 @@ fn missing_or_wrong_credentials_are_refused_with_25() {
     assert!(out.stderr.contains(TOKEN_VAR), "{}", out.stderr);
     assert!(!sb.exists("node_modules"));
     let origin = reg.internal.url.trim_end_matches('/');
-    assert_eq!(sb.counter("registry_auth_failure_total", &[("registry", origin), ("user", "anonymous")]), 1.0);
+    assert_eq!(
+        sb.counter(
+            "registry_auth_failure_total",
+            &[("registry", origin), ("user", "anonymous")]
+        ),
+        1.0
+    );
 
     sb.set_env(TOKEN_VAR, "not-the-token");
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(25);
-    assert!(out.stderr.contains("401") || out.stderr.contains("Unauthorized"), "{}", out.stderr);
-    assert!(!out.stderr.contains("not-the-token"), "the token is never printed");
-    assert_eq!(sb.counter("registry_auth_failure_total", &[("registry", origin), ("user", "token")]), 1.0);
-    assert!(!fs::read_to_string(sb.root().join("audit.jsonl")).unwrap_or_default().contains(&reg.internal_token));
+    assert!(
+        out.stderr.contains("401") || out.stderr.contains("Unauthorized"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("not-the-token"),
+        "the token is never printed"
+    );
+    assert_eq!(
+        sb.counter(
+            "registry_auth_failure_total",
+            &[("registry", origin), ("user", "token")]
+        ),
+        1.0
+    );
+    assert!(!fs::read_to_string(sb.root().join("audit.jsonl"))
+        .unwrap_or_default()
+        .contains(&reg.internal_token));
 }
 
 #[test]
@@ -280,7 +488,14 @@ fn lockfile_without_resolved_installs_through_synthesized_packuments() {
     assert_eq!(installed_version(&sb, &public).as_deref(), Some("1.0.0"));
     assert!(out.stderr.contains("2 packages verified"), "{}", out.stderr);
     assert_eq!(
-        sb.counter("registry_package_download_total", &[("package", &internal), ("version", "1.2.3"), ("source", "internal")]),
+        sb.counter(
+            "registry_package_download_total",
+            &[
+                ("package", &internal),
+                ("version", "1.2.3"),
+                ("source", "internal")
+            ]
+        ),
         1.0
     );
     // A second install comes from the verified store: no download.
@@ -312,7 +527,10 @@ fn lockfile_v1_v2_and_shrinkwrap_install() {
             deps.insert(name.into(), Value::Object(d));
         }
     }
-    set_lockfile(&sb, &serde_json::json!({"name": "app", "version": "1.0.0", "lockfileVersion": 1, "requires": true, "dependencies": deps}));
+    set_lockfile(
+        &sb,
+        &serde_json::json!({"name": "app", "version": "1.0.0", "lockfileVersion": 1, "requires": true, "dependencies": deps}),
+    );
     sb.run(sb.shim("npm").arg("ci")).ok();
     assert_eq!(installed_version(&sb, &public).as_deref(), Some("1.0.0"));
 
@@ -321,7 +539,10 @@ fn lockfile_v1_v2_and_shrinkwrap_install() {
     v2["lockfileVersion"] = 2.into();
     v2["dependencies"] = Value::Object(deps);
     fs::remove_file(sb.path("package-lock.json")).unwrap();
-    sb.write("npm-shrinkwrap.json", serde_json::to_string_pretty(&v2).unwrap());
+    sb.write(
+        "npm-shrinkwrap.json",
+        serde_json::to_string_pretty(&v2).unwrap(),
+    );
     fs::remove_dir_all(sb.path("node_modules")).unwrap();
     let out = sb.run(sb.shim("npm").arg("ci")).ok();
     assert!(out.stderr.contains("npm-shrinkwrap.json"), "{}", out.stderr);
@@ -333,9 +554,14 @@ fn aliases_nested_versions_and_workspaces_install() {
     let reg = npm_registries();
     let leaf = uniq("leaf");
     let mid = uniq("mid");
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&leaf, "1.0.0"));
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&leaf, "2.0.0"));
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&mid, "1.0.0").dependency(&leaf, "1.0.0"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&leaf, "1.0.0"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&leaf, "2.0.0"));
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&mid, "1.0.0").dependency(&leaf, "1.0.0"),
+    );
     let sb = sandbox(reg);
     sb.write(
         "package.json",
@@ -343,16 +569,36 @@ fn aliases_nested_versions_and_workspaces_install() {
             "dependencies": {&mid: "1.0.0", &leaf: "2.0.0", "leaf-alias": format!("npm:{leaf}@1.0.0")}})
         .to_string(),
     );
-    sb.write("packages/web/package.json", serde_json::json!({"name": "web", "version": "0.1.0", "dependencies": {&leaf: "2.0.0"}}).to_string());
-    sb.run(plain_npm(&sb, reg, true).args(["install", "--package-lock-only", "--ignore-scripts"])).ok();
+    sb.write(
+        "packages/web/package.json",
+        serde_json::json!({"name": "web", "version": "0.1.0", "dependencies": {&leaf: "2.0.0"}})
+            .to_string(),
+    );
+    sb.run(plain_npm(&sb, reg, true).args(["install", "--package-lock-only", "--ignore-scripts"]))
+        .ok();
     let lock = lockfile(&sb);
-    assert!(lock["packages"][format!("node_modules/{mid}/node_modules/{leaf}")].is_object(), "nested entry expected");
+    assert!(
+        lock["packages"][format!("node_modules/{mid}/node_modules/{leaf}")].is_object(),
+        "nested entry expected"
+    );
 
     sb.run(sb.shim("npm").arg("ci")).ok();
     assert_eq!(installed_version(&sb, &leaf).as_deref(), Some("2.0.0"));
-    assert_eq!(installed_version(&sb, &format!("{mid}/node_modules/{leaf}")).as_deref(), Some("1.0.0"));
-    assert_eq!(installed_version(&sb, "leaf-alias").as_deref(), Some("1.0.0"));
-    assert!(fs::symlink_metadata(sb.path("node_modules/web")).unwrap().file_type().is_symlink(), "workspace linked");
+    assert_eq!(
+        installed_version(&sb, &format!("{mid}/node_modules/{leaf}")).as_deref(),
+        Some("1.0.0")
+    );
+    assert_eq!(
+        installed_version(&sb, "leaf-alias").as_deref(),
+        Some("1.0.0")
+    );
+    assert!(
+        fs::symlink_metadata(sb.path("node_modules/web"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "workspace linked"
+    );
 }
 
 #[test]
@@ -367,14 +613,26 @@ fn unverifiable_entries_and_missing_or_stale_lockfiles_are_21() {
     lock(&sb, reg, &[(&internal, "1.2.3")], true);
     let good = lockfile(&sb);
     let mut bad = good.clone();
-    bad["packages"][format!("node_modules/{public}")].as_object_mut().unwrap().remove("integrity");
-    bad["packages"]["node_modules/gitdep"] =
-        serde_json::json!({"version": "1.0.0", "resolved": "git+ssh://git@github.com/o/gitdep.git#abc123"});
+    bad["packages"][format!("node_modules/{public}")]
+        .as_object_mut()
+        .unwrap()
+        .remove("integrity");
+    bad["packages"]["node_modules/gitdep"] = serde_json::json!({"version": "1.0.0", "resolved": "git+ssh://git@github.com/o/gitdep.git#abc123"});
     set_lockfile(&sb, &bad);
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(21);
     assert!(out.stderr.contains("2 problems"), "{}", out.stderr);
-    assert!(out.stderr.contains(&format!("{public}@1.0.0: has no integrity hash")), "{}", out.stderr);
-    assert!(out.stderr.contains("gitdep@1.0.0: comes from git") && out.stderr.contains("unsafe-allow-non-registry"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("{public}@1.0.0: has no integrity hash")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("gitdep@1.0.0: comes from git")
+            && out.stderr.contains("unsafe-allow-non-registry"),
+        "{}",
+        out.stderr
+    );
     assert!(!sb.exists("node_modules"));
 
     set_lockfile(&sb, &good);
@@ -394,12 +652,20 @@ fn insecure_and_disallowed_sources_are_26() {
 
     let mut evil = lockfile(&sb);
     let key = format!("node_modules/{public}");
-    evil["packages"][&key]["resolved"] = format!("https://evil.example/{public}/-/{public}-1.0.0.tgz").into();
+    evil["packages"][&key]["resolved"] =
+        format!("https://evil.example/{public}/-/{public}-1.0.0.tgz").into();
     set_lockfile(&sb, &evil);
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(26);
-    assert!(out.stderr.contains("https://evil.example") && out.stderr.contains("does not permit"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("https://evil.example") && out.stderr.contains("does not permit"),
+        "{}",
+        out.stderr
+    );
 
-    sb.write("lockgate.toml", policy(reg, "http://npm-proxy.corp.example/"));
+    sb.write(
+        "lockgate.toml",
+        policy(reg, "http://npm-proxy.corp.example/"),
+    );
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(26);
     assert!(out.stderr.contains("plain http"), "{}", out.stderr);
     assert!(!sb.exists("node_modules"));
@@ -409,12 +675,22 @@ fn insecure_and_disallowed_sources_are_26() {
 fn redirect_to_plain_http_off_loopback_is_refused_without_connecting() {
     let reg = npm_registries();
     let (_, public) = published(reg, "redirect-http");
-    let proxy = FaultProxy::start_for(&reg.public.url, Fault::Redirect { to: "http://203.0.113.1:80".into() }, Some("/-/"));
+    let proxy = FaultProxy::start_for(
+        &reg.public.url,
+        Fault::Redirect {
+            to: "http://203.0.113.1:80".into(),
+        },
+        Some("/-/"),
+    );
     let sb = sandbox(reg);
     lock(&sb, reg, &[(&public, "1.0.0")], false);
     sb.write("lockgate.toml", policy(reg, &proxy.url));
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(26);
-    assert!(out.stderr.contains("redirected") && out.stderr.contains("203.0.113.1"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("redirected") && out.stderr.contains("203.0.113.1"),
+        "{}",
+        out.stderr
+    );
     assert!(!sb.exists("node_modules"));
 }
 
@@ -423,31 +699,68 @@ fn redirect_to_another_origin_is_followed_without_credentials() {
     let reg = npm_registries();
     let (_, public) = published(reg, "redirect-origin");
     let storage = FaultProxy::start(&reg.public.url, Fault::Pass);
-    let front = FaultProxy::start_for(&reg.public.url, Fault::Redirect { to: storage.url.trim_end_matches('/').into() }, Some("/-/"));
+    let front = FaultProxy::start_for(
+        &reg.public.url,
+        Fault::Redirect {
+            to: storage.url.trim_end_matches('/').into(),
+        },
+        Some("/-/"),
+    );
     let sb = sandbox(reg);
     lock(&sb, reg, &[(&public, "1.0.0")], false);
-    let front_host = front.url.trim_start_matches("http://").trim_end_matches('/');
-    sb.npmrc(&format!("registry={}\n//{front_host}/:_authToken=front-secret", reg.public.url));
+    let front_host = front
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    sb.npmrc(&format!(
+        "registry={}\n//{front_host}/:_authToken=front-secret",
+        reg.public.url
+    ));
     sb.write("lockgate.toml", policy(reg, &front.url));
     sb.run(sb.shim("npm").arg("ci")).ok();
     assert_eq!(installed_version(&sb, &public).as_deref(), Some("1.0.0"));
     let to_front = front.requests();
-    assert!(to_front.iter().any(|r| r.header("authorization") == Some("Bearer front-secret")), "the front host gets its token");
+    assert!(
+        to_front
+            .iter()
+            .any(|r| r.header("authorization") == Some("Bearer front-secret")),
+        "the front host gets its token"
+    );
     let to_storage = storage.requests();
     assert!(!to_storage.is_empty(), "the redirect was followed");
-    assert!(to_storage.iter().all(|r| r.header("authorization").is_none()), "no credentials to another origin: {to_storage:?}");
+    assert!(
+        to_storage
+            .iter()
+            .all(|r| r.header("authorization").is_none()),
+        "no credentials to another origin: {to_storage:?}"
+    );
 }
 
 #[test]
 fn transient_errors_are_retried_and_persistent_ones_are_27() {
     let reg = npm_registries();
     let (_, public) = published(reg, "flaky");
-    let proxy = FaultProxy::start_for(&reg.public.url, Fault::Status { status: 503, times: 2 }, Some("/-/"));
+    let proxy = FaultProxy::start_for(
+        &reg.public.url,
+        Fault::Status {
+            status: 503,
+            times: 2,
+        },
+        Some("/-/"),
+    );
     let sb = sandbox(reg);
     lock(&sb, reg, &[(&public, "1.0.0")], false);
     sb.write("lockgate.toml", policy(reg, &proxy.url));
     sb.run(sb.shim("npm").arg("ci")).ok();
-    assert_eq!(proxy.requests().iter().filter(|r| r.path.contains("/-/")).count(), 3, "two 503s then success");
+    assert_eq!(
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/-/"))
+            .count(),
+        3,
+        "two 503s then success"
+    );
 
     // Truncated bodies every time: retried, then 27, and the store holds nothing unverified.
     let sb = sandbox(reg);
@@ -460,8 +773,15 @@ fn transient_errors_are_retried_and_persistent_ones_are_27() {
     assert!(!sb.exists("node_modules"));
 
     // Nothing listening: unreachable after retries.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    sb.write("lockgate.toml", policy(reg, &format!("http://127.0.0.1:{closed}/")));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    sb.write(
+        "lockgate.toml",
+        policy(reg, &format!("http://127.0.0.1:{closed}/")),
+    );
     sb.run(sb.shim("npm").arg("ci")).code_is(27);
 
     // A locked version the registry does not have.
@@ -471,7 +791,11 @@ fn transient_errors_are_retried_and_persistent_ones_are_27() {
     l["packages"][format!("node_modules/{public}")]["version"] = "1.0.1".into();
     set_lockfile(&sb, &l);
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(27);
-    assert!(out.stderr.contains("not found") || out.stderr.contains("does not list"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not found") || out.stderr.contains("does not list"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -489,21 +813,45 @@ fn kill_9_mid_download_leaves_no_unverified_bytes_in_the_store() {
     }
     let pkg = NpmPackage::new(&big, "1.0.0").origin(&blob);
     reg.public.publish(&reg.attacker_token, &pkg);
-    let proxy = FaultProxy::start_for(&reg.public.url, Fault::Trickle { chunk: 4096, every: Duration::from_millis(20) }, Some("/-/"));
+    let proxy = FaultProxy::start_for(
+        &reg.public.url,
+        Fault::Trickle {
+            chunk: 4096,
+            every: Duration::from_millis(20),
+        },
+        Some("/-/"),
+    );
     let sb = sandbox(reg);
     lock(&sb, reg, &[(&big, "1.0.0")], false);
     sb.write("lockgate.toml", policy(reg, &proxy.url));
 
-    let mut child = sb.shim("npm").arg("ci").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = sb
+        .shim("npm")
+        .arg("ci")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let start = Instant::now();
     while !proxy.requests().iter().any(|r| r.path.contains("/-/")) {
-        assert!(start.elapsed() < Duration::from_secs(30), "download never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "download never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(300));
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     child.wait().unwrap();
-    assert_eq!(store_files(&sb), 0, "a killed download never appears under a digest");
+    assert_eq!(
+        store_files(&sb),
+        0,
+        "a killed download never appears under a digest"
+    );
     assert!(!sb.exists("node_modules"));
 
     proxy.set_fault(Fault::Pass);
@@ -517,15 +865,19 @@ fn route_mode_refusal_restores_package_json_and_lockfile_byte_for_byte() {
     let reg = npm_registries();
     let (internal, _) = published(reg, "route-restore");
     let victim = uniq("victim");
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&victim, "1.0.0"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&victim, "1.0.0"));
     let sb = sandbox(reg);
     lock(&sb, reg, &[(&internal, "1.2.3")], true);
     let manifest_before = sb.read("package.json");
     let lock_before = sb.read("package-lock.json");
     // The stored bytes change but the packument still advertises the original integrity.
-    reg.public.replace_tarball(&NpmPackage::new(&victim, "1.0.0").origin("swapped"), false);
+    reg.public
+        .replace_tarball(&NpmPackage::new(&victim, "1.0.0").origin("swapped"), false);
 
-    let out = sb.run(sb.shim("npm").args(["install", &victim])).code_is(23);
+    let out = sb
+        .run(sb.shim("npm").args(["install", &victim]))
+        .code_is(23);
     assert!(out.stderr.contains("restored"), "{}", out.stderr);
     assert_eq!(sb.read("package.json"), manifest_before);
     assert_eq!(sb.read("package-lock.json"), lock_before);
@@ -536,17 +888,25 @@ fn route_mode_refusal_restores_package_json_and_lockfile_byte_for_byte() {
 fn npm_update_and_install_without_lockfile_go_through_the_gate() {
     let reg = npm_registries();
     let lib = uniq("semver-lib");
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&lib, "1.0.0"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&lib, "1.0.0"));
     let sb = sandbox(reg);
     write_manifest(&sb, &[(&lib, "^1.0.0")]);
     sb.run(sb.shim("npm").arg("install")).ok();
-    assert!(sb.exists("package-lock.json"), "install without a lockfile writes one");
+    assert!(
+        sb.exists("package-lock.json"),
+        "install without a lockfile writes one"
+    );
     assert_eq!(installed_version(&sb, &lib).as_deref(), Some("1.0.0"));
 
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&lib, "1.1.0"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&lib, "1.1.0"));
     sb.run(sb.shim("npm").arg("update")).ok();
     assert_eq!(installed_version(&sb, &lib).as_deref(), Some("1.1.0"));
-    assert_eq!(lockfile(&sb)["packages"][format!("node_modules/{lib}")]["version"], "1.1.0");
+    assert_eq!(
+        lockfile(&sb)["packages"][format!("node_modules/{lib}")]["version"],
+        "1.1.0"
+    );
 }
 
 #[test]
@@ -563,7 +923,8 @@ fn an_older_npm_is_guarded_the_same_way() {
     assert_eq!(installed_version(&sb, &public).as_deref(), Some("1.0.0"));
 
     let other = uniq("npm10-added");
-    reg.public.publish(&reg.attacker_token, &NpmPackage::new(&other, "3.0.0"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&other, "3.0.0"));
     sb.run(sb.shim("npm").args(["install", &other])).ok();
     assert_eq!(installed_version(&sb, &other).as_deref(), Some("3.0.0"));
 
@@ -587,13 +948,28 @@ fn counters_accumulate_across_concurrent_runs() {
             format!("node_modules/{name}"): {"version": "1.0.0", "resolved": format!("{}{name}/-/x-1.0.0.tgz", reg.public.url), "integrity": integrity}}}),
     );
     let children: Vec<_> = (0..6)
-        .map(|_| sb.shim("npm").arg("ci").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap())
+        .map(|_| {
+            sb.shim("npm")
+                .arg("ci")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for mut c in children {
         assert_eq!(c.wait().unwrap().code(), Some(22));
     }
-    assert_eq!(sb.counter("registry_confusion_attempt_detected_total", &[("package", &name)]), 6.0);
-    assert!(sb.metrics().contains("# TYPE registry_confusion_attempt_detected_total counter"));
+    assert_eq!(
+        sb.counter(
+            "registry_confusion_attempt_detected_total",
+            &[("package", &name)]
+        ),
+        6.0
+    );
+    assert!(sb
+        .metrics()
+        .contains("# TYPE registry_confusion_attempt_detected_total counter"));
 }
 
 #[test]
@@ -603,20 +979,35 @@ fn configuration_errors_are_20() {
     write_manifest(&sb, &[]);
     sb.write("lockgate.toml", "[npm]\nregistri = \"https://x/\"\n");
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(20);
-    assert!(out.stderr.contains("registri") && out.stderr.contains("lockgate.toml"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("registri") && out.stderr.contains("lockgate.toml"),
+        "{}",
+        out.stderr
+    );
 
     // An org file the project tries to re-point.
     sb.write("org.toml", policy(reg, &reg.public.url));
     sb.set_env("LOCKGATE_SYSTEM_CONFIG", sb.path("org.toml"));
-    sb.write("lockgate.toml", "[npm.internal]\nregistry = \"https://elsewhere.example/\"\n");
+    sb.write(
+        "lockgate.toml",
+        "[npm.internal]\nregistry = \"https://elsewhere.example/\"\n",
+    );
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(20);
-    assert!(out.stderr.contains("npm.internal.registry") && out.stderr.contains("org"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("npm.internal.registry") && out.stderr.contains("org"),
+        "{}",
+        out.stderr
+    );
 
     // A real npm that calls back into the shim: the recursion counter stops the loop.
     sb.remove_env("LOCKGATE_SYSTEM_CONFIG");
     sb.write("lockgate.toml", policy(reg, &reg.public.url));
     let wrapper = sb.write("../wrapper/npm", "#!/bin/sh\nexec npm \"$@\"\n");
-    fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     sb.set_env("LOCKGATE_REAL_NPM", &wrapper);
     let out = sb.run(sb.shim("npm").arg("--version")).code_is(20);
     assert!(out.stderr.contains("called itself"), "{}", out.stderr);

@@ -482,7 +482,11 @@ impl Ctx {
 /// The credential a guarded build would use for the internal repository of the project in `dir`
 /// (policy `username` + `password-env`, or the settings.xml `<server>` named by `server-id`); for
 /// `lockgate doctor`.
-pub fn doctor_credential(policy: &Policy, dir: &Path, real_mvn: &Path) -> Result<Option<Credential>> {
+pub fn doctor_credential(
+    policy: &Policy,
+    dir: &Path,
+    real_mvn: &Path,
+) -> Result<Option<Credential>> {
     let inv = project::discover(&[], dir, real_mvn)?;
     let (settings, _) = inv.settings()?;
     internal_credential(&policy.maven, &settings)

@@ -427,9 +427,7 @@ mod tests {
 
     fn request(path: &str) -> GateRequest {
         GateRequest {
-            method: hyper::Method::GET,
             path: path.into(),
-            query: None,
             headers: hyper::HeaderMap::new(),
         }
     }

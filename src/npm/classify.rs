@@ -42,15 +42,67 @@ pub struct Invocation {
 
 /// Options that take a separate value (`--opt value`); `--opt=value` needs no entry.
 const VALUE_OPTS: &[&str] = &[
-    "--prefix", "-C", "--workspace", "-w", "--registry", "--cache", "--userconfig", "--globalconfig",
-    "--loglevel", "--tag", "--otp", "--scope", "--include", "--omit", "--before", "--install-strategy",
-    "--location", "-L", "--script-shell", "--node-options", "--access", "--auth-type", "--call", "-c",
-    "--package", "--save-prefix", "--tag-version-prefix", "--preid", "--cafile", "--ca", "--cert",
-    "--key", "--proxy", "--https-proxy", "--noproxy", "--local-address", "--maxsockets", "--fetch-retries",
-    "--fetch-timeout", "--fetch-retry-mintimeout", "--fetch-retry-maxtimeout", "--fetch-retry-factor",
-    "--lockfile-version", "--replace-registry-host", "--umask", "--shell", "--editor", "--viewer",
-    "--heading", "--init-module", "--node-gyp", "--only", "--also", "--cidr", "--depth", "--format",
-    "--expect-results", "--expect-result-count", "--sbom-format", "--sbom-type", "--allow-git",
+    "--prefix",
+    "-C",
+    "--workspace",
+    "-w",
+    "--registry",
+    "--cache",
+    "--userconfig",
+    "--globalconfig",
+    "--loglevel",
+    "--tag",
+    "--otp",
+    "--scope",
+    "--include",
+    "--omit",
+    "--before",
+    "--install-strategy",
+    "--location",
+    "-L",
+    "--script-shell",
+    "--node-options",
+    "--access",
+    "--auth-type",
+    "--call",
+    "-c",
+    "--package",
+    "--save-prefix",
+    "--tag-version-prefix",
+    "--preid",
+    "--cafile",
+    "--ca",
+    "--cert",
+    "--key",
+    "--proxy",
+    "--https-proxy",
+    "--noproxy",
+    "--local-address",
+    "--maxsockets",
+    "--fetch-retries",
+    "--fetch-timeout",
+    "--fetch-retry-mintimeout",
+    "--fetch-retry-maxtimeout",
+    "--fetch-retry-factor",
+    "--lockfile-version",
+    "--replace-registry-host",
+    "--umask",
+    "--shell",
+    "--editor",
+    "--viewer",
+    "--heading",
+    "--init-module",
+    "--node-gyp",
+    "--only",
+    "--also",
+    "--cidr",
+    "--depth",
+    "--format",
+    "--expect-results",
+    "--expect-result-count",
+    "--sbom-format",
+    "--sbom-type",
+    "--allow-git",
 ];
 
 /// Every npm command and alias (npm 10/11 `cmd-list`), mapped to what lockgate does with it.
@@ -58,8 +110,8 @@ fn command(word: &str) -> Option<Cmd> {
     use Cmd::*;
     Some(match word {
         "ci" | "clean-install" | "ic" | "install-clean" | "isntall-clean" => Ci,
-        "install" | "i" | "in" | "ins" | "inst" | "insta" | "instal" | "isnt" | "isnta" | "isntal"
-        | "isntall" | "add" => Install,
+        "install" | "i" | "in" | "ins" | "inst" | "insta" | "instal" | "isnt" | "isnta"
+        | "isntal" | "isntall" | "add" => Install,
         "install-test" | "it" => InstallTest,
         "install-ci-test" | "cit" | "clean-install-test" | "sit" => CiTest,
         "update" | "up" | "upgrade" | "udpate" => Update,
@@ -68,15 +120,16 @@ fn command(word: &str) -> Option<Cmd> {
         "dedupe" | "ddp" => Notice("`npm dedupe` may fetch packages"),
         "link" | "ln" => Notice("`npm link` installs the linked package's dependencies"),
         "audit" => Audit,
-        "access" | "adduser" | "add-user" | "login" | "logout" | "bugs" | "issues" | "cache" | "completion"
-        | "config" | "c" | "get" | "set" | "deprecate" | "undeprecate" | "diff" | "dist-tag" | "dist-tags"
-        | "docs" | "home" | "doctor" | "edit" | "explain" | "why" | "explore" | "find-dupes" | "fund"
-        | "help" | "hlep" | "help-search" | "hook" | "ll" | "la" | "ls" | "list" | "org" | "ogr"
-        | "outdated" | "owner" | "author" | "pack" | "ping" | "pkg" | "prefix" | "profile" | "prune"
-        | "publish" | "pub" | "query" | "rebuild" | "rb" | "repo" | "restart" | "root" | "run"
-        | "run-script" | "rum" | "urn" | "sbom" | "search" | "find" | "s" | "se" | "shrinkwrap" | "star"
-        | "stars" | "start" | "stop" | "team" | "test" | "t" | "tst" | "token" | "trust" | "uninstall"
-        | "unlink" | "remove" | "rm" | "r" | "un" | "unpublish" | "unstar" | "version" | "verison"
+        "access" | "adduser" | "add-user" | "login" | "logout" | "bugs" | "issues" | "cache"
+        | "completion" | "config" | "c" | "get" | "set" | "deprecate" | "undeprecate" | "diff"
+        | "dist-tag" | "dist-tags" | "docs" | "home" | "doctor" | "edit" | "explain" | "why"
+        | "explore" | "find-dupes" | "fund" | "help" | "hlep" | "help-search" | "hook" | "ll"
+        | "la" | "ls" | "list" | "org" | "ogr" | "outdated" | "owner" | "author" | "pack"
+        | "ping" | "pkg" | "prefix" | "profile" | "prune" | "publish" | "pub" | "query"
+        | "rebuild" | "rb" | "repo" | "restart" | "root" | "run" | "run-script" | "rum" | "urn"
+        | "sbom" | "search" | "find" | "s" | "se" | "shrinkwrap" | "star" | "stars" | "start"
+        | "stop" | "team" | "test" | "t" | "tst" | "token" | "trust" | "uninstall" | "unlink"
+        | "remove" | "rm" | "r" | "un" | "unpublish" | "unstar" | "version" | "verison"
         | "view" | "info" | "show" | "v" | "whoami" | "install-scripts" => PassThrough,
         _ => return None,
     })
@@ -96,7 +149,10 @@ enum Cmd {
 
 /// Classify npm's argv (without the program name).
 pub fn classify(args: &[OsString]) -> Invocation {
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut inv = Invocation {
         action: Action::PassThrough,
         command_index: None,
@@ -135,7 +191,9 @@ pub fn classify(args: &[OsString]) -> Invocation {
             ("--prefix" | "-C", Some(v)) => inv.prefix = Some(v.to_string()),
             ("-g" | "--global", None) | ("--global", Some("true")) => inv.global = true,
             ("--location", Some("global")) => inv.global = true,
-            ("--omit", Some("dev")) | ("--only", Some("prod" | "production")) => inv.omit_dev = true,
+            ("--omit", Some("dev")) | ("--only", Some("prod" | "production")) => {
+                inv.omit_dev = true
+            }
             ("--production", None) | ("--production", Some("true")) => inv.omit_dev = true,
             ("--omit", Some("optional")) | ("--no-optional", None) => inv.omit_optional = true,
             _ => {}
@@ -147,7 +205,10 @@ pub fn classify(args: &[OsString]) -> Invocation {
     };
     let (idx, word) = positionals[pos];
     inv.command_index = Some(idx);
-    let rest: Vec<String> = positionals[pos + 1..].iter().map(|(_, w)| w.to_string()).collect();
+    let rest: Vec<String> = positionals[pos + 1..]
+        .iter()
+        .map(|(_, w)| w.to_string())
+        .collect();
     inv.action = match command(word).expect("checked above") {
         Cmd::Ci => Action::Ci,
         Cmd::Install => Action::Install { packages: rest },
@@ -189,13 +250,25 @@ mod tests {
         assert_eq!(c("install").action, Action::Install { packages: vec![] });
         assert_eq!(c("i").action, Action::Install { packages: vec![] });
         assert_eq!(c("isntall").action, Action::Install { packages: vec![] });
-        assert_eq!(c("add lodash").action, Action::Install { packages: vec!["lodash".into()] });
+        assert_eq!(
+            c("add lodash").action,
+            Action::Install {
+                packages: vec!["lodash".into()]
+            }
+        );
         assert_eq!(
             c("install --save-dev @myorg/a@1 left-pad").action,
-            Action::Install { packages: vec!["@myorg/a@1".into(), "left-pad".into()] }
+            Action::Install {
+                packages: vec!["@myorg/a@1".into(), "left-pad".into()]
+            }
         );
         assert_eq!(c("update").action, Action::Update { packages: vec![] });
-        assert_eq!(c("up lodash").action, Action::Update { packages: vec!["lodash".into()] });
+        assert_eq!(
+            c("up lodash").action,
+            Action::Update {
+                packages: vec!["lodash".into()]
+            }
+        );
         let cit = c("cit");
         assert_eq!(cit.action, Action::Ci);
         assert!(cit.then_test);
@@ -203,7 +276,23 @@ mod tests {
 
     #[test]
     fn pass_through() {
-        for l in ["run build", "run install", "test", "--version", "-v", "ls", "publish", "view react", "", "config get registry", "help install", "uninstall foo", "rebuild", "audit", "init"] {
+        for l in [
+            "run build",
+            "run install",
+            "test",
+            "--version",
+            "-v",
+            "ls",
+            "publish",
+            "view react",
+            "",
+            "config get registry",
+            "help install",
+            "uninstall foo",
+            "rebuild",
+            "audit",
+            "init",
+        ] {
             assert_eq!(c(l).action, Action::PassThrough, "{l}");
         }
     }
@@ -223,10 +312,18 @@ mod tests {
         assert_eq!(i.prefix.as_deref(), Some("ci"));
         assert_eq!(i.command_index, Some(2));
         assert_eq!(c("--loglevel silly ci").action, Action::Ci);
-        assert_eq!(c("-w packages/a install x").action, Action::Install { packages: vec!["x".into()] });
+        assert_eq!(
+            c("-w packages/a install x").action,
+            Action::Install {
+                packages: vec!["x".into()]
+            }
+        );
         // An option we do not know still cannot hide the command (fail closed).
         assert_eq!(c("--some-new-option value ci").action, Action::Ci);
-        assert_eq!(c("--tag beta install").action, Action::Install { packages: vec![] });
+        assert_eq!(
+            c("--tag beta install").action,
+            Action::Install { packages: vec![] }
+        );
         assert_eq!(c("--prefix=/p ci").prefix.as_deref(), Some("/p"));
     }
 

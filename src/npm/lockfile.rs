@@ -80,7 +80,12 @@ pub struct Lockfile {
 /// dependencies / devDependencies / optionalDependencies / peerDependencies of one manifest.
 pub type DepSpecs = BTreeMap<&'static str, BTreeMap<String, String>>;
 
-pub const DEP_TYPES: [&str; 4] = ["dependencies", "devDependencies", "optionalDependencies", "peerDependencies"];
+pub const DEP_TYPES: [&str; 4] = [
+    "dependencies",
+    "devDependencies",
+    "optionalDependencies",
+    "peerDependencies",
+];
 
 /// Fields copied from a lockfile entry into the synthesized manifest.
 const MANIFEST_FIELDS: [&str; 9] = [
@@ -103,15 +108,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile> {
             "regenerate it with `npm install --package-lock-only` (through lockgate) and commit it",
         )
     };
-    let root: Value = serde_json::from_str(text).map_err(|e| bad(format!("the lockfile is not valid JSON: {e}")))?;
-    let obj = root.as_object().ok_or_else(|| bad("the lockfile is not a JSON object".into()))?;
+    let root: Value = serde_json::from_str(text)
+        .map_err(|e| bad(format!("the lockfile is not valid JSON: {e}")))?;
+    let obj = root
+        .as_object()
+        .ok_or_else(|| bad("the lockfile is not a JSON object".into()))?;
     let version = obj
         .get("lockfileVersion")
         .and_then(Value::as_u64)
         .map(|v| v as u32)
         .unwrap_or(1);
     if !(1..=3).contains(&version) {
-        return Err(bad(format!("lockfileVersion {version} is not supported (1, 2 and 3 are)")));
+        return Err(bad(format!(
+            "lockfileVersion {version} is not supported (1, 2 and 3 are)"
+        )));
     }
     let mut lock = Lockfile {
         path: path.to_path_buf(),
@@ -182,14 +192,26 @@ fn entry_lines(text: &str) -> BTreeMap<String, usize> {
                 }
             }
             '{' | '[' => {
-                let key = stack.last().filter(|f| f.object).and_then(|f| f.last_key.clone());
+                let key = stack
+                    .last()
+                    .filter(|f| f.object)
+                    .and_then(|f| f.last_key.clone());
                 if ch == '{' {
-                    let keys: Vec<&str> = stack.iter().filter_map(|f| f.key.as_deref()).chain(key.as_deref()).collect();
+                    let keys: Vec<&str> = stack
+                        .iter()
+                        .filter_map(|f| f.key.as_deref())
+                        .chain(key.as_deref())
+                        .collect();
                     if let Some(path) = install_path(&keys) {
                         out.entry(path).or_insert(line);
                     }
                 }
-                stack.push(Frame { key, object: ch == '{', last_key: None, expect_key: ch == '{' });
+                stack.push(Frame {
+                    key,
+                    object: ch == '{',
+                    last_key: None,
+                    expect_key: ch == '{',
+                });
             }
             '}' | ']' => {
                 stack.pop();
@@ -210,8 +232,15 @@ fn entry_lines(text: &str) -> BTreeMap<String, usize> {
 fn install_path(keys: &[&str]) -> Option<String> {
     match keys {
         ["packages", path] if !path.is_empty() => Some(path.to_string()),
-        ["dependencies", ..] if keys.len() % 2 == 0 && keys.iter().step_by(2).all(|k| *k == "dependencies") => {
-            let names: Vec<String> = keys.iter().skip(1).step_by(2).map(|n| format!("node_modules/{n}")).collect();
+        ["dependencies", ..]
+            if keys.len() % 2 == 0 && keys.iter().step_by(2).all(|k| *k == "dependencies") =>
+        {
+            let names: Vec<String> = keys
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|n| format!("node_modules/{n}"))
+                .collect();
             Some(names.join("/"))
         }
         _ => None,
@@ -238,7 +267,11 @@ fn dep_specs(p: &Map<String, Value>) -> DepSpecs {
 
 fn strs(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -255,10 +288,20 @@ fn install_name(path: &str) -> &str {
 fn classify_resolved(r: Option<&str>) -> Resolved {
     match r {
         None | Some("") => Resolved::Absent,
-        Some(s) if s.starts_with("git+") || s.starts_with("git:") || s.starts_with("git@") || s.starts_with("github:") || s.starts_with("gitlab:") || s.starts_with("bitbucket:") || s.starts_with("gist:") => {
+        Some(s)
+            if s.starts_with("git+")
+                || s.starts_with("git:")
+                || s.starts_with("git@")
+                || s.starts_with("github:")
+                || s.starts_with("gitlab:")
+                || s.starts_with("bitbucket:")
+                || s.starts_with("gist:") =>
+        {
             Resolved::Git(s.to_string())
         }
-        Some(s) if s.starts_with("http://") || s.starts_with("https://") => Resolved::Url(s.to_string()),
+        Some(s) if s.starts_with("http://") || s.starts_with("https://") => {
+            Resolved::Url(s.to_string())
+        }
         Some(s) => Resolved::File(s.trim_start_matches("file:").to_string()),
     }
 }
@@ -266,7 +309,11 @@ fn classify_resolved(r: Option<&str>) -> Resolved {
 fn v2_entry(key: &str, p: &Map<String, Value>) -> std::result::Result<Entry, String> {
     let installed = install_name(key).to_string();
     let name = p.get("name").and_then(Value::as_str).map(str::to_string);
-    let version = p.get("version").and_then(Value::as_str).unwrap_or_default().to_string();
+    let version = p
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let link = flag(p, "link");
     let resolved = classify_resolved(p.get("resolved").and_then(Value::as_str));
     if version.is_empty() && !link && !matches!(resolved, Resolved::Git(_) | Resolved::File(_)) {
@@ -281,7 +328,10 @@ fn v2_entry(key: &str, p: &Map<String, Value>) -> std::result::Result<Entry, Str
         name,
         alias,
         version,
-        integrity: p.get("integrity").and_then(Value::as_str).map(str::to_string),
+        integrity: p
+            .get("integrity")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         resolved,
         local: link,
         in_bundle: flag(p, "inBundle"),
@@ -302,9 +352,17 @@ fn v2_entry(key: &str, p: &Map<String, Value>) -> std::result::Result<Entry, Str
 fn workspace_entry(key: &str, p: &Map<String, Value>) -> Entry {
     Entry {
         path: key.to_string(),
-        name: p.get("name").and_then(Value::as_str).unwrap_or(key).to_string(),
+        name: p
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or(key)
+            .to_string(),
         alias: None,
-        version: p.get("version").and_then(Value::as_str).unwrap_or_default().to_string(),
+        version: p
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         resolved: Resolved::Absent,
         integrity: None,
         local: true,
@@ -320,16 +378,29 @@ fn workspace_entry(key: &str, p: &Map<String, Value>) -> Entry {
     }
 }
 
-fn walk_v1(deps: &Map<String, Value>, parent: &str, out: &mut Vec<Entry>) -> std::result::Result<(), String> {
+fn walk_v1(
+    deps: &Map<String, Value>,
+    parent: &str,
+    out: &mut Vec<Entry>,
+) -> std::result::Result<(), String> {
     for (installed, v) in deps {
         let path = format!("{parent}node_modules/{installed}");
-        let d = v.as_object().ok_or_else(|| format!("dependency \"{path}\" is not an object"))?;
+        let d = v
+            .as_object()
+            .ok_or_else(|| format!("dependency \"{path}\" is not an object"))?;
         let raw_version = d.get("version").and_then(Value::as_str).unwrap_or_default();
         let mut resolved = classify_resolved(d.get("resolved").and_then(Value::as_str));
         let (name, alias, version) = if let Some(spec) = raw_version.strip_prefix("npm:") {
             // "npm:real@1.2.3" (the real name may be scoped: "npm:@s/real@1.2.3")
-            let at = spec[1..].find('@').map(|i| i + 1).ok_or_else(|| format!("alias \"{path}\" has no version"))?;
-            (spec[..at].to_string(), Some(installed.clone()), spec[at + 1..].to_string())
+            let at = spec[1..]
+                .find('@')
+                .map(|i| i + 1)
+                .ok_or_else(|| format!("alias \"{path}\" has no version"))?;
+            (
+                spec[..at].to_string(),
+                Some(installed.clone()),
+                spec[at + 1..].to_string(),
+            )
         } else {
             match classify_resolved(Some(raw_version)) {
                 r @ (Resolved::Git(_) | Resolved::Url(_)) => {
@@ -355,7 +426,10 @@ fn walk_v1(deps: &Map<String, Value>, parent: &str, out: &mut Vec<Entry>) -> std
             name,
             alias,
             version,
-            integrity: d.get("integrity").and_then(Value::as_str).map(str::to_string),
+            integrity: d
+                .get("integrity")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             local: matches!(resolved, Resolved::File(_)) && !raw_version.ends_with(".tgz"),
             resolved,
             in_bundle: flag(d, "bundled"),
@@ -384,12 +458,18 @@ pub fn out_of_sync(lock: &Lockfile, manifests: &BTreeMap<String, Value>) -> Vec<
     }
     let mut diffs = Vec::new();
     for (key, manifest) in manifests {
-        let where_ = if key.is_empty() { "package.json".to_string() } else { format!("{key}/package.json") };
+        let where_ = if key.is_empty() {
+            "package.json".to_string()
+        } else {
+            format!("{key}/package.json")
+        };
         let Some(recorded) = lock.recorded_specs.get(key) else {
             diffs.push(format!("{where_} is not in the lockfile"));
             continue;
         };
-        let Some(m) = manifest.as_object() else { continue };
+        let Some(m) = manifest.as_object() else {
+            continue;
+        };
         let mut actual = dep_specs(m);
         // npm moves a name listed in both dependencies and optionalDependencies to the latter.
         let optional: Vec<String> = actual["optionalDependencies"].keys().cloned().collect();
@@ -400,15 +480,19 @@ pub fn out_of_sync(lock: &Lockfile, manifests: &BTreeMap<String, Value>) -> Vec<
             let (a, r) = (&actual[t], &recorded[t]);
             for (name, spec) in a {
                 match r.get(name) {
-                    None => diffs.push(format!("{where_} {t} has {name}@{spec}, the lockfile does not")),
-                    Some(rs) if rs != spec => {
-                        diffs.push(format!("{where_} {t} wants {name}@{spec}, the lockfile recorded {rs}"))
-                    }
+                    None => diffs.push(format!(
+                        "{where_} {t} has {name}@{spec}, the lockfile does not"
+                    )),
+                    Some(rs) if rs != spec => diffs.push(format!(
+                        "{where_} {t} wants {name}@{spec}, the lockfile recorded {rs}"
+                    )),
                     _ => {}
                 }
             }
             for name in r.keys().filter(|n| !a.contains_key(*n)) {
-                diffs.push(format!("the lockfile has {name} in {t} of {where_}, which no longer lists it"));
+                diffs.push(format!(
+                    "the lockfile has {name} in {t} of {where_}, which no longer lists it"
+                ));
             }
         }
     }
@@ -493,19 +577,33 @@ mod tests {
         assert_eq!(l.version, 3);
         let by = |p: &str| l.entries.iter().find(|e| e.path == p).unwrap();
         let a = by("node_modules/@myorg/a");
-        assert_eq!((a.name.as_str(), a.version.as_str(), a.scope()), ("@myorg/a", "1.0.0", Some("@myorg")));
-        assert!(matches!(&a.resolved, Resolved::Url(u) if u.starts_with("https://npm.corp.example/")));
+        assert_eq!(
+            (a.name.as_str(), a.version.as_str(), a.scope()),
+            ("@myorg/a", "1.0.0", Some("@myorg"))
+        );
+        assert!(
+            matches!(&a.resolved, Resolved::Url(u) if u.starts_with("https://npm.corp.example/"))
+        );
         assert!(a.has_install_script);
         assert_eq!(a.manifest["dependencies"], json!({"b": "^2"}));
         let nested = by("node_modules/@myorg/a/node_modules/b");
-        assert_eq!((nested.name.as_str(), &nested.resolved), ("b", &Resolved::Absent));
+        assert_eq!(
+            (nested.name.as_str(), &nested.resolved),
+            ("b", &Resolved::Absent)
+        );
         let alias = by("node_modules/safe");
-        assert_eq!((alias.name.as_str(), alias.alias.as_deref()), ("left-pad", Some("safe")));
+        assert_eq!(
+            (alias.name.as_str(), alias.alias.as_deref()),
+            ("left-pad", Some("safe"))
+        );
         let es = by("node_modules/@esbuild/darwin-arm64");
         assert!(es.optional && es.os == ["darwin"] && es.cpu == ["arm64"]);
         assert!(by("node_modules/pkg-a").local);
         assert!(by("packages/a").local);
-        assert!(matches!(by("node_modules/gitdep").resolved, Resolved::Git(_)));
+        assert!(matches!(
+            by("node_modules/gitdep").resolved,
+            Resolved::Git(_)
+        ));
         assert!(by("node_modules/bundler/node_modules/inner").in_bundle);
         assert!(by("node_modules/esbuild").dev);
     }
@@ -517,7 +615,10 @@ mod tests {
         m.insert(String::new(), json!({"dependencies": {"@myorg/a": "^1.0.0", "safe": "npm:left-pad@1.3.0"}, "devDependencies": {"esbuild": "0.19.0"}}));
         m.insert("packages/a".into(), json!({"dependencies": {"b": "^2"}}));
         assert!(out_of_sync(&l, &m).is_empty());
-        m.insert(String::new(), json!({"dependencies": {"@myorg/a": "^2.0.0", "left-pad": "1"}}));
+        m.insert(
+            String::new(),
+            json!({"dependencies": {"@myorg/a": "^2.0.0", "left-pad": "1"}}),
+        );
         let d = out_of_sync(&l, &m);
         assert!(d.iter().any(|s| s.contains("@myorg/a@^2.0.0")), "{d:?}");
         assert!(d.iter().any(|s| s.contains("left-pad")), "{d:?}");
@@ -529,7 +630,10 @@ mod tests {
         let text = r#"{"lockfileVersion": 3, "packages": {"": {"optionalDependencies": {"x": "^2.0.0"}}}}"#;
         let l = parse(text, Path::new("l")).unwrap();
         let mut m = BTreeMap::new();
-        m.insert(String::new(), json!({"dependencies": {"x": "^2.0.0"}, "optionalDependencies": {"x": "^2.0.0"}}));
+        m.insert(
+            String::new(),
+            json!({"dependencies": {"x": "^2.0.0"}, "optionalDependencies": {"x": "^2.0.0"}}),
+        );
         assert!(out_of_sync(&l, &m).is_empty(), "{:?}", out_of_sync(&l, &m));
     }
 
@@ -546,16 +650,27 @@ mod tests {
         let by = |p: &str| l.entries.iter().find(|e| e.path == p).unwrap();
         assert_eq!(by("node_modules/a/node_modules/b").version, "1.0.1");
         let al = by("node_modules/al");
-        assert_eq!((al.name.as_str(), al.version.as_str(), al.alias.as_deref()), ("@scope/real", "2.0.0", Some("al")));
+        assert_eq!(
+            (al.name.as_str(), al.version.as_str(), al.alias.as_deref()),
+            ("@scope/real", "2.0.0", Some("al"))
+        );
         assert!(matches!(by("node_modules/g").resolved, Resolved::Git(_)));
         assert!(matches!(by("node_modules/f").resolved, Resolved::File(_)));
         assert!(by("node_modules/f").local);
-        assert_eq!(by("node_modules/a").manifest["dependencies"], json!({"b": "^1"}));
+        assert_eq!(
+            by("node_modules/a").manifest["dependencies"],
+            json!({"b": "^1"})
+        );
     }
 
     #[test]
     fn rejects_malformed() {
-        for t in ["{", "[]", r#"{"lockfileVersion": 9}"#, r#"{"lockfileVersion": 3, "packages": {"node_modules/x": {}}}"#] {
+        for t in [
+            "{",
+            "[]",
+            r#"{"lockfileVersion": 9}"#,
+            r#"{"lockfileVersion": 3, "packages": {"node_modules/x": {}}}"#,
+        ] {
             let e = parse(t, Path::new("package-lock.json")).unwrap_err();
             assert_eq!(e.exit_code(), 21, "{t}");
         }

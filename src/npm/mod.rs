@@ -71,7 +71,10 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
         })
     });
     if let Err(e) = &result {
-        reporter.audit("refuse", json!({"exit": e.exit_code(), "error": e.to_string()}));
+        reporter.audit(
+            "refuse",
+            json!({"exit": e.exit_code(), "error": e.to_string()}),
+        );
     }
     reporter.flush();
     result
@@ -99,7 +102,14 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn new(real: PathBuf, args: Vec<OsString>, inv: Invocation, depth: u32, cwd: &Path, reporter: Reporter) -> Result<Ctx> {
+    fn new(
+        real: PathBuf,
+        args: Vec<OsString>,
+        inv: Invocation,
+        depth: u32,
+        cwd: &Path,
+        reporter: Reporter,
+    ) -> Result<Ctx> {
         let project = project_root(cwd, inv.prefix.as_deref());
         let policy = policy::load(cwd)?;
         let npmrc = npmrc::load(&project, &real, &args);
@@ -109,7 +119,11 @@ impl Ctx {
         if let Some(internal) = &policy.npm.internal {
             if let Some(var) = &internal.token_env {
                 match std::env::var(var).ok().filter(|v| !v.is_empty()) {
-                    Some(t) => creds.push(Credential::for_url(&internal.registry, Auth::Bearer(crate::error::Secret::new(t)), format!("${var}"))),
+                    Some(t) => creds.push(Credential::for_url(
+                        &internal.registry,
+                        Auth::Bearer(crate::error::Secret::new(t)),
+                        format!("${var}"),
+                    )),
                     None => missing_token = Some((internal.registry.clone(), var.clone())),
                 }
             }
@@ -179,7 +193,11 @@ impl Ctx {
     async fn locked(&mut self, lock: &Lockfile) -> Result<i32> {
         let target = Target::this_machine(self.inv.omit_dev, self.inv.omit_optional);
         let plan = plan::plan(lock, &self.sources, &target);
-        self.scopes.extend(lock.entries.iter().filter_map(|e| e.scope().map(str::to_string)));
+        self.scopes.extend(
+            lock.entries
+                .iter()
+                .filter_map(|e| e.scope().map(str::to_string)),
+        );
         self.refuse_on_findings(&plan.findings)?;
         for f in plan.findings.iter().filter(|f| !f.is_error()) {
             eprintln!("lockgate: warning: {f}");
@@ -189,7 +207,10 @@ impl Ctx {
         }
         let artifacts = plan.artifacts();
         if let Some((registry, var)) = &self.missing_token {
-            if artifacts.iter().any(|a| a.internal && !self.store.contains(&a.digest)) {
+            if artifacts
+                .iter()
+                .any(|a| a.internal && !self.store.contains(&a.digest))
+            {
                 return Err(self.missing_credentials(registry, var));
             }
         }
@@ -203,7 +224,12 @@ impl Ctx {
         }
 
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::LockedRoute::new(lock, &plan, &self.store, &gate.url()));
+        let route = Arc::new(serve::LockedRoute::new(
+            lock,
+            &plan,
+            &self.store,
+            &gate.url(),
+        ));
         gate.serve(route.clone());
         let mut args = self.args_for_ci();
         args.extend(self.gate_flags(&gate));
@@ -240,7 +266,9 @@ impl Ctx {
         }
         if self.inv.then_test {
             let mut cmd = tokio::process::Command::new(&self.real);
-            cmd.arg("test").current_dir(&self.project).env(tool::DEPTH_VAR, self.depth.to_string());
+            cmd.arg("test")
+                .current_dir(&self.project)
+                .env(tool::DEPTH_VAR, self.depth.to_string());
             return tool::run_child(cmd, "npm test").await;
         }
         Ok(0)
@@ -254,13 +282,17 @@ impl Ctx {
         let result = self.route_inner().await;
         if !matches!(result, Ok(0)) && !self.install_started {
             backup.restore()?;
-            eprintln!("lockgate: package.json and the lockfile were restored; nothing was installed");
+            eprintln!(
+                "lockgate: package.json and the lockfile were restored; nothing was installed"
+            );
         }
         result
     }
 
     async fn route_inner(&mut self) -> Result<i32> {
-        let lock = find_lockfile(&self.project).map(|p| read_lockfile(&p)).transpose()?;
+        let lock = find_lockfile(&self.project)
+            .map(|p| read_lockfile(&p))
+            .transpose()?;
         let manifests = match &lock {
             Some(l) => read_manifests(&self.project, l)?,
             None => read_root_manifest(&self.project)?,
@@ -272,7 +304,11 @@ impl Ctx {
             }
         }
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(self.sources.clone(), self.client.clone(), self.reporter.clone()));
+        let route = Arc::new(serve::RouteMode::new(
+            self.sources.clone(),
+            self.client.clone(),
+            self.reporter.clone(),
+        ));
         gate.serve(route.clone());
         let mut args = self.args.clone();
         args.push("--package-lock-only".into());
@@ -287,7 +323,11 @@ impl Ctx {
             return Ok(code);
         }
         let lock_path = find_lockfile(&self.project).ok_or_else(|| {
-            Error::lockfile(self.project.join("package-lock.json"), "npm did not write a lockfile", "check that package-lock=false is not set in .npmrc; lockgate needs the lockfile")
+            Error::lockfile(
+                self.project.join("package-lock.json"),
+                "npm did not write a lockfile",
+                "check that package-lock=false is not set in .npmrc; lockgate needs the lockfile",
+            )
         })?;
         let lock = read_lockfile(&lock_path)?;
         // The new lockfile is installed exactly, with `ci` semantics (`args_for_ci` drops the
@@ -305,7 +345,11 @@ impl Ctx {
             }
         }
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(self.sources.clone(), self.client.clone(), self.reporter.clone()));
+        let route = Arc::new(serve::RouteMode::new(
+            self.sources.clone(),
+            self.client.clone(),
+            self.reporter.clone(),
+        ));
         gate.serve(route.clone());
         let mut args = self.args.clone();
         args.extend(self.gate_flags(&gate));
@@ -323,7 +367,11 @@ impl Ctx {
     /// Refuses (24) when a name this command adds looks like a typosquat: the packages on the
     /// command line and the direct dependencies `manifests` list that `lock` does not have. Names
     /// already in the lockfile were accepted when they were added.
-    fn guard_new_names(&self, lock: Option<&Lockfile>, manifests: &BTreeMap<String, Value>) -> Result<()> {
+    fn guard_new_names(
+        &self,
+        lock: Option<&Lockfile>,
+        manifests: &BTreeMap<String, Value>,
+    ) -> Result<()> {
         let packages = match &self.inv.action {
             Action::Install { packages } | Action::Update { packages } => packages.as_slice(),
             _ => &[],
@@ -338,21 +386,29 @@ impl Ctx {
 
     fn route_touches_internal(&self) -> bool {
         match &self.inv.action {
-            Action::Install { packages } | Action::Update { packages } if !packages.is_empty() => packages
-                .iter()
-                .any(|p| self.sources.internal_registry(&package_name(p)).is_some()),
+            Action::Install { packages } | Action::Update { packages } if !packages.is_empty() => {
+                packages
+                    .iter()
+                    .any(|p| self.sources.internal_registry(&package_name(p)).is_some())
+            }
             _ => true,
         }
     }
 
     fn missing_credentials(&self, registry: &Url, var: &str) -> Error {
         let label = fetch::origin_label(registry);
-        self.reporter.count(report::AUTH_FAILURES, &[("registry", &label), ("user", "anonymous")]);
+        self.reporter.count(
+            report::AUTH_FAILURES,
+            &[("registry", &label), ("user", "anonymous")],
+        );
         Error::Auth {
             registry: label,
             package: "internal packages".into(),
             detail: format!("the policy says the token is in ${var}, which is not set"),
-            hint: format!("export {var}=<token for {}> (in CI, from the secret store)", registry),
+            hint: format!(
+                "export {var}=<token for {}> (in CI, from the secret store)",
+                registry
+            ),
         }
     }
 
@@ -363,10 +419,17 @@ impl Ctx {
         }
         for f in &errors {
             if f.kind == Kind::Confusion {
-                let name = f.package.rsplit_once('@').filter(|(n, _)| !n.is_empty()).map_or(f.package.as_str(), |(n, _)| n);
+                let name = f
+                    .package
+                    .rsplit_once('@')
+                    .filter(|(n, _)| !n.is_empty())
+                    .map_or(f.package.as_str(), |(n, _)| n);
                 self.reporter.count(report::CONFUSION, &[("package", name)]);
             }
-            self.reporter.audit("refuse", json!({"reason": f.kind.id(), "package": f.package, "message": f.message}));
+            self.reporter.audit(
+                "refuse",
+                json!({"reason": f.kind.id(), "package": f.package, "message": f.message}),
+            );
         }
         Err(Error::Refused { findings: errors })
     }
@@ -376,7 +439,9 @@ impl Ctx {
         let mut args = self.args.clone();
         if let Some(i) = self.inv.command_index {
             let drop: BTreeSet<String> = match &self.inv.action {
-                Action::Install { packages } | Action::Update { packages } => packages.iter().cloned().collect(),
+                Action::Install { packages } | Action::Update { packages } => {
+                    packages.iter().cloned().collect()
+                }
                 _ => BTreeSet::new(),
             };
             args = args
@@ -400,7 +465,11 @@ impl Ctx {
             format!("--registry={url}").into(),
             "--replace-registry-host=always".into(),
         ];
-        f.extend(self.scopes.iter().map(|s| OsString::from(format!("--{s}:registry={url}"))));
+        f.extend(
+            self.scopes
+                .iter()
+                .map(|s| OsString::from(format!("--{s}:registry={url}"))),
+        );
         f
     }
 
@@ -408,7 +477,10 @@ impl Ctx {
     fn npm_command(&self, args: &[OsString], gate: &Gate) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(&self.real);
         cmd.args(args)
-            .env(format!("npm_config_{}", gate.npm_token_key()), gate.token().expose())
+            .env(
+                format!("npm_config_{}", gate.npm_token_key()),
+                gate.token().expose(),
+            )
             .env(tool::DEPTH_VAR, self.depth.to_string());
         cmd
     }
@@ -417,8 +489,12 @@ impl Ctx {
     async fn scripts(&self, lock: &Lockfile, plan: &Plan) -> Result<i32> {
         let d = scripts::decide(lock, plan, &self.policy.npm.scripts_allow);
         for b in &d.blocked {
-            let name = b.rsplit_once('@').filter(|(n, _)| !n.is_empty()).map_or(b.as_str(), |(n, _)| n);
-            self.reporter.count(report::SCRIPTS_BLOCKED, &[("package", name)]);
+            let name = b
+                .rsplit_once('@')
+                .filter(|(n, _)| !n.is_empty())
+                .map_or(b.as_str(), |(n, _)| n);
+            self.reporter
+                .count(report::SCRIPTS_BLOCKED, &[("package", name)]);
             self.reporter.audit("script-blocked", json!({"package": b}));
         }
         if !d.blocked.is_empty() {
@@ -446,7 +522,10 @@ impl Ctx {
             .env(tool::DEPTH_VAR, self.depth.to_string());
         let code = tool::run_child(cmd, "npm rebuild").await?;
         if code != 0 {
-            eprintln!("lockgate: `npm rebuild {}` failed with exit code {code}", d.rebuild.join(" "));
+            eprintln!(
+                "lockgate: `npm rebuild {}` failed with exit code {code}",
+                d.rebuild.join(" ")
+            );
         }
         Ok(code)
     }
@@ -456,7 +535,12 @@ impl Ctx {
 /// project without lockgate.toml is still guarded); the policy wins where both name a scope.
 pub fn sources(policy: &Policy, npmrc: &npmrc::NpmConfig) -> Result<Sources> {
     let parse = |what: &str, v: &str| -> Result<Url> {
-        let mut u = Url::parse(v).map_err(|e| Error::config(format!("{what} `{v}` is not a URL: {e}"), "fix the npm configuration (.npmrc)"))?;
+        let mut u = Url::parse(v).map_err(|e| {
+            Error::config(
+                format!("{what} `{v}` is not a URL: {e}"),
+                "fix the npm configuration (.npmrc)",
+            )
+        })?;
         check_transport(&u).map_err(|reason| Error::Insecure {
             package: what.to_string(),
             url: crate::error::redact_url(v),
@@ -475,7 +559,10 @@ pub fn sources(policy: &Policy, npmrc: &npmrc::NpmConfig) -> Result<Sources> {
     };
     let mut internal = BTreeMap::new();
     for (scope, reg) in &npmrc.scopes {
-        internal.insert(scope.clone(), parse(&format!("npm's `{scope}:registry` setting"), reg)?);
+        internal.insert(
+            scope.clone(),
+            parse(&format!("npm's `{scope}:registry` setting"), reg)?,
+        );
     }
     if let Some(i) = &policy.npm.internal {
         for s in &i.scopes {
@@ -496,7 +583,11 @@ fn check_npm_version(real: &Path) -> Result<()> {
     let Some(version) = real
         .canonicalize()
         .ok()
-        .and_then(|p| p.ancestors().map(|d| d.join("package.json")).find(|p| p.is_file() && p.parent().is_some_and(|d| d.ends_with("npm"))))
+        .and_then(|p| {
+            p.ancestors()
+                .map(|d| d.join("package.json"))
+                .find(|p| p.is_file() && p.parent().is_some_and(|d| d.ends_with("npm")))
+        })
         .and_then(|p| std::fs::read_to_string(p).ok())
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|v| v["version"].as_str().map(str::to_string))
@@ -522,15 +613,31 @@ pub fn project_root(cwd: &Path, prefix: Option<&str>) -> PathBuf {
         return cwd.to_path_buf();
     };
     for up in nearest.ancestors().skip(1) {
-        let Ok(text) = std::fs::read_to_string(up.join("package.json")) else { continue };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(up.join("package.json")) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
         let patterns = match &v["workspaces"] {
             Value::Array(a) => a.clone(),
-            Value::Object(o) => o.get("packages").and_then(Value::as_array).cloned().unwrap_or_default(),
+            Value::Object(o) => o
+                .get("packages")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
             _ => continue,
         };
-        let rel = nearest.strip_prefix(up).unwrap_or(nearest).to_string_lossy().into_owned();
-        if patterns.iter().filter_map(Value::as_str).any(|p| glob_match(p.trim_start_matches("./"), &rel)) {
+        let rel = nearest
+            .strip_prefix(up)
+            .unwrap_or(nearest)
+            .to_string_lossy()
+            .into_owned();
+        if patterns
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|p| glob_match(p.trim_start_matches("./"), &rel))
+        {
             return up.to_path_buf();
         }
     }
@@ -542,7 +649,9 @@ fn glob_match(pattern: &str, path: &str) -> bool {
     fn seg(p: &str, s: &str) -> bool {
         match p.split_once('*') {
             None => p == s,
-            Some((pre, post)) => s.len() >= pre.len() + post.len() && s.starts_with(pre) && s.ends_with(post),
+            Some((pre, post)) => {
+                s.len() >= pre.len() + post.len() && s.starts_with(pre) && s.ends_with(post)
+            }
         }
     }
     fn go(p: &[&str], s: &[&str]) -> bool {
@@ -584,7 +693,13 @@ pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String
             }
             // A workspace folder the lockfile still lists may be gone; the root may not.
             None if !key.is_empty() => {}
-            None => return Err(Error::io("read", project.join("package.json"), std::io::ErrorKind::NotFound.into())),
+            None => {
+                return Err(Error::io(
+                    "read",
+                    project.join("package.json"),
+                    std::io::ErrorKind::NotFound.into(),
+                ))
+            }
         }
     }
     Ok(out)
@@ -605,11 +720,13 @@ fn read_manifest(path: &Path) -> Result<Option<Value>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path, e)),
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| Error::Lockfile {
-        path: path.to_path_buf(),
-        msg: format!("package.json is not valid JSON: {e}"),
-        hint: "fix package.json".into(),
-    })
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| Error::Lockfile {
+            path: path.to_path_buf(),
+            msg: format!("package.json is not valid JSON: {e}"),
+            hint: "fix package.json".into(),
+        })
 }
 
 /// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`).
@@ -623,7 +740,9 @@ pub fn package_name(spec: &str) -> String {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Byte-exact copies of the files route mode lets npm rewrite.
@@ -655,7 +774,9 @@ impl Backup {
                     }
                 }
                 None => match std::fs::remove_file(p) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(Error::io("remove", p, e)),
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(Error::io("remove", p, e))
+                    }
                     _ => {}
                 },
             }
@@ -691,17 +812,30 @@ mod tests {
     fn project_root_walks_to_workspace_root() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
-        std::fs::write(root.join("package.json"), r#"{"workspaces": ["packages/*"]}"#).unwrap();
+        std::fs::write(
+            root.join("package.json"),
+            r#"{"workspaces": ["packages/*"]}"#,
+        )
+        .unwrap();
         std::fs::create_dir_all(root.join("packages/a/src")).unwrap();
         std::fs::write(root.join("packages/a/package.json"), "{}").unwrap();
-        assert_eq!(project_root(&root.join("packages/a/src"), None), root.join("packages/a").parent().unwrap().parent().unwrap());
+        assert_eq!(
+            project_root(&root.join("packages/a/src"), None),
+            root.join("packages/a").parent().unwrap().parent().unwrap()
+        );
         assert_eq!(project_root(root, Some("sub")), root.join("sub"));
     }
 
     #[test]
     fn npmrc_scopes_are_internal_unless_policy_says_otherwise() {
         let mut rc = npmrc::NpmConfig::default();
-        rc.apply(&[("@team:registry".into(), "https://team.example/npm".into()), ("@myorg:registry".into(), "https://old.example/".into())], "rc");
+        rc.apply(
+            &[
+                ("@team:registry".into(), "https://team.example/npm".into()),
+                ("@myorg:registry".into(), "https://old.example/".into()),
+            ],
+            "rc",
+        );
         let policy = policy::merge(
             None,
             Some((Path::new("p"), &policy::parse("[npm.internal]\nregistry = \"https://npm.corp.example/\"\nscopes = [\"@myorg\"]\n", Path::new("p")).unwrap())),
@@ -712,7 +846,15 @@ mod tests {
         assert_eq!(s.internal["@myorg"].as_str(), "https://npm.corp.example/");
         assert_eq!(s.public.as_str(), DEFAULT_REGISTRY);
         let mut bad = npmrc::NpmConfig::default();
-        bad.apply(&[("registry".into(), "http://npm.corp.example/".into())], "rc");
-        assert_eq!(sources(&policy::Policy::default(), &bad).unwrap_err().exit_code(), 26);
+        bad.apply(
+            &[("registry".into(), "http://npm.corp.example/".into())],
+            "rc",
+        );
+        assert_eq!(
+            sources(&policy::Policy::default(), &bad)
+                .unwrap_err()
+                .exit_code(),
+            26
+        );
     }
 }

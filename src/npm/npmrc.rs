@@ -36,7 +36,11 @@ pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<(String, S
     text.lines()
         .filter_map(|line| {
             let line = line.trim();
-            if line.is_empty() || line.starts_with(';') || line.starts_with('#') || line.starts_with('[') {
+            if line.is_empty()
+                || line.starts_with(';')
+                || line.starts_with('#')
+                || line.starts_with('[')
+            {
                 return None;
             }
             let (k, v) = line.split_once('=')?;
@@ -86,7 +90,11 @@ impl NpmConfig {
                 self.registry = Some(v.clone());
             } else if let Some(scope) = k.strip_suffix(":registry").filter(|s| s.starts_with('@')) {
                 self.scopes.insert(scope.to_string(), v.clone());
-            } else if let Some((nerf, field)) = k.starts_with("//").then(|| k.rsplit_once(":_").or_else(|| k.rsplit_once(':'))).flatten() {
+            } else if let Some((nerf, field)) = k
+                .starts_with("//")
+                .then(|| k.rsplit_once(":_").or_else(|| k.rsplit_once(':')))
+                .flatten()
+            {
                 let a = self.auth.entry(nerf.to_string()).or_default();
                 a.source = source.to_string();
                 match field.trim_start_matches('_') {
@@ -112,12 +120,22 @@ impl NpmConfig {
                 } else if let Some(basic) = &a.basic {
                     let raw = String::from_utf8(b64.decode(basic).ok()?).ok()?;
                     let (user, pw) = raw.split_once(':')?;
-                    Auth::Basic { user: user.into(), password: Secret::new(pw) }
+                    Auth::Basic {
+                        user: user.into(),
+                        password: Secret::new(pw),
+                    }
                 } else {
                     let pw = String::from_utf8(b64.decode(a.password_b64.as_ref()?).ok()?).ok()?;
-                    Auth::Basic { user: a.username.clone()?, password: Secret::new(pw) }
+                    Auth::Basic {
+                        user: a.username.clone()?,
+                        password: Secret::new(pw),
+                    }
                 };
-                Credential::from_nerf_dart(&format!("{}/", nerf.trim_end_matches('/')), auth, a.source.clone())
+                Credential::from_nerf_dart(
+                    &format!("{}/", nerf.trim_end_matches('/')),
+                    auth,
+                    a.source.clone(),
+                )
             })
             .collect()
     }
@@ -133,7 +151,11 @@ pub fn env_pairs(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(Strin
             return None;
         }
         let key = &k[11..];
-        let key = if key.starts_with("//") { key.to_string() } else { key.replace('_', "-").to_lowercase() };
+        let key = if key.starts_with("//") {
+            key.to_string()
+        } else {
+            key.replace('_', "-").to_lowercase()
+        };
         Some((key, v))
     })
     .collect()
@@ -141,7 +163,10 @@ pub fn env_pairs(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(Strin
 
 /// `--registry=X`, `--registry X` and `--@scope:registry=X` from npm's own argv.
 pub fn cli_pairs(args: &[OsString]) -> Vec<(String, String)> {
-    let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < args.len() {
@@ -166,20 +191,31 @@ pub fn cli_pairs(args: &[OsString]) -> Vec<(String, String)> {
 
 /// The npmrc files npm reads for a project, lowest precedence first, with labels for messages.
 fn files(project: &Path, real_npm: &Path) -> Vec<(PathBuf, String)> {
-    let env = |k: &str| std::env::var_os(k).or_else(|| std::env::var_os(k.to_uppercase())).filter(|v| !v.is_empty());
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .or_else(|| std::env::var_os(k.to_uppercase()))
+            .filter(|v| !v.is_empty())
+    };
     let mut out = Vec::new();
     // builtin: <npm package>/npmrc; global: <node prefix>/etc/npmrc.
     if let Ok(real) = real_npm.canonicalize() {
-        if let Some(pkg) = real.ancestors().find(|d| d.join("package.json").is_file() && d.ends_with("npm")) {
+        if let Some(pkg) = real
+            .ancestors()
+            .find(|d| d.join("package.json").is_file() && d.ends_with("npm"))
+        {
             out.push((pkg.join("npmrc"), "npm's builtin npmrc".to_string()));
         }
     }
-    let global = env("npm_config_globalconfig").map(PathBuf::from).or_else(|| {
-        let prefix = env("npm_config_prefix").map(PathBuf::from).or_else(|| {
-            which::which("node").ok().and_then(|n| n.parent()?.parent().map(Path::to_path_buf))
-        })?;
-        Some(prefix.join("etc/npmrc"))
-    });
+    let global = env("npm_config_globalconfig")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let prefix = env("npm_config_prefix").map(PathBuf::from).or_else(|| {
+                which::which("node")
+                    .ok()
+                    .and_then(|n| n.parent()?.parent().map(Path::to_path_buf))
+            })?;
+            Some(prefix.join("etc/npmrc"))
+        });
     if let Some(g) = global {
         let label = g.display().to_string();
         out.push((g, label));
@@ -191,7 +227,10 @@ fn files(project: &Path, real_npm: &Path) -> Vec<(PathBuf, String)> {
         let label = u.display().to_string();
         out.push((u, label));
     }
-    out.push((project.join(".npmrc"), project.join(".npmrc").display().to_string()));
+    out.push((
+        project.join(".npmrc"),
+        project.join(".npmrc").display().to_string(),
+    ));
     out
 }
 
@@ -204,7 +243,10 @@ pub fn load(project: &Path, real_npm: &Path, args: &[OsString]) -> NpmConfig {
             cfg.apply(&parse(&text, &getenv), &label);
         }
     }
-    cfg.apply(&env_pairs(std::env::vars_os()), "npm_config_* environment variables");
+    cfg.apply(
+        &env_pairs(std::env::vars_os()),
+        "npm_config_* environment variables",
+    );
     cfg.apply(&cli_pairs(args), "the npm command line");
     cfg
 }
@@ -222,7 +264,10 @@ mod tests {
         let text = "; comment\n# other\nregistry = \"https://npm-proxy.corp.example/\"\n@myorg:registry=https://npm.corp.example/\n//npm.corp.example/:_authToken=${NPM_TOKEN}\n//basic.example/:_auth=Y2k6cHc=\n//up.example:8443/x/:username=ci\n//up.example:8443/x/:_password=cHc=\nalways-auth=true\n";
         let mut c = NpmConfig::default();
         c.apply(&parse(text, &env), "~/.npmrc");
-        assert_eq!(c.registry.as_deref(), Some("https://npm-proxy.corp.example/"));
+        assert_eq!(
+            c.registry.as_deref(),
+            Some("https://npm-proxy.corp.example/")
+        );
         assert_eq!(c.scopes["@myorg"], "https://npm.corp.example/");
         let creds = c.credentials();
         assert_eq!(creds.len(), 3);
@@ -230,7 +275,9 @@ mod tests {
         assert!(matches!(&tok.auth, Auth::Bearer(t) if t.expose() == "tok123"));
         assert_eq!(tok.source, "~/.npmrc");
         let basic = creds.iter().find(|c| c.host == "basic.example").unwrap();
-        assert!(matches!(&basic.auth, Auth::Basic { user, password } if user == "ci" && password.expose() == "pw"));
+        assert!(
+            matches!(&basic.auth, Auth::Basic { user, password } if user == "ci" && password.expose() == "pw")
+        );
         let up = creds.iter().find(|c| c.host == "up.example").unwrap();
         assert_eq!((up.port, up.path_prefix.as_str()), (Some(8443), "/x/"));
     }
@@ -246,9 +293,18 @@ mod tests {
     #[test]
     fn env_and_cli() {
         let vars = vec![
-            (OsString::from("npm_config_registry"), OsString::from("https://r/")),
-            (OsString::from("NPM_CONFIG_@S:REGISTRY"), OsString::from("https://s/")),
-            (OsString::from("npm_config_//h/:_authToken"), OsString::from("t")),
+            (
+                OsString::from("npm_config_registry"),
+                OsString::from("https://r/"),
+            ),
+            (
+                OsString::from("NPM_CONFIG_@S:REGISTRY"),
+                OsString::from("https://s/"),
+            ),
+            (
+                OsString::from("npm_config_//h/:_authToken"),
+                OsString::from("t"),
+            ),
             (OsString::from("npm_config_"), OsString::from("x")),
             (OsString::from("HOME"), OsString::from("/h")),
         ];
@@ -256,12 +312,24 @@ mod tests {
         assert!(p.contains(&("registry".into(), "https://r/".into())));
         assert!(p.contains(&("@s:registry".into(), "https://s/".into())));
         assert!(p.contains(&("//h/:_authToken".into(), "t".into())));
-        let args: Vec<OsString> = ["ci", "--registry", "https://x/", "--@o:registry=https://o/", "--loglevel=http"]
-            .iter()
-            .map(OsString::from)
-            .collect();
+        let args: Vec<OsString> = [
+            "ci",
+            "--registry",
+            "https://x/",
+            "--@o:registry=https://o/",
+            "--loglevel=http",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
         let c = cli_pairs(&args);
-        assert_eq!(c, vec![("registry".into(), "https://x/".into()), ("@o:registry".into(), "https://o/".into())]);
+        assert_eq!(
+            c,
+            vec![
+                ("registry".into(), "https://x/".into()),
+                ("@o:registry".into(), "https://o/".into())
+            ]
+        );
     }
 
     #[test]

@@ -90,7 +90,8 @@ impl Target {
         };
         let libc = (os == "linux").then(|| {
             let musl = std::path::Path::new("/lib").read_dir().is_ok_and(|d| {
-                d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("ld-musl-"))
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("ld-musl-"))
             });
             if musl { "musl" } else { "glibc" }.to_string()
         });
@@ -126,10 +127,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.is_error())
-    }
-
     /// Unique artifacts (the same tarball may be installed at several paths).
     pub fn artifacts(&self) -> Vec<Artifact> {
         let mut seen = std::collections::HashSet::new();
@@ -179,7 +176,9 @@ fn skip_for_target(e: &Entry, t: &Target) -> bool {
     t.omit_optional
         || !platform_allows(&e.os, &t.os)
         || !platform_allows(&e.cpu, &t.cpu)
-        || t.libc.as_ref().is_some_and(|l| !platform_allows(&e.libc, l))
+        || t.libc
+            .as_ref()
+            .is_some_and(|l| !platform_allows(&e.libc, l))
 }
 
 type Outcome = (Artifact, Option<Url>, Option<Finding>);
@@ -197,17 +196,28 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
     }
     let url = match &e.resolved {
         Resolved::Git(s) | Resolved::File(s) => {
-            if src.allow_non_registry.iter().any(|a| a == &e.name || e.alias.as_ref() == Some(a)) {
+            if src
+                .allow_non_registry
+                .iter()
+                .any(|a| a == &e.name || e.alias.as_ref() == Some(a))
+            {
                 return Ok(None);
             }
-            let what = if matches!(e.resolved, Resolved::Git(_)) { "git" } else { "a local path" };
+            let what = if matches!(e.resolved, Resolved::Git(_)) {
+                "git"
+            } else {
+                "a local path"
+            };
             return Err(Finding::error(Kind::NonRegistry, &id, file)
                 .msg(format!("comes from {what} ({s}), which lockgate cannot verify against a registry"))
                 .hint(format!("publish it to a registry, or allow it explicitly in lockgate.toml: [npm] unsafe-allow-non-registry = [\"{}\"]", e.name)));
         }
         Resolved::Url(s) => Some(Url::parse(s).map_err(|_| {
             Finding::error(Kind::Lockfile, &id, file)
-                .msg(format!("has an unparseable resolved URL `{}`", crate::error::redact_url(s)))
+                .msg(format!(
+                    "has an unparseable resolved URL `{}`",
+                    crate::error::redact_url(s)
+                ))
                 .hint("regenerate the lockfile entry")
         })?),
         Resolved::Absent => None,
@@ -233,7 +243,10 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
             if let Err(reason) = check_transport(u) {
                 if internal.is_none() || same_host(u, &registry) {
                     return Err(Finding::error(Kind::InsecureSource, &id, file)
-                        .msg(format!("is resolved from {} ({reason})", crate::error::redact_url(u.as_str())))
+                        .msg(format!(
+                            "is resolved from {} ({reason})",
+                            crate::error::redact_url(u.as_str())
+                        ))
                         .hint("re-resolve it from an https registry"));
                 }
             }
@@ -252,7 +265,9 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
             } else if same_host(u, &registry) || src.is_internal_host(u) {
                 u.clone()
             } else if u.host_str().is_some_and(|h| PUBLIC_HOSTS.contains(&h)) {
-                registry.join(u.path().trim_start_matches('/')).unwrap_or_else(|_| u.clone())
+                registry
+                    .join(u.path().trim_start_matches('/'))
+                    .unwrap_or_else(|_| u.clone())
             } else {
                 return Err(Finding::error(Kind::InsecureSource, &id, file)
                     .msg(format!(
@@ -273,7 +288,9 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
             internal: internal.is_some(),
             url: fetch_url,
             digest,
-            locate: url.is_none().then(|| Locator::NpmPackument(packument_url(&registry, &e.name))),
+            locate: url
+                .is_none()
+                .then(|| Locator::NpmPackument(packument_url(&registry, &e.name))),
         },
         url,
         weak,
@@ -312,7 +329,10 @@ mod tests {
 
     fn src() -> Sources {
         let mut internal = BTreeMap::new();
-        internal.insert("@myorg".to_string(), Url::parse("https://npm.corp.example/").unwrap());
+        internal.insert(
+            "@myorg".to_string(),
+            Url::parse("https://npm.corp.example/").unwrap(),
+        );
         Sources {
             public: Url::parse("https://npm-proxy.corp.example/api/npm/").unwrap(),
             internal,
@@ -321,49 +341,103 @@ mod tests {
     }
 
     fn lock(entries: &str) -> Lockfile {
-        let text = format!(r#"{{"lockfileVersion": 3, "packages": {{"": {{}}, {entries}}}}}"#).replace("SHA", SHA);
+        let text = format!(r#"{{"lockfileVersion": 3, "packages": {{"": {{}}, {entries}}}}}"#)
+            .replace("SHA", SHA);
         parse(&text, Path::new("package-lock.json")).unwrap()
     }
 
     fn linux() -> Target {
-        Target { os: "linux".into(), cpu: "x64".into(), libc: Some("glibc".into()), omit_dev: false, omit_optional: false, any_platform: false }
+        Target {
+            os: "linux".into(),
+            cpu: "x64".into(),
+            libc: Some("glibc".into()),
+            omit_dev: false,
+            omit_optional: false,
+            any_platform: false,
+        }
     }
 
     #[test]
     fn internal_from_public_is_confusion() {
-        let p = plan(&lock(r#""node_modules/@myorg/pay": {"version": "99.0.0", "resolved": "https://registry.npmjs.org/@myorg/pay/-/pay-99.0.0.tgz", "integrity": "SHA"}"#), &src(), &linux());
+        let p = plan(
+            &lock(
+                r#""node_modules/@myorg/pay": {"version": "99.0.0", "resolved": "https://registry.npmjs.org/@myorg/pay/-/pay-99.0.0.tgz", "integrity": "SHA"}"#,
+            ),
+            &src(),
+            &linux(),
+        );
         assert_eq!(p.findings.len(), 1);
         assert_eq!(p.findings[0].kind, Kind::Confusion);
-        assert!(p.findings[0].message.contains("https://registry.npmjs.org"), "{}", p.findings[0].message);
+        assert!(
+            p.findings[0].message.contains("https://registry.npmjs.org"),
+            "{}",
+            p.findings[0].message
+        );
         assert!(p.items.is_empty());
     }
 
     #[test]
     fn urls_are_mapped_to_permitted_sources() {
         let p = plan(
-            &lock(r#"
+            &lock(
+                r#"
             "node_modules/@myorg/pay": {"version": "1.2.3", "resolved": "https://npm.corp.example/@myorg/pay/-/pay-1.2.3.tgz", "integrity": "SHA"},
             "node_modules/left-pad": {"version": "1.3.0", "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz", "integrity": "SHA"},
             "node_modules/@myorg/nores": {"version": "2.0.0", "integrity": "SHA"},
-            "node_modules/@types/node": {"version": "20.0.0", "integrity": "SHA"}"#),
+            "node_modules/@types/node": {"version": "20.0.0", "integrity": "SHA"}"#,
+            ),
             &src(),
             &linux(),
         );
         assert!(p.findings.is_empty(), "{:?}", p.findings);
-        let url = |n: &str| p.items.iter().find(|i| i.artifact.name == n).unwrap().artifact.url.to_string();
-        assert_eq!(url("@myorg/pay"), "https://npm.corp.example/@myorg/pay/-/pay-1.2.3.tgz");
-        assert_eq!(url("left-pad"), "https://npm-proxy.corp.example/api/npm/left-pad/-/left-pad-1.3.0.tgz");
-        assert_eq!(url("@myorg/nores"), "https://npm.corp.example/@myorg/nores/-/nores-2.0.0.tgz");
-        assert_eq!(url("@types/node"), "https://npm-proxy.corp.example/api/npm/@types/node/-/node-20.0.0.tgz");
-        let nores = p.items.iter().find(|i| i.artifact.name == "@myorg/nores").unwrap();
-        assert!(matches!(&nores.artifact.locate, Some(Locator::NpmPackument(u)) if u.as_str() == "https://npm.corp.example/@myorg%2fnores"));
-        assert!(p.items.iter().find(|i| i.artifact.name == "@myorg/pay").unwrap().artifact.internal);
+        let url = |n: &str| {
+            p.items
+                .iter()
+                .find(|i| i.artifact.name == n)
+                .unwrap()
+                .artifact
+                .url
+                .to_string()
+        };
+        assert_eq!(
+            url("@myorg/pay"),
+            "https://npm.corp.example/@myorg/pay/-/pay-1.2.3.tgz"
+        );
+        assert_eq!(
+            url("left-pad"),
+            "https://npm-proxy.corp.example/api/npm/left-pad/-/left-pad-1.3.0.tgz"
+        );
+        assert_eq!(
+            url("@myorg/nores"),
+            "https://npm.corp.example/@myorg/nores/-/nores-2.0.0.tgz"
+        );
+        assert_eq!(
+            url("@types/node"),
+            "https://npm-proxy.corp.example/api/npm/@types/node/-/node-20.0.0.tgz"
+        );
+        let nores = p
+            .items
+            .iter()
+            .find(|i| i.artifact.name == "@myorg/nores")
+            .unwrap();
+        assert!(
+            matches!(&nores.artifact.locate, Some(Locator::NpmPackument(u)) if u.as_str() == "https://npm.corp.example/@myorg%2fnores")
+        );
+        assert!(
+            p.items
+                .iter()
+                .find(|i| i.artifact.name == "@myorg/pay")
+                .unwrap()
+                .artifact
+                .internal
+        );
     }
 
     #[test]
     fn refusals() {
         let p = plan(
-            &lock(r#"
+            &lock(
+                r#"
             "node_modules/nohash": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/nohash/-/nohash-1.0.0.tgz"},
             "node_modules/gitdep": {"version": "1.0.0", "resolved": "git+ssh://git@github.com/o/g.git#abc", "integrity": "SHA"},
             "node_modules/allowed-git": {"version": "1.0.0", "resolved": "git+ssh://git@github.com/o/a.git#abc"},
@@ -371,11 +445,17 @@ mod tests {
             "node_modules/plain": {"version": "1.0.0", "resolved": "http://npm-proxy.corp.example/api/npm/plain/-/plain-1.0.0.tgz", "integrity": "SHA"},
             "node_modules/safe": {"name": "left-pad", "version": "1.0.0", "integrity": "SHA"},
             "node_modules/@myorg/disguised": {"name": "evil", "version": "1.0.0", "integrity": "SHA"},
-            "node_modules/old": {"version": "1.0.0", "integrity": "sha1-qvTGHdzF6KLavt4PO0gs2a6pQ00="}"#),
+            "node_modules/old": {"version": "1.0.0", "integrity": "sha1-qvTGHdzF6KLavt4PO0gs2a6pQ00="}"#,
+            ),
             &src(),
             &linux(),
         );
-        let kind = |pkg: &str| p.findings.iter().find(|f| f.package.starts_with(pkg)).map(|f| (f.kind, f.severity));
+        let kind = |pkg: &str| {
+            p.findings
+                .iter()
+                .find(|f| f.package.starts_with(pkg))
+                .map(|f| (f.kind, f.severity))
+        };
         use crate::finding::Severity::*;
         assert_eq!(kind("nohash@"), Some((Kind::MissingHash, Error)));
         assert_eq!(kind("gitdep@"), Some((Kind::NonRegistry, Error)));
@@ -383,7 +463,11 @@ mod tests {
         assert_eq!(p.allowed_non_registry, ["allowed-git@1.0.0"]);
         assert_eq!(kind("evilhost@"), Some((Kind::InsecureSource, Error)));
         assert_eq!(kind("plain@"), Some((Kind::InsecureSource, Error)));
-        assert_eq!(kind("left-pad@"), None, "a public alias of a public package is fine");
+        assert_eq!(
+            kind("left-pad@"),
+            None,
+            "a public alias of a public package is fine"
+        );
         assert_eq!(kind("evil@"), Some((Kind::Confusion, Error)));
         assert_eq!(kind("old@"), Some((Kind::WeakHash, Warning)));
         assert_eq!(crate::finding::most_severe(&p.findings), 22);
@@ -391,16 +475,25 @@ mod tests {
 
     #[test]
     fn skips_other_platforms_and_omitted_dev() {
-        let l = lock(r#"
+        let l = lock(
+            r#"
             "node_modules/@esbuild/darwin-arm64": {"version": "0.19.0", "optional": true, "os": ["darwin"], "cpu": ["arm64"], "integrity": "SHA"},
             "node_modules/@esbuild/linux-x64": {"version": "0.19.0", "optional": true, "os": ["linux"], "cpu": ["x64"], "integrity": "SHA"},
             "node_modules/@rollup/rollup-linux-x64-musl": {"version": "4.0.0", "optional": true, "os": ["linux"], "cpu": ["x64"], "libc": ["musl"], "integrity": "SHA"},
-            "node_modules/jest": {"version": "29.0.0", "dev": true, "integrity": "SHA"}"#);
+            "node_modules/jest": {"version": "29.0.0", "dev": true, "integrity": "SHA"}"#,
+        );
         let p = plan(&l, &src(), &linux());
         let names: Vec<&str> = p.items.iter().map(|i| i.artifact.name.as_str()).collect();
         assert_eq!(names, ["@esbuild/linux-x64", "jest"]);
         assert_eq!(p.skipped, 2);
-        let p = plan(&l, &src(), &Target { omit_dev: true, ..linux() });
+        let p = plan(
+            &l,
+            &src(),
+            &Target {
+                omit_dev: true,
+                ..linux()
+            },
+        );
         assert_eq!(p.items.len(), 1);
     }
 }

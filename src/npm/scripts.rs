@@ -28,8 +28,18 @@ pub fn decide(lock: &Lockfile, plan: &Plan, allow: &[String]) -> Decision {
         }
         let id = e.id();
         let allowed = allow.iter().any(|a| a == &e.name || a == &id);
-        let list = if allowed { &mut d.rebuild } else { &mut d.blocked };
-        let spec = if allowed && allow.contains(&id) { id } else if allowed { e.name.clone() } else { id };
+        let list = if allowed {
+            &mut d.rebuild
+        } else {
+            &mut d.blocked
+        };
+        let spec = if allowed && allow.contains(&id) {
+            id
+        } else if allowed {
+            e.name.clone()
+        } else {
+            id
+        };
         if !list.contains(&spec) {
             list.push(spec);
         }
@@ -41,7 +51,11 @@ pub fn decide(lock: &Lockfile, plan: &Plan, allow: &[String]) -> Decision {
 pub fn blocked_notice(blocked: &[String]) -> String {
     let names: Vec<&str> = blocked
         .iter()
-        .map(|b| b.rsplit_once('@').filter(|(n, _)| !n.is_empty()).map_or(b.as_str(), |(n, _)| n))
+        .map(|b| {
+            b.rsplit_once('@')
+                .filter(|(n, _)| !n.is_empty())
+                .map_or(b.as_str(), |(n, _)| n)
+        })
         .collect();
     format!(
         "lockgate: install scripts blocked for {} package{}: {}. If a package really needs its script, review it and allow it in lockgate.toml: [npm.scripts] allow = [{}]",
@@ -76,12 +90,18 @@ mod tests {
         };
         let target = Target::any();
         let p = plan(&lock, &src, &target);
-        let allow = vec!["esbuild".to_string(), "@myorg/native-addon@1.4.0".to_string()];
+        let allow = vec![
+            "esbuild".to_string(),
+            "@myorg/native-addon@1.4.0".to_string(),
+        ];
         let d = decide(&lock, &p, &allow);
         assert_eq!(d.rebuild, ["esbuild"]);
         // The reviewed version was 1.4.0; 1.4.1's script is not approved.
         assert_eq!(d.blocked, ["@myorg/native-addon@1.4.1", "evil@1.0.0"]);
         let n = blocked_notice(&d.blocked);
-        assert!(n.contains("allow = [\"@myorg/native-addon\", \"evil\"]"), "{n}");
+        assert!(
+            n.contains("allow = [\"@myorg/native-addon\", \"evil\"]"),
+            "{n}"
+        );
     }
 }

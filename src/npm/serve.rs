@@ -69,7 +69,11 @@ impl LockedRoute {
         let packuments = versions
             .into_iter()
             .map(|(name, vs)| {
-                let latest = vs.keys().max_by(|a, b| version_cmp(a, b)).cloned().unwrap_or_default();
+                let latest = vs
+                    .keys()
+                    .max_by(|a, b| version_cmp(a, b))
+                    .cloned()
+                    .unwrap_or_default();
                 let doc = json!({"name": name, "dist-tags": {"latest": latest}, "versions": vs});
                 (name.to_string(), Bytes::from(doc.to_string()))
             })
@@ -109,7 +113,11 @@ pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn key(v: &str) -> (Vec<u64>, bool, &str) {
         let v = v.split('+').next().unwrap_or(v);
         let (core, pre) = v.split_once('-').unwrap_or((v, ""));
-        (core.split('.').map(|p| p.parse().unwrap_or(0)).collect(), pre.is_empty(), pre)
+        (
+            core.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
+            pre.is_empty(),
+            pre,
+        )
     }
     key(a).cmp(&key(b))
 }
@@ -161,14 +169,21 @@ impl RouteMode {
         let reporter = self.reporter.clone();
         let name = name.to_string();
         let h = tokio::spawn(async move {
-            if let Ok(f) = client.get(&url, Some("application/vnd.npm.install-v1+json"), &name).await {
+            if let Ok(f) = client
+                .get(&url, Some("application/vnd.npm.install-v1+json"), &name)
+                .await
+            {
                 let versions: Vec<String> = f
                     .response
                     .bytes()
                     .await
                     .ok()
                     .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                    .and_then(|v| v["versions"].as_object().map(|m| m.keys().cloned().collect()))
+                    .and_then(|v| {
+                        v["versions"]
+                            .as_object()
+                            .map(|m| m.keys().cloned().collect())
+                    })
                     .unwrap_or_default();
                 reporter.count(report::CONFUSION, &[("package", &name)]);
                 reporter.audit(
@@ -197,10 +212,16 @@ impl RouteMode {
         let decoded = percent_decode(raw_path);
         if let Some((before, _)) = decoded.split_once("/-/") {
             // A tarball: strip the path prefix of whichever registry it was resolved from.
-            let registries = self.sources.internal.values().chain(std::iter::once(&self.sources.public));
+            let registries = self
+                .sources
+                .internal
+                .values()
+                .chain(std::iter::once(&self.sources.public));
             for reg in registries {
                 let prefix = reg.path();
-                if let (Some(name), Some(raw_rest)) = (before.strip_prefix(prefix), raw_path.strip_prefix(prefix)) {
+                if let (Some(name), Some(raw_rest)) =
+                    (before.strip_prefix(prefix), raw_path.strip_prefix(prefix))
+                {
                     if valid_name(name) {
                         let url = self.sources.registry_for(name).join(raw_rest).ok()?;
                         return Some((name.to_string(), url));
@@ -210,7 +231,12 @@ impl RouteMode {
             return None;
         }
         let name = decoded.trim_start_matches('/');
-        valid_name(name).then(|| (name.to_string(), super::plan::packument_url(self.sources.registry_for(name), name)))
+        valid_name(name).then(|| {
+            (
+                name.to_string(),
+                super::plan::packument_url(self.sources.registry_for(name), name),
+            )
+        })
     }
 }
 
@@ -285,24 +311,49 @@ mod tests {
     #[test]
     fn route_maps_names_to_their_one_source() {
         let mut internal = BTreeMap::new();
-        internal.insert("@myorg".to_string(), Url::parse("https://npm.corp.example/").unwrap());
+        internal.insert(
+            "@myorg".to_string(),
+            Url::parse("https://npm.corp.example/").unwrap(),
+        );
         let sources = Sources {
             public: Url::parse("https://proxy.example/api/npm/").unwrap(),
             internal,
             allow_non_registry: vec![],
         };
-        let r = RouteMode::new(sources, Client::new(vec![], Reporter::default()).unwrap(), Reporter::default());
+        let r = RouteMode::new(
+            sources,
+            Client::new(vec![], Reporter::default()).unwrap(),
+            Reporter::default(),
+        );
         let up = |p: &str| r.upstream(p).map(|(n, u)| (n, u.to_string()));
-        assert_eq!(up("/@myorg%2fpay"), Some(("@myorg/pay".into(), "https://npm.corp.example/@myorg%2fpay".into())));
-        assert_eq!(up("/left-pad"), Some(("left-pad".into(), "https://proxy.example/api/npm/left-pad".into())));
+        assert_eq!(
+            up("/@myorg%2fpay"),
+            Some((
+                "@myorg/pay".into(),
+                "https://npm.corp.example/@myorg%2fpay".into()
+            ))
+        );
+        assert_eq!(
+            up("/left-pad"),
+            Some((
+                "left-pad".into(),
+                "https://proxy.example/api/npm/left-pad".into()
+            ))
+        );
         assert_eq!(
             up("/api/npm/left-pad/-/left-pad-1.3.0.tgz"),
-            Some(("left-pad".into(), "https://proxy.example/api/npm/left-pad/-/left-pad-1.3.0.tgz".into()))
+            Some((
+                "left-pad".into(),
+                "https://proxy.example/api/npm/left-pad/-/left-pad-1.3.0.tgz".into()
+            ))
         );
         // A tarball path naming an internal package always goes to the internal registry.
         assert_eq!(
             up("/@myorg/pay/-/pay-1.0.0.tgz"),
-            Some(("@myorg/pay".into(), "https://npm.corp.example/@myorg/pay/-/pay-1.0.0.tgz".into()))
+            Some((
+                "@myorg/pay".into(),
+                "https://npm.corp.example/@myorg/pay/-/pay-1.0.0.tgz".into()
+            ))
         );
         assert_eq!(up("/a/b/c"), None);
     }
