@@ -2,7 +2,7 @@
 # Installs the real registries and tools that lockgate's integration tests run against:
 #   .tools/verdaccio   Verdaccio 5 (npm registry), `npm ci` from tests/tools/verdaccio
 #   .tools/npm10       npm 10, for "tests must also pass with an older npm"
-#   .tools/pypi-venv   pypiserver 2.4 + passlib, hash-pinned by tests/tools/pypiserver
+#   .tools/pypi-venv   pypiserver 2.4 + passlib (+ jsonschema for the SARIF test), hash-pinned by tests/tools/pypiserver
 #   .tools/pypi-public wheels pip needs to build sdists (setuptools, wheel), for the "public" index
 #   apt                nginx, and Debian's Maven plugins that fill /usr/share/maven-repo
 # Idempotent: each step is skipped when its stamp (a hash of its manifest) is current.
@@ -64,7 +64,7 @@ pip_isolated() {
 # The venv links to the machine's python, so it is also rebuilt when that one stopped working.
 pypiserver() {
     local req="$MANIFESTS/pypiserver/requirements.txt" dst="$TOOLS/pypi-venv"
-    if stamp_ok "$dst" "$req" && "$dst/bin/python" -c 'import pypiserver, passlib, waitress' 2>/dev/null; then
+    if stamp_ok "$dst" "$req" && "$dst/bin/python" -c 'import pypiserver, passlib, waitress, jsonschema' 2>/dev/null; then
         RESULT="up to date"
         return
     fi

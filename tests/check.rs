@@ -199,12 +199,12 @@ fn sarif_output_is_valid_and_points_at_the_lockfile_line() {
 
     let schema = repo_root().join("tests/fixtures/sarif-2.1.0-rtm.5.json");
     let script = "import json, sys, jsonschema\njsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))\nprint('valid')";
-    let mut validate = command_with_env(&tools().python, &base_env());
+    let mut validate = command_with_env(&tools().venv_python, &base_env());
     validate.args(["-c", script]).arg(&path).arg(&schema);
     let v = sb.run(&mut validate);
     assert!(
         v.output().contains("valid") && v.code() == Some(0),
-        "SARIF does not validate (python3 needs the jsonschema module: part of the machine image, else `pip install jsonschema`)\n{v}"
+        "SARIF does not validate (jsonschema comes with the tools venv: scripts/setup-test-env.sh)\n{v}"
     );
 
     let log: Value = serde_json::from_str(&out.stdout).unwrap();
