@@ -5,18 +5,22 @@ set -euo pipefail
 
 usage() {
   cat <<USAGE
-usage: ./install.sh [--prefix DIR] [--uninstall]
+usage: ./install.sh [--prefix DIR] [--binary PATH] [--uninstall]
   --prefix DIR   install into DIR (default: \$HOME/.lockgate)
+  --binary PATH  install this lockgate binary instead of building one (e.g. built once for a CI image)
   --uninstall    remove DIR/bin/lockgate and the shims this script installed
 USAGE
 }
 
 prefix="${HOME:?HOME is not set}/.lockgate"
 uninstall=0
+binary=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) [ $# -ge 2 ] || { usage >&2; exit 2; }; prefix="$2"; shift 2 ;;
     --prefix=*) prefix="${1#--prefix=}"; shift ;;
+    --binary) [ $# -ge 2 ] || { usage >&2; exit 2; }; binary="$2"; shift 2 ;;
+    --binary=*) binary="${1#--binary=}"; shift ;;
     --uninstall) uninstall=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -40,12 +44,16 @@ if [ "$uninstall" = 1 ]; then
   exit 0
 fi
 
-command -v cargo >/dev/null || { echo "install.sh: cargo is needed to build lockgate (https://rustup.rs)" >&2; exit 1; }
-(cd "$here" && cargo build --release --locked --quiet)
+if [ -z "$binary" ]; then
+  command -v cargo >/dev/null || { echo "install.sh: cargo is needed to build lockgate (https://rustup.rs)" >&2; exit 1; }
+  (cd "$here" && cargo build --release --locked --quiet)
+  binary="$here/target/release/lockgate"
+fi
+[ -x "$binary" ] || { echo "install.sh: $binary is not an executable lockgate binary" >&2; exit 1; }
 
 mkdir -p "$prefix/bin" "$prefix/shims"
 # Replace the binary atomically so a running shim never sees a half-written file.
-install -m 0755 "$here/target/release/lockgate" "$prefix/bin/.lockgate.new"
+install -m 0755 "$binary" "$prefix/bin/.lockgate.new"
 mv -f "$prefix/bin/.lockgate.new" "$prefix/bin/lockgate"
 for n in "${shim_names[@]}"; do
   ln -sfn ../bin/lockgate "$prefix/shims/$n"

@@ -41,7 +41,7 @@ impl Store {
     pub fn open(root: PathBuf) -> Result<Store> {
         let tmp = root.join("tmp");
         create_private_dir(&tmp)?;
-        sweep_stale(&tmp);
+        sweep_stale(&tmp, STALE_PARTIAL, |_| true);
         Ok(Store { root })
     }
 
@@ -141,8 +141,10 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("create the verified store directory", dir, e))
 }
 
-fn sweep_stale(tmp: &Path) {
-    let Ok(entries) = fs::read_dir(tmp) else {
+/// Remove entries of `dir` whose name `matches` and that were last modified more than
+/// `older_than` ago: left-overs of runs that were killed. Files and directories alike.
+pub fn sweep_stale(dir: &Path, older_than: Duration, matches: impl Fn(&str) -> bool) {
+    let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
     let now = SystemTime::now();
@@ -150,9 +152,14 @@ fn sweep_stale(tmp: &Path) {
         let old = e
             .metadata()
             .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > STALE_PARTIAL);
-        if old {
-            let _ = fs::remove_file(e.path());
+            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > older_than);
+        if old && matches(&e.file_name().to_string_lossy()) {
+            let p = e.path();
+            let _ = if p.is_dir() {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
         }
     }
 }

@@ -194,6 +194,25 @@ pub async fn run_child(mut cmd: tokio::process::Command, what: &str) -> Result<i
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
 }
 
+/// Run a guarded flow on the async runtime with a reporter for `tool`: a refusal is recorded in
+/// the audit log, and the counters are flushed whatever happened.
+pub fn run_guarded<F, Fut>(tool: &str, flow: F) -> Result<i32>
+where
+    F: FnOnce(crate::report::Reporter) -> Fut,
+    Fut: std::future::Future<Output = Result<i32>>,
+{
+    let reporter = crate::report::Reporter::from_env(tool);
+    let result = runtime().and_then(|rt| rt.block_on(flow(reporter.clone())));
+    if let Err(e) = &result {
+        reporter.audit(
+            "refuse",
+            serde_json::json!({"exit": e.exit_code(), "error": e.to_string()}),
+        );
+    }
+    reporter.flush();
+    result
+}
+
 /// The async runtime for guarded runs (never built for pass-through).
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

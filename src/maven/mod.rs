@@ -75,7 +75,9 @@ pub fn run(args: &[OsString], me: &SelfLocation) -> Result<i32> {
     if classify::classify(&cli).is_ok_and(|a| a.mode == Mode::PassThrough) {
         return Err(tool::exec_passthrough(&real, args, depth));
     }
-    with_runtime(|reporter| async move { Ctx::new(real, depth, &cli, reporter)?.build().await })
+    tool::run_guarded("mvn", |reporter| async move {
+        Ctx::new(real, depth, &cli, reporter)?.build().await
+    })
 }
 
 /// Entry point for `lockgate lock mvn [GOALS…]`.
@@ -83,27 +85,12 @@ pub fn lock(args: &[OsString], me: &SelfLocation) -> Result<i32> {
     let depth = tool::next_depth()?;
     let real = tool::find_real(Tool::Mvn, me)?;
     let cli = utf8_args(args)?;
-    with_runtime(|reporter| async move { Ctx::new(real, depth, &cli, reporter)?.lock().await })
+    tool::run_guarded("mvn", |reporter| async move {
+        Ctx::new(real, depth, &cli, reporter)?.lock().await
+    })
 }
 
 /// Run a guarded flow with the reporter, recording a refusal and flushing the counters.
-fn with_runtime<F, Fut>(flow: F) -> Result<i32>
-where
-    F: FnOnce(Reporter) -> Fut,
-    Fut: std::future::Future<Output = Result<i32>>,
-{
-    let reporter = Reporter::from_env("mvn");
-    let result = tool::runtime().and_then(|rt| rt.block_on(flow(reporter.clone())));
-    if let Err(e) = &result {
-        reporter.audit(
-            "refuse",
-            json!({"exit": e.exit_code(), "error": e.to_string()}),
-        );
-    }
-    reporter.flush();
-    result
-}
-
 fn utf8_args(args: &[OsString]) -> Result<Vec<String>> {
     args.iter()
         .map(|a| {

@@ -143,27 +143,11 @@ impl RunRepo {
 fn temp_run_dir(store: &Store) -> Result<tempfile::TempDir> {
     let runs = store.root().join("maven-runs");
     fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
-    sweep_stale(&runs);
+    crate::store::sweep_stale(&runs, STALE_RUN, |name| name.starts_with("tmp-"));
     tempfile::Builder::new()
         .prefix("tmp-")
         .tempdir_in(&runs)
         .map_err(|e| Error::io("create a run directory in", &runs, e))
-}
-
-fn sweep_stale(runs: &Path) {
-    let Ok(entries) = fs::read_dir(runs) else {
-        return;
-    };
-    let now = SystemTime::now();
-    for e in entries.flatten() {
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > STALE_RUN);
-        if old && e.file_name().to_string_lossy().starts_with("tmp-") {
-            let _ = fs::remove_dir_all(e.path());
-        }
-    }
 }
 
 /// Make `repo` hold exactly `files`: keep links to the right store files, delete every other

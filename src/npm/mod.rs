@@ -63,21 +63,11 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     inv.omit_dev |= std::env::var("NODE_ENV").is_ok_and(|v| v == "production");
     check_npm_version(&real)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
-    let reporter = Reporter::from_env("npm");
-    let result = tool::runtime().and_then(|rt| {
-        rt.block_on(async {
-            let ctx = Ctx::new(real, args.to_vec(), inv, depth, &cwd, reporter.clone())?;
-            ctx.guarded().await
-        })
-    });
-    if let Err(e) = &result {
-        reporter.audit(
-            "refuse",
-            json!({"exit": e.exit_code(), "error": e.to_string()}),
-        );
-    }
-    reporter.flush();
-    result
+    tool::run_guarded("npm", |reporter| async move {
+        Ctx::new(real, args.to_vec(), inv, depth, &cwd, reporter)?
+            .guarded()
+            .await
+    })
 }
 
 /// Everything a guarded run needs, resolved once.
@@ -280,11 +270,8 @@ impl Ctx {
     async fn route(&mut self) -> Result<i32> {
         let backup = Backup::take(&self.project)?;
         let result = self.route_inner().await;
-        if !matches!(result, Ok(0)) && !self.install_started {
-            backup.restore()?;
-            eprintln!(
-                "lockgate: package.json and the lockfile were restored; nothing was installed"
-            );
+        if !matches!(result, Ok(0)) && !self.install_started && backup.restore()? {
+            eprintln!("lockgate: package.json and the lockfile were restored as they were before this command");
         }
         result
     }
@@ -298,27 +285,7 @@ impl Ctx {
             None => read_root_manifest(&self.project)?,
         };
         self.guard_new_names(lock.as_ref(), &manifests)?;
-        if let Some((registry, var)) = &self.missing_token {
-            if self.route_touches_internal() {
-                return Err(self.missing_credentials(registry, var));
-            }
-        }
-        let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(
-            self.sources.clone(),
-            self.client.clone(),
-            self.reporter.clone(),
-        ));
-        gate.serve(route.clone());
-        let mut args = self.args.clone();
-        args.push("--package-lock-only".into());
-        args.extend(self.gate_flags(&gate));
-        let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
-        route.finish().await;
-        drop(gate);
-        if let Some(e) = route.take_failure() {
-            return Err(e);
-        }
+        let code = self.routed(&["--package-lock-only"]).await?;
         if code != 0 {
             return Ok(code);
         }
@@ -335,10 +302,10 @@ impl Ctx {
         self.locked(&lock).await
     }
 
-    /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
-    /// name's one source; npm checks each tarball against the registry's integrity.
-    async fn global_install(&mut self) -> Result<i32> {
-        self.guard_new_names(None, &BTreeMap::new())?;
+    /// Run the user's npm command (plus `extra` flags) against a route-mode gate: each name is
+    /// answered from its one source. A failure the gate saw (auth, insecure redirect) wins over
+    /// npm's own exit code.
+    async fn routed(&self, extra: &[&str]) -> Result<i32> {
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));
@@ -352,12 +319,21 @@ impl Ctx {
         ));
         gate.serve(route.clone());
         let mut args = self.args.clone();
+        args.extend(extra.iter().map(OsString::from));
         args.extend(self.gate_flags(&gate));
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         route.finish().await;
-        if let Some(e) = route.take_failure() {
-            return Err(e);
+        match route.take_failure() {
+            Some(e) => Err(e),
+            None => Ok(code),
         }
+    }
+
+    /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
+    /// name's one source; npm checks each tarball against the registry's integrity.
+    async fn global_install(&mut self) -> Result<i32> {
+        self.guard_new_names(None, &BTreeMap::new())?;
+        let code = self.routed(&[]).await?;
         if code == 0 {
             eprintln!("lockgate: global install done with install scripts off; if a package needs its script, review it and run `npm rebuild -g <pkg>`");
         }
@@ -765,23 +741,25 @@ impl Backup {
         Ok(Backup { files })
     }
 
-    fn restore(&self) -> Result<()> {
+    /// Put every file back as it was; returns whether anything had changed.
+    fn restore(&self) -> Result<bool> {
+        let mut changed = false;
         for (p, content) in &self.files {
             match content {
                 Some(b) => {
                     if std::fs::read(p).ok().as_deref() != Some(b.as_slice()) {
                         std::fs::write(p, b).map_err(|e| Error::io("restore", p, e))?;
+                        changed = true;
                     }
                 }
                 None => match std::fs::remove_file(p) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(Error::io("remove", p, e))
-                    }
-                    _ => {}
+                    Ok(()) => changed = true,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("remove", p, e)),
                 },
             }
         }
-        Ok(())
+        Ok(changed)
     }
 }
 

@@ -208,33 +208,11 @@ fn plain_filename(url: &Url) -> Result<String, String> {
         .path_segments()
         .and_then(|mut s| s.next_back())
         .unwrap_or_default();
-    let decoded = percent_decode(segment);
+    let decoded = crate::gate::percent_decode(segment);
     if decoded.is_empty() || decoded.contains(['/', '\\']) || decoded.starts_with('.') {
         return Err(format!("link {url} does not end in a plain file name"));
     }
     Ok(decoded)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `algo=hex` among `&`-separated fragment parts (pip's `[#&](algo)=([^&]*)`).

@@ -7,6 +7,7 @@
 //! `pip debug`, which prints `sys.executable`.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::markers::{Interpreter, INTERPRETER_PROBE};
@@ -102,12 +103,25 @@ pub fn resolve_python_option(value: &str) -> Result<PathBuf> {
 /// Run [`INTERPRETER_PROBE`] in `python`; `pip_dir` is appended to its `sys.path` (for an
 /// interpreter that has no pip of its own).
 pub async fn probe(python: &Path, pip_dir: Option<&str>) -> Result<Interpreter> {
-    let mut cmd = tokio::process::Command::new(python);
-    cmd.arg("-c")
-        .arg(INTERPRETER_PROBE)
-        .args(pip_dir)
-        .stdin(std::process::Stdio::null());
-    let out = cmd
+    python_json(
+        python,
+        INTERPRETER_PROBE,
+        pip_dir.into_iter().map(OsString::from).collect(),
+    )
+    .await
+}
+
+/// Run `code` in `python` with `args` and parse the JSON it prints.
+async fn python_json<T: serde::de::DeserializeOwned>(
+    python: &Path,
+    code: &str,
+    args: Vec<OsString>,
+) -> Result<T> {
+    let out = tokio::process::Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .stdin(std::process::Stdio::null())
         .output()
         .await
         .map_err(|e| probe_error(python, &e.to_string()))?;
@@ -160,26 +174,11 @@ pub async fn build_requirements(
     python: &Path,
     files: &[(PathBuf, String)],
 ) -> Result<BTreeMap<String, Vec<String>>> {
-    let mut cmd = tokio::process::Command::new(python);
-    cmd.arg("-c")
-        .arg(BUILD_PROBE)
-        .stdin(std::process::Stdio::null());
-    for (path, name) in files {
-        cmd.arg(path).arg(name);
-    }
-    let out = cmd
-        .output()
-        .await
-        .map_err(|e| probe_error(python, &e.to_string()))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(probe_error(
-            python,
-            err.lines().last().unwrap_or("it failed"),
-        ));
-    }
-    serde_json::from_slice(&out.stdout)
-        .map_err(|e| probe_error(python, &format!("unexpected answer: {e}")))
+    let args = files
+        .iter()
+        .flat_map(|(path, name)| [path.as_os_str().to_os_string(), OsString::from(name)])
+        .collect();
+    python_json(python, BUILD_PROBE, args).await
 }
 
 fn probe_error(python: &Path, what: &str) -> Error {

@@ -87,21 +87,9 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
         ));
     }
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
-    let reporter = Reporter::from_env("pip");
-    let result = tool::runtime().and_then(|rt| {
-        rt.block_on(async {
-            let ctx = Ctx::new(real, inv, depth, &cwd, reporter.clone())?;
-            ctx.guarded().await
-        })
-    });
-    if let Err(e) = &result {
-        reporter.audit(
-            "refuse",
-            json!({"exit": e.exit_code(), "error": e.to_string()}),
-        );
-    }
-    reporter.flush();
-    result
+    tool::run_guarded("pip", |reporter| async move {
+        Ctx::new(real, inv, depth, &cwd, reporter)?.guarded().await
+    })
 }
 
 /// Everything a guarded run needs, resolved once.
