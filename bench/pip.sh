@@ -73,11 +73,19 @@ declare -A wall cpu
 record() { local k=$1 w c; shift; read -r w c < <("$@"); wall[$k]+=" $w"; cpu[$k]+=" $c"; }
 for r in $(seq "$rounds"); do
   rm -rf "$data/cache" "$data/lg-cache" "$data/store" "$data/noop-store"
-  # Interleaved so that load from other processes hits both sides alike.
-  record plain_cold plain "$data/cache"
-  record lg_cold guarded "$data/lg-cache" "$data/store"
-  record plain_warm plain "$data/cache"
-  record lg_warm guarded "$data/lg-cache" "$data/store"
+  # Interleaved so that load from other processes hits both sides alike, and in alternating order
+  # (ABBA) so that the position in a round (page cache, writeback of the previous install) cancels.
+  if [ $((r % 2)) = 1 ]; then
+    record plain_cold plain "$data/cache"
+    record lg_cold guarded "$data/lg-cache" "$data/store"
+    record plain_warm plain "$data/cache"
+    record lg_warm guarded "$data/lg-cache" "$data/store"
+  else
+    record lg_cold guarded "$data/lg-cache" "$data/store"
+    record plain_cold plain "$data/cache"
+    record lg_warm guarded "$data/lg-cache" "$data/store"
+    record plain_warm plain "$data/cache"
+  fi
   record own_cold guarded "$data/lg-cache" "$data/noop-store" "$data/noop-pip"
   record own_warm guarded "$data/lg-cache" "$data/noop-store" "$data/noop-pip"
   echo "bench: round $r/$rounds done" >&2

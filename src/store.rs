@@ -59,6 +59,37 @@ impl Store {
         fs::metadata(self.path(d)).is_ok_and(|m| m.is_file())
     }
 
+    /// A small record about verified content (e.g. which index and file name it came from), kept
+    /// beside the store so warm runs need not ask the registry again. Written atomically; a note
+    /// only ever describes content that is already verified under its digest.
+    pub fn write_note(&self, d: &Digest, text: &str) -> Result<()> {
+        let path = self.note_path(d);
+        let dir = path.parent().expect("note paths have parents");
+        fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)
+            .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        tmp.write_all(text.as_bytes())
+            .map_err(|e| Error::io("write", &path, e))?;
+        tmp.persist(&path)
+            .map_err(|e| Error::io("write", &path, e.error))?;
+        Ok(())
+    }
+
+    /// The note about `d`, if there is one and the content itself is in the store.
+    pub fn read_note(&self, d: &Digest) -> Option<String> {
+        if !self.contains(d) {
+            return None;
+        }
+        fs::read_to_string(self.note_path(d)).ok()
+    }
+
+    fn note_path(&self, d: &Digest) -> PathBuf {
+        self.root
+            .join("notes")
+            .join(d.alg.name())
+            .join(format!("{}.json", d.hex()))
+    }
+
     /// Start writing a file that will be stored under `expected` if its bytes hash to it.
     pub fn begin(&self, expected: &Digest) -> Result<Partial> {
         let tmp = self.root.join("tmp");
@@ -181,7 +212,14 @@ mod tests {
         assert!(!store.contains(&good));
         assert_eq!(fs::read_dir(dir.path().join("s/tmp")).unwrap().count(), 0);
 
+        assert_eq!(
+            store.read_note(&good),
+            None,
+            "no note for content not in the store"
+        );
         let p = store.put(&good, b"tarball").unwrap().unwrap();
+        store.write_note(&good, "{\"from\":\"x\"}").unwrap();
+        assert_eq!(store.read_note(&good).as_deref(), Some("{\"from\":\"x\"}"));
         assert_eq!(fs::read(&p).unwrap(), b"tarball");
         assert!(store.contains(&good));
         assert!(fs::metadata(&p).unwrap().permissions().readonly());

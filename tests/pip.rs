@@ -7,6 +7,7 @@ mod common;
 #[path = "common/pip_extra.rs"]
 mod pip_extra;
 
+use common::proxy::{Fault, FaultProxy};
 use common::pypi::{
     build_sdist, build_wheel, build_wheel_with_origin, installed_version, pypi_registries,
     sdist_marker, INTERNAL_PYPI_USER,
@@ -251,6 +252,18 @@ fn tampered_internal_wheel_is_refused() {
     .ok();
     assert!(module_origin(&sb, "plain", &name).contains("tampered"));
 
+    // With the verified store warm, lockgate installs the bytes it verified before and does not
+    // even ask the index (provenance notes): the swapped file never reaches pip.
+    sb.run(&mut guarded_pip(
+        &sb,
+        &["install", "--target", "warm", "-r", "requirements.txt"],
+    ))
+    .ok();
+    assert!(module_origin(&sb, "warm", &name).contains("internal"));
+
+    // A cold store (a fresh CI runner) downloads, detects the swap, installs nothing.
+    let mut sb = sb;
+    sb.set_env("LOCKGATE_CACHE_DIR", sb.root().join("fresh-store"));
     let out = sb
         .run(&mut guarded_pip(
             &sb,
@@ -681,4 +694,46 @@ fn check_audits_pip_locks() {
         policy(reg, "").replace("[pip]\n", "[pip]\nrequire-lock = true\n"),
     );
     assert_eq!(check(&sb, 21)[0], pair("lockfile", "error"));
+}
+
+/// A warm verified store makes a locked install independent of the index: the files are taken
+/// from the store by the provenance recorded when they were verified, and no page is fetched.
+#[test]
+fn warm_locked_install_asks_the_index_nothing() {
+    let reg = pypi_registries();
+    let name = uniq("offline-lib");
+    let whl = reg.public.add(&build_wheel(&name, "1.0.0", &[]));
+    let proxy = FaultProxy::start(&reg.public.url, Fault::Pass);
+    let sb = guarded(reg);
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "[pip]\nindex-url = \"{}/simple/\"\n",
+            proxy.url.trim_end_matches('/')
+        ),
+    );
+    sb.write("requirements.txt", lock_line(&name, "1.0.0", &[&whl]));
+    let cold = ["install", "--target", "cold", "-r", "requirements.txt"];
+    sb.run(&mut guarded_pip(&sb, &cold)).ok();
+    let asked = proxy.requests().len();
+    assert!(
+        asked >= 2,
+        "the cold run reads the page and downloads the wheel"
+    );
+
+    proxy.set_fault(Fault::Status {
+        status: 503,
+        times: usize::MAX,
+    });
+    let warm = ["install", "--target", "warm", "-r", "requirements.txt"];
+    sb.run(&mut guarded_pip(&sb, &warm)).ok();
+    assert_eq!(
+        proxy.requests().len(),
+        asked,
+        "the warm run asked the index nothing"
+    );
+    assert_eq!(
+        installed_version(&sb.path("warm"), &name).as_deref(),
+        Some("1.0.0")
+    );
 }

@@ -275,6 +275,7 @@ impl Ctx {
             .flat_map(|(p, files)| files.iter().map(move |f| artifact(p, f)))
             .collect::<Result<_>>()?;
         let summary = fetch::fetch_all(&self.client, &self.store, &artifacts).await?;
+        self.note_provenance(&picks);
         for a in &artifacts {
             self.reporter.audit(
                 "verified",
@@ -378,6 +379,71 @@ impl Ctx {
         Ok(lock)
     }
 
+    /// The choice for `p` from the provenance notes of locked files already in the verified store
+    /// that were found on `index` (its permitted index) before; None when that does not settle it
+    /// and the index must be asked.
+    fn remembered(
+        &self,
+        p: &Locked,
+        index: &Url,
+        tags: &SupportedTags,
+        python: &Version,
+        allow_sdist: bool,
+    ) -> Option<Choice> {
+        let listed: Vec<FileEntry> = p
+            .sha256
+            .iter()
+            .filter_map(|hex| {
+                let note: Provenance = serde_json::from_str(
+                    &self.store.read_note(&Digest::from_hex(Alg::Sha256, hex)?)?,
+                )
+                .ok()?;
+                (note.index == index.as_str()).then(|| FileEntry {
+                    filename: note.filename,
+                    url: note.url,
+                    sha256: Some(hex.clone()),
+                    requires_python: note.requires_python,
+                    yanked: None,
+                    core_metadata: None,
+                })
+            })
+            .collect();
+        if listed.is_empty() {
+            return None;
+        }
+        match plan::choose(p, &listed, Some(tags), python, allow_sdist) {
+            c @ Choice::Files(_) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Remember where verified files came from, so that a warm run needs no index page.
+    fn note_provenance(&self, picks: &[(Locked, Vec<Pick>)]) {
+        for (p, files) in picks {
+            let (index, _) = self.sources.index_for(&p.name);
+            for f in files {
+                let Some(d) = Digest::from_hex(Alg::Sha256, &f.sha256) else {
+                    continue;
+                };
+                let note = Provenance {
+                    index: index.to_string(),
+                    filename: f.filename.clone(),
+                    url: f.url.clone(),
+                    requires_python: f.requires_python.clone(),
+                };
+                if let Err(e) = serde_json::to_string(&note)
+                    .map_err(|e| Error::config(e.to_string(), ""))
+                    .and_then(|t| self.store.write_note(&d, &t))
+                {
+                    eprintln!(
+                        "lockgate: warning: cannot record where {} came from: {e}",
+                        f.filename
+                    );
+                }
+            }
+        }
+    }
+
     /// For each locked package, the file(s) to fetch from its permitted index.
     async fn pick_files(
         &self,
@@ -396,6 +462,12 @@ impl Ctx {
         let results: Vec<Result<(Locked, Choice, Url)>> = stream::iter(&lock.packages)
             .map(|p| async move {
                 let (index, _) = self.sources.index_for(&p.name);
+                // Files verified on an earlier run from this same index need no page.
+                if let Some(choice) =
+                    tags.and_then(|t| self.remembered(p, index, t, python, allow(&p.name)))
+                {
+                    return Ok((p.clone(), choice, index.clone()));
+                }
                 let page = project_page(&self.client, index, &p.name).await?;
                 let page_url = page
                     .as_ref()
@@ -845,6 +917,15 @@ fn private_dir() -> Result<tempfile::TempDir> {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
         .map_err(|e| Error::io("protect", dir.path(), e))?;
     Ok(dir)
+}
+
+/// Where a verified file was found: its permitted index, file name and URL (a store note).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Provenance {
+    index: String,
+    filename: String,
+    url: String,
+    requires_python: Option<String>,
 }
 
 fn artifact(p: &Locked, f: &Pick) -> Result<Artifact> {

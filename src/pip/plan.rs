@@ -502,6 +502,8 @@ pub struct Pick {
     /// The digest the file must have.
     pub sha256: String,
     pub sdist: bool,
+    /// `Requires-Python` as the index gave it.
+    pub requires_python: Option<String>,
     /// The index marks the file yanked, with this reason (possibly empty).
     pub yanked: Option<String>,
 }
@@ -576,6 +578,7 @@ pub fn choose(
             url: f.url.clone(),
             sha256: expected,
             yanked: f.yanked.clone(),
+            requires_python: f.requires_python.clone(),
         });
     }
     if picks.is_empty() {
@@ -896,14 +899,16 @@ vcs = {{ type = "git", url = "https://github.com/o/tool", commit-id = "abc" }}
                     url: listed[0].url.clone(),
                     sha256: H1.into(),
                     sdist: false,
-                    yanked: None
+                    yanked: None,
+                    requires_python: listed[0].requires_python.clone(),
                 },
                 Pick {
                     filename: listed[1].filename.clone(),
                     url: listed[1].url.clone(),
                     sha256: H2.into(),
                     sdist: false,
-                    yanked: None
+                    yanked: None,
+                    requires_python: listed[1].requires_python.clone(),
                 },
             ])
         );
