@@ -32,7 +32,7 @@ fn install_sh_installs_idempotently_and_uninstalls_cleanly() {
         fs::read(prefix.join("bin/lockgate")).unwrap(),
         fs::read(lockgate_bin()).unwrap()
     );
-    for tool in ["npm", "npx", "pip", "pip3", "mvn"] {
+    for tool in ["npm", "npx", "pip", "pip3", "mvn", "lockgate"] {
         assert_eq!(
             fs::read_link(prefix.join("shims").join(tool))
                 .unwrap()
@@ -53,6 +53,14 @@ fn install_sh_installs_idempotently_and_uninstalls_cleanly() {
     let via_shim = sb.run(&mut npm).ok();
     let real = sb.run(sb.cmd(&tools().npm).arg("--version")).ok();
     assert_eq!(via_shim.stdout, real.stdout);
+    let version = sb
+        .run(sb.cmd(prefix.join("shims/lockgate")).arg("--version"))
+        .ok();
+    assert!(
+        version.stdout.starts_with("lockgate "),
+        "{}",
+        version.stdout
+    );
 
     // Idempotent: a second run leaves the same layout; a user's own file in shims/ survives.
     fs::write(prefix.join("shims/mine"), "keep").unwrap();
