@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
+use crate::error::{Error, Result};
+use crate::finding::{Finding, Kind};
+
 pub const DOWNLOADS: &str = "registry_package_download_total";
 pub const CONFUSION: &str = "registry_confusion_attempt_detected_total";
 pub const AUTH_FAILURES: &str = "registry_auth_failure_total";
@@ -104,6 +107,25 @@ impl Reporter {
         }
     }
 
+    /// Refuse when any finding is an error: each one is written to the audit log, confusion
+    /// attempts are counted, and the returned error lists them all (warnings pass).
+    pub fn refuse_on_errors(&self, findings: &[Finding]) -> Result<()> {
+        let errors: Vec<Finding> = findings.iter().filter(|f| f.is_error()).cloned().collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        for f in &errors {
+            if f.kind == Kind::Confusion {
+                self.count(CONFUSION, &[("package", package_of(&f.package))]);
+            }
+            self.audit(
+                "refuse",
+                json!({"reason": f.kind.id(), "package": f.package, "message": f.message}),
+            );
+        }
+        Err(Error::Refused { findings: errors })
+    }
+
     /// Add this run's counts to the metrics file. Failures are warnings: they must not turn a
     /// correct install into a failure, but they are not silent either.
     pub fn flush(&self) {
@@ -118,6 +140,16 @@ impl Reporter {
             );
         }
     }
+}
+
+/// The package name in a finding's label: `name@version` (npm, scoped names included) or
+/// `name==version` (pip).
+fn package_of(label: &str) -> &str {
+    let label = label.split("==").next().unwrap_or(label);
+    label
+        .rsplit_once('@')
+        .filter(|(n, _)| !n.is_empty())
+        .map_or(label, |(n, _)| n)
 }
 
 fn add_to_file(path: &Path, pending: &BTreeMap<Series, u64>) -> std::io::Result<()> {
@@ -269,6 +301,17 @@ mod tests {
             text.contains("registry_confusion_attempt_detected_total{package=\"@myorg/a\"} 4"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn package_names_from_finding_labels() {
+        assert_eq!(package_of("@myorg/pay@99.0.0"), "@myorg/pay");
+        assert_eq!(package_of("left-pad@1.3.0"), "left-pad");
+        assert_eq!(
+            package_of("myorg-payments-client==1.2.3"),
+            "myorg-payments-client"
+        );
+        assert_eq!(package_of("@myorg/pay"), "@myorg/pay");
     }
 
     #[test]

@@ -164,7 +164,7 @@ impl Ctx {
             )
         })?;
         let plan = plan::plan(&lock, &lock_path, &self.sources);
-        self.refuse(plan.findings)?;
+        self.reporter.refuse_on_errors(&plan.findings)?;
         let missing: Vec<&Planned> = plan
             .files
             .iter()
@@ -422,20 +422,6 @@ impl Ctx {
         Error::Refused {
             findings: vec![finding],
         }
-    }
-
-    fn refuse(&self, findings: Vec<Finding>) -> Result<()> {
-        let errors: Vec<Finding> = findings.into_iter().filter(Finding::is_error).collect();
-        if errors.is_empty() {
-            return Ok(());
-        }
-        for f in &errors {
-            self.reporter.audit(
-                "refuse",
-                json!({"reason": f.kind.id(), "package": f.package, "message": f.message}),
-            );
-        }
-        Err(Error::Refused { findings: errors })
     }
 
     /// Store files that Maven wrote into through a link no longer hold verified bytes.

@@ -33,7 +33,6 @@ use self::lockfile::Lockfile;
 use self::plan::{Plan, Sources, Target};
 use crate::error::{Error, Result};
 use crate::fetch::{self, Auth, Client, Credential};
-use crate::finding::{Finding, Kind};
 use crate::gate::Gate;
 use crate::policy::{self, check_transport, Policy};
 use crate::report::{self, Reporter};
@@ -188,7 +187,7 @@ impl Ctx {
                 .iter()
                 .filter_map(|e| e.scope().map(str::to_string)),
         );
-        self.refuse_on_findings(&plan.findings)?;
+        self.reporter.refuse_on_errors(&plan.findings)?;
         for f in plan.findings.iter().filter(|f| !f.is_error()) {
             eprintln!("lockgate: warning: {f}");
         }
@@ -386,28 +385,6 @@ impl Ctx {
                 registry
             ),
         }
-    }
-
-    fn refuse_on_findings(&self, findings: &[Finding]) -> Result<()> {
-        let errors: Vec<Finding> = findings.iter().filter(|f| f.is_error()).cloned().collect();
-        if errors.is_empty() {
-            return Ok(());
-        }
-        for f in &errors {
-            if f.kind == Kind::Confusion {
-                let name = f
-                    .package
-                    .rsplit_once('@')
-                    .filter(|(n, _)| !n.is_empty())
-                    .map_or(f.package.as_str(), |(n, _)| n);
-                self.reporter.count(report::CONFUSION, &[("package", name)]);
-            }
-            self.reporter.audit(
-                "refuse",
-                json!({"reason": f.kind.id(), "package": f.package, "message": f.message}),
-            );
-        }
-        Err(Error::Refused { findings: errors })
     }
 
     /// The user's arguments with the command turned into `ci` and package arguments dropped.

@@ -240,7 +240,7 @@ impl Ctx {
     async fn locked(&self, pylocks: &[PathBuf], set: &RequirementSet) -> Result<i32> {
         let (python_of_pip, interpreter) = self.interpreter().await?;
         let lock = self.read_lock(pylocks, set, Markers::For(&interpreter.markers))?;
-        refuse_on_findings(&self.reporter, &lock.findings)?;
+        self.reporter.refuse_on_errors(&lock.findings)?;
         for f in lock.findings.iter().filter(|f| !f.is_error()) {
             eprintln!("lockgate: warning: {f}");
         }
@@ -544,7 +544,7 @@ impl Ctx {
                 )),
             }
         }
-        refuse_on_findings(&self.reporter, &findings)?;
+        self.reporter.refuse_on_errors(&findings)?;
         if let Some(e) = failures.into_iter().min_by_key(|e| e.exit_code()) {
             return Err(e);
         }
@@ -590,7 +590,7 @@ impl Ctx {
                     .hint("add them to the lock with their hashes (pip-compile --allow-unsafe --generate-hashes locks setuptools and wheel); pip builds offline from the verified files only")
             })
             .collect();
-        refuse_on_findings(&self.reporter, &findings)
+        self.reporter.refuse_on_errors(&findings)
     }
 
     /// Whether the public index offers one of the locked files of an internal package (the lock
@@ -703,7 +703,7 @@ impl Ctx {
                 ),
             }
         }
-        refuse_on_findings(&self.reporter, &findings)?;
+        self.reporter.refuse_on_errors(&findings)?;
         let in_files: Vec<String> = plan::overridden(&set.options)
             .iter()
             .map(|(o, at)| format!("{o} ({at})"))
@@ -1027,24 +1027,6 @@ fn missing_password(reporter: &Reporter, index: &Url, var: &str) -> Error {
         detail: format!("the policy says the password is in ${var}, which is not set"),
         hint: format!("export {var}=<password for {index}> (in CI, from the secret store)"),
     }
-}
-
-fn refuse_on_findings(reporter: &Reporter, findings: &[Finding]) -> Result<()> {
-    let errors: Vec<Finding> = findings.iter().filter(|f| f.is_error()).cloned().collect();
-    if errors.is_empty() {
-        return Ok(());
-    }
-    for f in &errors {
-        if f.kind == Kind::Confusion {
-            let name = f.package.split("==").next().unwrap_or(&f.package);
-            reporter.count(report::CONFUSION, &[("package", name)]);
-        }
-        reporter.audit(
-            "refuse",
-            json!({"reason": f.kind.id(), "package": f.package, "message": f.message}),
-        );
-    }
-    Err(Error::Refused { findings: errors })
 }
 
 /// Credentials for the internal index from `.netrc` (`NETRC`, else `~/.netrc`), as pip would use.
