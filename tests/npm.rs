@@ -1012,3 +1012,58 @@ fn configuration_errors_are_20() {
     let out = sb.run(sb.shim("npm").arg("--version")).code_is(20);
     assert!(out.stderr.contains("called itself"), "{}", out.stderr);
 }
+
+#[test]
+fn global_install_goes_through_the_gate_with_scripts_off() {
+    let reg = npm_registries();
+    let name = format!("@myorg/{}", uniq("cli"));
+    reg.internal.publish(
+        &reg.internal_token,
+        &NpmPackage::new(&name, "1.2.3").postinstall(),
+    );
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&name, "99.0.0").postinstall(),
+    );
+    let mut sb = sandbox(reg);
+    let prefix = sb.root().join("global");
+    sb.set_env("npm_config_prefix", &prefix);
+    let out = sb.run(sb.shim("npm").args(["install", "-g", &name])).ok();
+    let installed: Value = serde_json::from_str(
+        &fs::read_to_string(prefix.join(format!("lib/node_modules/{name}/package.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        installed["version"],
+        "1.2.3",
+        "internal only: {}",
+        out.output()
+    );
+    assert!(
+        sb.npm_marker(&name, "1.2.3").is_none() && sb.npm_marker(&name, "99.0.0").is_none(),
+        "no script ran"
+    );
+    assert!(out.stderr.contains("install scripts off"), "{}", out.stderr);
+    assert_eq!(
+        sb.counter(
+            "registry_confusion_attempt_detected_total",
+            &[("package", &name)]
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn install_ci_test_installs_guarded_then_runs_the_tests() {
+    let reg = npm_registries();
+    let (internal, _) = published(reg, "cit");
+    let sb = sandbox(reg);
+    lock(&sb, reg, &[(&internal, "1.2.3")], true);
+    let mut manifest: Value = serde_json::from_str(&sb.read("package.json")).unwrap();
+    manifest["scripts"] = serde_json::json!({"test": format!("node -e \"require('{internal}'); console.log('tests ran')\"")});
+    sb.write("package.json", manifest.to_string());
+    let out = sb.run(sb.shim("npm").arg("cit")).ok();
+    assert!(out.stdout.contains("tests ran"), "{}", out.output());
+    assert!(out.stderr.contains("packages verified"), "{}", out.stderr);
+    assert_eq!(installed_version(&sb, &internal).as_deref(), Some("1.2.3"));
+}
