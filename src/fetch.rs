@@ -647,6 +647,28 @@ pub struct Summary {
     pub bytes: u64,
 }
 
+impl Summary {
+    /// The one line a guarded install prints on stderr when it is done.
+    /// `count` `what` ("packages", "files") were verified against the lock file(s) `against`.
+    pub fn line(
+        &self,
+        tool: &str,
+        count: usize,
+        what: &str,
+        against: &str,
+        internal: usize,
+        started: Instant,
+    ) -> String {
+        format!(
+            "lockgate: {tool}: {count} {what} verified against {against} ({internal} internal; {} downloaded, {:.1} MB; {} from the verified store) in {:.1} s",
+            self.downloaded,
+            self.bytes as f64 / 1e6,
+            self.artifacts - self.downloaded,
+            started.elapsed().as_secs_f64()
+        )
+    }
+}
+
 /// Download and verify all artifacts concurrently; the first error cancels the rest (their
 /// partial files are removed as they drop) and is returned.
 pub async fn fetch_all(client: &Client, store: &Store, artifacts: &[Artifact]) -> Result<Summary> {

@@ -207,12 +207,15 @@ impl Ctx {
         gate.serve(route.clone());
         let internal = plan.files.iter().filter(|p| p.internal).count();
         eprintln!(
-            "lockgate: mvn: {} files verified against {LOCK_FILE} ({internal} internal; {} downloaded, {:.1} MB; {} from the verified store) in {:.2} s",
-            summary.artifacts,
-            summary.downloaded,
-            summary.bytes as f64 / 1e6,
-            summary.artifacts - summary.downloaded,
-            self.started.elapsed().as_secs_f64()
+            "{}",
+            summary.line(
+                "mvn",
+                summary.artifacts,
+                "files",
+                LOCK_FILE,
+                internal,
+                self.started
+            )
         );
         let code =
             tool::run_child(self.mvn_command(&run, &gate, self.offline, None)?, "mvn").await?;

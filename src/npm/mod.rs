@@ -237,14 +237,17 @@ impl Ctx {
         }
         let rebuild_code = self.scripts(lock, &plan).await?;
         let internal = artifacts.iter().filter(|a| a.internal).count();
+        let against = file_name(&lock.path);
         eprintln!(
-            "lockgate: npm: {} packages verified against {} ({internal} internal; {} downloaded, {:.1} MB; {} from the verified store) in {:.1} s",
-            summary.artifacts,
-            file_name(&lock.path),
-            summary.downloaded,
-            summary.bytes as f64 / 1e6,
-            summary.artifacts - summary.downloaded,
-            self.started.elapsed().as_secs_f64()
+            "{}",
+            summary.line(
+                "npm",
+                summary.artifacts,
+                "packages",
+                &against,
+                internal,
+                self.started
+            )
         );
         self.reporter.audit(
             "install",

@@ -311,14 +311,17 @@ impl Ctx {
             return Ok(code);
         }
         let internal = picks.iter().filter(|(p, _)| p.internal).count();
+        let against: Vec<String> = lock.files.iter().map(|f| file_name(f)).collect();
         eprintln!(
-            "lockgate: pip: {} packages verified against {} ({internal} internal; {} downloaded, {:.1} MB; {} from the verified store) in {:.1} s",
-            picks.len(),
-            lock.files.iter().map(|f| file_name(f)).collect::<Vec<_>>().join(", "),
-            summary.downloaded,
-            summary.bytes as f64 / 1e6,
-            summary.artifacts - summary.downloaded,
-            self.started.elapsed().as_secs_f64()
+            "{}",
+            summary.line(
+                "pip",
+                picks.len(),
+                "packages",
+                &against.join(", "),
+                internal,
+                self.started
+            )
         );
         self.reporter.audit(
             "install",
