@@ -131,6 +131,24 @@ fn published(reg: &NpmRegistries, base: &str) -> (String, String) {
     (internal, public)
 }
 
+/// An internal `@myorg/<base>` at `version` on the internal registry and the attacker's 99.0.0
+/// of the same name, with a postinstall, on the public one (the seed's adversary 1).
+fn confusion_pair(reg: &NpmRegistries, base: &str, version: &str, internal_script: bool) -> String {
+    let name = format!("@myorg/{}", uniq(base));
+    let internal = NpmPackage::new(&name, version);
+    let internal = if internal_script {
+        internal.postinstall()
+    } else {
+        internal
+    };
+    reg.internal.publish(&reg.internal_token, &internal);
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&name, "99.0.0").postinstall(),
+    );
+    name
+}
+
 #[test]
 fn pass_through_commands_run_the_real_npm_unchanged() {
     let sb = Sandbox::new();
@@ -166,13 +184,7 @@ fn pass_through_commands_run_the_real_npm_unchanged() {
 #[test]
 fn confusion_plain_npm_takes_the_attackers_99_lockgate_resolves_internal_only() {
     let reg = npm_registries();
-    let name = format!("@myorg/{}", uniq("payments-client"));
-    reg.internal
-        .publish(&reg.internal_token, &NpmPackage::new(&name, "1.2.3"));
-    reg.public.publish(
-        &reg.attacker_token,
-        &NpmPackage::new(&name, "99.0.0").postinstall(),
-    );
+    let name = confusion_pair(reg, "payments-client", "1.2.3", false);
 
     // Plain npm with the scope mapping missing: the attacker's version and its script.
     let plain = sandbox(reg);
@@ -232,13 +244,7 @@ fn confusion_plain_npm_takes_the_attackers_99_lockgate_resolves_internal_only() 
 #[test]
 fn lockfile_resolving_an_internal_name_from_public_is_refused_with_22() {
     let reg = npm_registries();
-    let name = format!("@myorg/{}", uniq("ledger"));
-    reg.internal
-        .publish(&reg.internal_token, &NpmPackage::new(&name, "1.0.0"));
-    reg.public.publish(
-        &reg.attacker_token,
-        &NpmPackage::new(&name, "99.0.0").postinstall(),
-    );
+    let name = confusion_pair(reg, "ledger", "1.0.0", false);
     let sb = sandbox(reg);
     write_manifest(&sb, &[(&name, "*")]);
     // A lockfile written on a machine without the scope mapping.
@@ -1016,15 +1022,7 @@ fn configuration_errors_are_20() {
 #[test]
 fn global_install_goes_through_the_gate_with_scripts_off() {
     let reg = npm_registries();
-    let name = format!("@myorg/{}", uniq("cli"));
-    reg.internal.publish(
-        &reg.internal_token,
-        &NpmPackage::new(&name, "1.2.3").postinstall(),
-    );
-    reg.public.publish(
-        &reg.attacker_token,
-        &NpmPackage::new(&name, "99.0.0").postinstall(),
-    );
+    let name = confusion_pair(reg, "cli", "1.2.3", true);
     let mut sb = sandbox(reg);
     let prefix = sb.root().join("global");
     sb.set_env("npm_config_prefix", &prefix);

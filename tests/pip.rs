@@ -32,6 +32,25 @@ fn confusion_case() -> (String, std::path::PathBuf) {
     (name, good)
 }
 
+/// Plain pip, told to use the internal index (the public one comes in through the sandbox's
+/// hostile settings), installs the attacker's 99.0.0 of `name` into `plain/`.
+fn plain_pip_takes_the_attackers(sb: &Sandbox, name: &str) {
+    let internal = pypi_registries().internal.simple_url_with_auth();
+    let args = [
+        "install",
+        "--target",
+        "plain",
+        "--index-url",
+        &internal,
+        name,
+    ];
+    sb.run(&mut plain_pip(sb, &args)).ok();
+    assert_eq!(
+        installed_version(&sb.path("plain"), name).as_deref(),
+        Some("99.0.0")
+    );
+}
+
 fn module_origin(sb: &Sandbox, target: &str, name: &str) -> String {
     sb.read(format!("{target}/{}/__init__.py", name.replace('-', "_")))
 }
@@ -93,23 +112,7 @@ fn unlocked_install_of_an_internal_name_comes_from_the_internal_index() {
     let mut sb = guarded(reg);
     sb.set_env("PIP_EXTRA_INDEX_URL", reg.public.simple_url());
 
-    let internal = reg.internal.simple_url_with_auth();
-    sb.run(&mut plain_pip(
-        &sb,
-        &[
-            "install",
-            "--target",
-            "plain",
-            "--index-url",
-            &internal,
-            &name,
-        ],
-    ))
-    .ok();
-    assert_eq!(
-        installed_version(&sb.path("plain"), &name).as_deref(),
-        Some("99.0.0")
-    );
+    plain_pip_takes_the_attackers(&sb, &name);
 
     let out = sb
         .run(&mut guarded_pip(
@@ -441,23 +444,7 @@ fn hostile_pip_settings_are_neutralised_and_reported() {
         ),
     );
 
-    let internal = reg.internal.simple_url_with_auth();
-    sb.run(&mut plain_pip(
-        &sb,
-        &[
-            "install",
-            "--target",
-            "plain",
-            "--index-url",
-            &internal,
-            &name,
-        ],
-    ))
-    .ok();
-    assert_eq!(
-        installed_version(&sb.path("plain"), &name).as_deref(),
-        Some("99.0.0")
-    );
+    plain_pip_takes_the_attackers(&sb, &name);
 
     let out = sb
         .run(&mut guarded_pip(
