@@ -5,12 +5,17 @@
 //! cannot read internal packages through it. What it serves is decided by a [`Route`]: in locked
 //! mode only verified files from the store and documents synthesized from the lockfile; in route
 //! mode, metadata forwarded from the one source each name may come from.
+//!
+//! The gate is also the real tool's only proxy ([`crate::handoff::Env::confine_to`]): a proxied
+//! request for the gate itself is served as usual, every other one (`CONNECT host:443`, `GET
+//! http://elsewhere/…`) is refused with 403 and recorded, so a URL the real tool tries to fetch on
+//! its own fails closed and lockgate can name it ([`Gate::direct_attempts`]).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
@@ -72,6 +77,17 @@ pub struct Gate {
     token: Secret,
     listener: Option<TcpListener>,
     accept_loop: Option<tokio::task::JoinHandle<()>>,
+    direct: Arc<Mutex<Vec<String>>>,
+}
+
+/// A route that serves nothing: the gate of a hand-off that needs no registry (pip's locked
+/// install from a directory), kept only as the proxy that refuses everything.
+pub struct Nothing;
+
+impl Route for Nothing {
+    async fn handle(&self, _req: GateRequest) -> Reply {
+        Reply::NotFound("this run serves no packages".into())
+    }
 }
 
 impl Gate {
@@ -93,6 +109,35 @@ impl Gate {
             token: Secret::new(random_token()?),
             listener: Some(listener),
             accept_loop: None,
+            direct: Arc::default(),
+        })
+    }
+
+    /// A gate that serves nothing: only the refusing proxy.
+    pub async fn refusing() -> Result<Gate> {
+        let mut g = Gate::bind().await?;
+        g.serve(Arc::new(Nothing));
+        Ok(g)
+    }
+
+    /// Hosts the real tool tried to reach through the proxy other than the gate (each once, in
+    /// order), all refused.
+    pub fn direct_attempts(&self) -> Vec<String> {
+        self.direct.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// An error naming the hosts the real tool tried to reach directly, if any.
+    pub fn direct_error(&self, tool: &str) -> Option<Error> {
+        let hosts = self.direct_attempts();
+        if hosts.is_empty() {
+            return None;
+        }
+        Some(Error::Insecure {
+            package: tool.to_string(),
+            url: hosts.join(", "),
+            reason: format!(
+                "{tool} tried to download from there itself, outside lockgate's verified path, and was refused; a dependency names a URL of its own (direct URL, git or tarball dependency, or a `resolved` host)"
+            ),
         })
     }
 
@@ -102,6 +147,8 @@ impl Gate {
             return;
         };
         let expected = Arc::new(self.token.clone());
+        let own = self.addr;
+        let direct = self.direct.clone();
         self.accept_loop = Some(tokio::spawn(async move {
             loop {
                 let Ok((stream, peer)) = listener.accept().await else {
@@ -112,11 +159,18 @@ impl Gate {
                 }
                 let route = route.clone();
                 let expected = expected.clone();
+                let direct = direct.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let route = route.clone();
                         let expected = expected.clone();
-                        async move { Ok::<_, Infallible>(serve(&*route, &expected, req).await) }
+                        let direct = direct.clone();
+                        async move {
+                            if let Some(refused) = refuse_proxied(&req, own, &direct) {
+                                return Ok::<_, Infallible>(refused);
+                            }
+                            Ok::<_, Infallible>(serve(&*route, &expected, req).await)
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
@@ -151,6 +205,39 @@ impl Drop for Gate {
 }
 
 type Body = BoxBody<Bytes, std::io::Error>;
+
+/// A proxied request for anything but the gate itself: recorded and refused (403).
+fn refuse_proxied(
+    req: &Request<Incoming>,
+    own: SocketAddr,
+    direct: &Mutex<Vec<String>>,
+) -> Option<Response<Body>> {
+    let authority = req.uri().authority()?.as_str().to_string();
+    let for_gate = req.method() != Method::CONNECT
+        && req
+            .uri()
+            .host()
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+            == Some(own.ip())
+        && req.uri().port_u16() == Some(own.port());
+    if for_gate {
+        return None;
+    }
+    let host = authority
+        .rsplit('@')
+        .next()
+        .unwrap_or(&authority)
+        .to_string();
+    if let Ok(mut d) = direct.lock() {
+        if !d.contains(&host) {
+            d.push(host.clone());
+        }
+    }
+    Some(text(
+        StatusCode::FORBIDDEN,
+        &format!("lockgate gate: direct access to {host} is refused; only verified packages are served\n"),
+    ))
+}
 
 async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> Response<Body> {
     if !authorized(req.headers().get(AUTHORIZATION), token) {

@@ -363,8 +363,10 @@ impl Ctx {
         }
         cmd.args(&self.inv.args.rest)
             .args(extra_goal)
-            .current_dir(&self.cwd)
-            .env(tool::DEPTH_VAR, self.depth.to_string());
+            .current_dir(&self.cwd);
+        let mut env = crate::handoff::tool_env(Tool::Mvn);
+        env.set(tool::DEPTH_VAR, self.depth.to_string());
+        env.apply(&mut cmd);
         Ok(cmd)
     }
 

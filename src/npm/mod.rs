@@ -34,6 +34,7 @@ use self::plan::{Plan, Sources, Target};
 use crate::error::{Error, Result};
 use crate::fetch::{self, Auth, Client, Credential};
 use crate::gate::Gate;
+use crate::handoff;
 use crate::policy::{self, check_transport, Policy};
 use crate::report::{self, Reporter};
 use crate::store::Store;
@@ -220,11 +221,22 @@ impl Ctx {
             &gate.url(),
         ));
         gate.serve(route.clone());
-        let mut args = self.args_for_ci();
-        args.extend(self.gate_flags(&gate));
+        let user = self.args_for_ci();
+        let args = handoff::before_terminator(
+            &user,
+            handoff::first_double_dash(&user),
+            self.gate_flags(&gate),
+        );
         self.install_started = true;
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
+        let direct = gate.direct_error("npm");
         drop(gate);
+        if let Some(e) = direct {
+            if code != 0 {
+                return Err(e);
+            }
+            eprintln!("lockgate: warning: {e}");
+        }
         if code != 0 {
             let misses = route.misses();
             if !misses.is_empty() {
@@ -320,12 +332,15 @@ impl Ctx {
             self.reporter.clone(),
         ));
         gate.serve(route.clone());
-        let mut args = self.args.clone();
-        args.extend(extra.iter().map(OsString::from));
-        args.extend(self.gate_flags(&gate));
+        let ours = extra
+            .iter()
+            .map(OsString::from)
+            .chain(self.gate_flags(&gate));
+        let args =
+            handoff::before_terminator(&self.args, handoff::first_double_dash(&self.args), ours);
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         route.finish().await;
-        match route.take_failure() {
+        match route.take_failure().or_else(|| gate.direct_error("npm")) {
             Some(e) => Err(e),
             None => Ok(code),
         }
@@ -420,6 +435,8 @@ impl Ctx {
             "--update-notifier=false".into(),
             format!("--registry={url}").into(),
             "--replace-registry-host=always".into(),
+            format!("--proxy={url}").into(),
+            format!("--https-proxy={url}").into(),
         ];
         f.extend(
             self.scopes
@@ -429,15 +446,32 @@ impl Ctx {
         f
     }
 
-    /// The real npm with the gate token in its environment (not argv: other users can read argv).
+    /// The real npm with an allowlisted environment (no user secret), confined to the gate (its
+    /// only proxy), with the gate token in its environment (not argv: other users can read argv)
+    /// and the gate flags repeated as `npm_config_*` so either layer alone holds.
     fn npm_command(&self, args: &[OsString], gate: &Gate) -> tokio::process::Command {
+        let mut env = handoff::tool_env(Tool::Npm);
+        env.confine_to(&gate.url());
+        let url = gate.url();
+        for (k, v) in [
+            ("npm_config_ignore_scripts", "true"),
+            ("npm_config_audit", "false"),
+            ("npm_config_update_notifier", "false"),
+            ("npm_config_registry", url.as_str()),
+            ("npm_config_replace_registry_host", "always"),
+            ("npm_config_proxy", url.as_str()),
+            ("npm_config_https_proxy", url.as_str()),
+        ] {
+            env.set(k, v);
+        }
+        env.set(
+            format!("npm_config_{}", gate.npm_token_key()),
+            gate.token().expose(),
+        );
+        env.set(tool::DEPTH_VAR, self.depth.to_string());
         let mut cmd = tokio::process::Command::new(&self.real);
-        cmd.args(args)
-            .env(
-                format!("npm_config_{}", gate.npm_token_key()),
-                gate.token().expose(),
-            )
-            .env(tool::DEPTH_VAR, self.depth.to_string());
+        cmd.args(args);
+        env.apply(&mut cmd);
         cmd
     }
 
@@ -459,11 +493,12 @@ impl Ctx {
         if d.rebuild.is_empty() {
             return Ok(0);
         }
-        let (env, removed) = crate::scrub::scrubbed_env();
+        let mut env = handoff::tool_env(Tool::Npm);
+        env.set(tool::DEPTH_VAR, self.depth.to_string());
         eprintln!(
-            "lockgate: running allowlisted install scripts: {} (secrets removed from their environment: {})",
+            "lockgate: running allowlisted install scripts: {} (only allowlisted environment variables passed; left out: {})",
             d.rebuild.join(", "),
-            if removed.is_empty() { "none present".to_string() } else { removed.join(", ") }
+            if env.dropped.is_empty() { "none".to_string() } else { env.dropped.join(", ") }
         );
         for r in &d.rebuild {
             self.reporter.audit("script-allowed", json!({"package": r}));
@@ -472,10 +507,8 @@ impl Ctx {
         cmd.arg("rebuild")
             .args(&d.rebuild)
             .arg("--ignore-scripts=false")
-            .current_dir(&self.project)
-            .env_clear()
-            .envs(env)
-            .env(tool::DEPTH_VAR, self.depth.to_string());
+            .current_dir(&self.project);
+        env.apply(&mut cmd);
         let code = tool::run_child(cmd, "npm rebuild").await?;
         if code != 0 {
             eprintln!(

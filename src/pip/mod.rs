@@ -19,7 +19,7 @@
 pub mod classify;
 pub mod index;
 mod interp;
-mod isolate;
+pub mod isolate;
 pub mod markers;
 pub mod name;
 mod options;
@@ -51,6 +51,7 @@ use crate::error::{redact_url, Error, Result, Secret};
 use crate::fetch::{self, Artifact, Auth, Client, Credential};
 use crate::finding::{Finding, Kind, Severity};
 use crate::gate::Gate;
+use crate::handoff;
 use crate::integrity::{Alg, Digest};
 use crate::policy::{self, Policy};
 use crate::report::{self, Reporter};
@@ -305,8 +306,13 @@ impl Ctx {
         }
         args.push("-r".into());
         args.push(dir.path().join(REQUIREMENTS).into());
-        let code = tool::run_child(self.pip_command(&args, !sdists.is_empty()), "pip").await?;
+        let gate = Gate::refusing().await?;
+        let code =
+            tool::run_child(self.pip_command(&args, &gate, !sdists.is_empty()), "pip").await?;
         drop(dir);
+        if let Some(e) = gate.direct_error("pip") {
+            return Err(e);
+        }
         if code != 0 {
             return Ok(code);
         }
@@ -687,7 +693,6 @@ impl Ctx {
         let guard = TypoGuard::pip(&self.policy, &known_internal_names(&self.cwd, &prefixes));
         let mut names = Vec::new();
         let mut findings = Vec::new();
-        let mut builds_locally = false;
         for r in inputs.iter().chain(&set.requirements) {
             match (&r.target, r.normalized_name()) {
                 (Target::Registry(_), Some(name)) => {
@@ -698,7 +703,8 @@ impl Ctx {
                     }
                     names.push(name);
                 }
-                (Target::Path(_), _) if !r.constraint => builds_locally = true,
+                // A local project (`-e .`) is the user's own code; pip builds it in route mode.
+                (Target::Path(_), _) if !r.constraint => {}
                 _ => findings.push(
                     Finding::error(Kind::NonRegistry, &r.text, &r.origin.file)
                         .msg(format!("at {} is a URL, VCS or path reference: pip would fetch it directly, unverified", r.origin))
@@ -763,13 +769,14 @@ impl Ctx {
         let mut index = gate.url().join("simple/").expect("constant path");
         let _ = index.set_username("lockgate");
         let _ = index.set_password(Some(gate.token().expose()));
-        let may_build = builds_locally || !self.policy.pip.allow_sdist.is_empty();
-        let mut cmd = self.pip_command(&args, may_build);
+        let may_build = self.inv.editables.len() + self.policy.pip.allow_sdist.len() > 0;
+        let mut cmd = self.pip_command(&args, &gate, may_build);
         cmd.env("PIP_INDEX_URL", index.as_str());
         let code = tool::run_child(cmd, "pip").await?;
         route.finish().await;
+        let direct = gate.direct_error("pip");
         drop(gate);
-        if let Some(e) = route.take_failure() {
+        if let Some(e) = route.take_failure().or(direct) {
             return Err(e);
         }
         let only_sdists = route.only_sdists();
@@ -840,24 +847,24 @@ impl Ctx {
         args
     }
 
-    /// The real pip, with its configuration files and `PIP_*` variables neutralised; when it may
-    /// build something (which runs code), also without secrets in its environment.
-    fn pip_command(&self, args: &[OsString], builds: bool) -> tokio::process::Command {
+    /// The real pip, with its configuration files neutralised and an allowlisted environment
+    /// (no user secret; of the `PIP_*` variables only those that change output or the install
+    /// location), confined to `gate` as its only proxy.
+    /// `builds`: pip may build something (which runs its code): say what its environment lacks.
+    fn pip_command(&self, args: &[OsString], gate: &Gate, builds: bool) -> tokio::process::Command {
+        let mut env = handoff::tool_env(Tool::Pip);
+        if builds && !env.dropped.is_empty() {
+            eprintln!(
+                "lockgate: pip may build packages (which runs their code); it gets only allowlisted environment variables, not: {}",
+                env.dropped.join(", ")
+            );
+        }
+        env.confine_to(&gate.url());
+        env.set("PIP_CONFIG_FILE", "/dev/null");
+        env.set(tool::DEPTH_VAR, self.depth.to_string());
         let mut cmd = tokio::process::Command::new(&self.real);
         cmd.args(args).current_dir(&self.cwd);
-        if builds {
-            let (env, removed) = crate::scrub::scrubbed_env();
-            if !removed.is_empty() {
-                eprintln!("lockgate: pip may build packages (which runs their code); secrets removed from its environment: {}", removed.join(", "));
-            }
-            cmd.env_clear().envs(env);
-        }
-        let (remove, _) = isolate::env_to_remove(std::env::vars());
-        for v in remove {
-            cmd.env_remove(v);
-        }
-        cmd.env("PIP_CONFIG_FILE", "/dev/null")
-            .env(tool::DEPTH_VAR, self.depth.to_string());
+        env.apply(&mut cmd);
         cmd
     }
 
