@@ -150,7 +150,12 @@ fn check_npm(
                 .hint("run `npm install` through lockgate, review and commit the lockfile"),
         );
     }
-    let scripts = npm::scripts::decide(&lock, &plan, &policy.npm.scripts_allow);
+    let scripts = npm::scripts::decide(
+        &lock,
+        &plan,
+        &policy.npm.scripts_allow,
+        &policy.npm.scripts_network,
+    );
     for b in scripts.blocked {
         findings.push(
             Finding::warning(Kind::InstallScript, &b, lock_path)

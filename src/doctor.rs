@@ -2,7 +2,8 @@
 //! closed to anonymous readers (the seed's adversary 5)?
 //!
 //! Checks, each printed on one line: the shims come first on PATH and the real tools are found;
-//! the policy loads; the verified store is writable; and for every internal source in the policy,
+//! the policy loads; the verified store is writable; which protections the box for install
+//! scripts gets on this machine (namespaces); and for every internal source in the policy,
 //! an anonymous request is refused (401/403) while lockgate's own credentials are accepted. Exit 0
 //! when all is well, 26 when an internal source answers anonymous readers, 25 when lockgate's
 //! credentials are missing or refused, 20 for configuration problems.
@@ -101,6 +102,15 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
     match crate::store::Store::from_env() {
         Ok(s) => out.ok(format!("verified store: {}", s.root().display())),
         Err(e) => out.fail(code::CONFIG, e.to_string()),
+    }
+
+    println!("install-script box:");
+    for (supported, line) in crate::sandbox::support().describe() {
+        if supported {
+            out.ok(line);
+        } else {
+            out.warn(line);
+        }
     }
 
     let probes = probes(&policy, dir, me);

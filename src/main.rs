@@ -18,6 +18,7 @@ mod npm;
 mod pip;
 mod policy;
 mod report;
+mod sandbox;
 mod sarif;
 mod store;
 mod tool;

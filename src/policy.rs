@@ -51,6 +51,9 @@ pub struct NpmInternal {
 pub struct NpmScripts {
     /// Packages (`name` or `name@version`) whose install scripts run via `npm rebuild`.
     pub allow: Option<Vec<String>>,
+    /// Allowed packages (`name` or `name@version`) whose scripts may use the network; every
+    /// other script runs in a box without one (where the machine supports it).
+    pub network: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -124,6 +127,8 @@ pub struct NpmPolicy {
     pub registry: Option<Url>,
     pub internal: Option<InternalNpm>,
     pub scripts_allow: Vec<String>,
+    /// `[npm.scripts] network`: allowed scripts that keep the network.
+    pub scripts_network: Vec<String>,
     pub unsafe_allow_non_registry: Vec<String>,
 }
 
@@ -204,6 +209,7 @@ struct Merger {
     npm_int_token_env: Scalar,
     npm_scopes: Vec<String>,
     npm_scripts: Vec<String>,
+    npm_scripts_network: Vec<String>,
     npm_non_registry: Vec<String>,
     pip_index: Scalar,
     pip_int_index: Scalar,
@@ -282,6 +288,7 @@ impl Merger {
             }
             if let Some(s) = &npm.scripts {
                 union(&mut self.npm_scripts, &s.allow);
+                union(&mut self.npm_scripts_network, &s.network);
             }
             union(&mut self.npm_non_registry, &npm.unsafe_allow_non_registry);
         }
@@ -380,6 +387,7 @@ impl Merger {
                 registry: self.npm_registry.url("npm.registry")?,
                 internal: npm_internal,
                 scripts_allow: self.npm_scripts,
+                scripts_network: self.npm_scripts_network,
                 unsafe_allow_non_registry: self.npm_non_registry,
             },
             pip: PipPolicy {
@@ -562,7 +570,7 @@ prefixes = ["myorg-"]
     fn project_adds_scopes_but_cannot_move_org_registry() {
         let org = file(ORG);
         let proj =
-            file("[npm.internal]\nscopes = [\"@myteam\"]\n[npm.scripts]\nallow = [\"esbuild\"]\n");
+            file("[npm.internal]\nscopes = [\"@myteam\"]\n[npm.scripts]\nallow = [\"esbuild\"]\nnetwork = [\"esbuild\"]\n");
         let p = merge(
             Some((Path::new("/etc/o"), &org)),
             Some((Path::new("p"), &proj)),
@@ -570,6 +578,7 @@ prefixes = ["myorg-"]
         .unwrap();
         assert_eq!(p.npm.internal.unwrap().scopes, ["@myorg", "@myteam"]);
         assert_eq!(p.npm.scripts_allow, ["esbuild"]);
+        assert_eq!(p.npm.scripts_network, ["esbuild"]);
 
         let evil = file("[npm.internal]\nregistry = \"https://evil.example/\"\n");
         let e = merge(

@@ -475,16 +475,16 @@ impl Ctx {
         cmd
     }
 
-    /// Run allowlisted install scripts with secrets scrubbed; count and list the blocked ones.
+    /// Count and list the blocked install scripts; run the approved ones, each selected by its
+    /// install path (never by a folder name), with `npm rebuild` in a box
+    /// ([`crate::sandbox::Sandbox`]): allowlisted environment, scratch HOME, credential files
+    /// hidden, the store read-only, no network unless `[npm.scripts] network` names the package.
     async fn scripts(&self, lock: &Lockfile, plan: &Plan) -> Result<i32> {
-        let d = scripts::decide(lock, plan, &self.policy.npm.scripts_allow);
+        let npm = &self.policy.npm;
+        let d = scripts::decide(lock, plan, &npm.scripts_allow, &npm.scripts_network);
         for b in &d.blocked {
-            let name = b
-                .rsplit_once('@')
-                .filter(|(n, _)| !n.is_empty())
-                .map_or(b.as_str(), |(n, _)| n);
             self.reporter
-                .count(report::SCRIPTS_BLOCKED, &[("package", name)]);
+                .count(report::SCRIPTS_BLOCKED, &[("package", scripts::name_of(b))]);
             self.reporter.audit("script-blocked", json!({"package": b}));
         }
         if !d.blocked.is_empty() {
@@ -493,30 +493,70 @@ impl Ctx {
         if d.rebuild.is_empty() {
             return Ok(0);
         }
-        let mut env = handoff::tool_env(Tool::Npm);
-        env.set(tool::DEPTH_VAR, self.depth.to_string());
+        let env = handoff::tool_env(Tool::Npm);
+        let dropped = if env.dropped.is_empty() {
+            "none".to_string()
+        } else {
+            env.dropped.join(", ")
+        };
+        let mut boxed = crate::sandbox::Sandbox::new(env, &[self.store.root()])?;
+        let home = boxed.home().to_path_buf();
+        for (k, v) in [
+            ("npm_config_userconfig", home.join(".npmrc")),
+            ("npm_config_globalconfig", home.join("npmrc-global")),
+            ("npm_config_cache", home.join(".npm")),
+        ] {
+            boxed.set_env(k, v);
+        }
+        for (k, v) in [
+            ("npm_config_update_notifier", "false"),
+            ("npm_config_audit", "false"),
+            ("npm_config_fund", "false"),
+        ] {
+            boxed.set_env(k, v);
+        }
+        boxed.set_env(tool::DEPTH_VAR, self.depth.to_string());
         eprintln!(
-            "lockgate: running allowlisted install scripts: {} (only allowlisted environment variables passed; left out: {})",
-            d.rebuild.join(", "),
-            if env.dropped.is_empty() { "none".to_string() } else { env.dropped.join(", ") }
+            "lockgate: running allowlisted install scripts in a box: {} (only allowlisted environment variables passed; left out: {dropped})",
+            d.rebuild.iter().map(|a| format!("{} ({})", a.id, a.path)).collect::<Vec<_>>().join(", "),
         );
-        for r in &d.rebuild {
-            self.reporter.audit("script-allowed", json!({"package": r}));
+        // Without the network first, then the packages the policy gives the network; each group
+        // in npm's own order (shallowest first).
+        for network in [false, true] {
+            let group: Vec<&scripts::Approved> =
+                d.rebuild.iter().filter(|a| a.network == network).collect();
+            if group.is_empty() {
+                continue;
+            }
+            let missing = boxed.missing(network);
+            if !missing.is_empty() {
+                eprintln!(
+                    "lockgate: warning: this machine does not allow a complete box for install scripts: {}; see `lockgate doctor`",
+                    missing.join("; ")
+                );
+            }
+            let mut cmd = boxed.command(&self.real, network);
+            cmd.arg("rebuild")
+                .arg("--ignore-scripts=false")
+                .args(group.iter().map(|a| a.spec()))
+                .current_dir(&self.project);
+            let code = tool::run_child(cmd, "npm rebuild").await?;
+            for a in &group {
+                self.reporter.audit(
+                    "script-allowed",
+                    json!({"package": a.id, "path": a.path, "network": network,
+                           "exit": code, "unprotected": missing}),
+                );
+            }
+            if code != 0 {
+                eprintln!(
+                    "lockgate: `npm rebuild {}` failed with exit code {code}",
+                    group.iter().map(|a| a.spec()).collect::<Vec<_>>().join(" ")
+                );
+                return Ok(code);
+            }
         }
-        let mut cmd = tokio::process::Command::new(&self.real);
-        cmd.arg("rebuild")
-            .args(&d.rebuild)
-            .arg("--ignore-scripts=false")
-            .current_dir(&self.project);
-        env.apply(&mut cmd);
-        let code = tool::run_child(cmd, "npm rebuild").await?;
-        if code != 0 {
-            eprintln!(
-                "lockgate: `npm rebuild {}` failed with exit code {code}",
-                d.rebuild.join(" ")
-            );
-        }
-        Ok(code)
+        Ok(0)
     }
 }
 
