@@ -327,7 +327,13 @@ fn text(status: StatusCode, msg: &str) -> Response<Body> {
 }
 
 async fn file_response(path: &std::path::Path, content_type: &'static str) -> Response<Body> {
-    let file = match tokio::fs::File::open(path).await {
+    // Store paths are checked when re-verified; a link swapped in since is not followed.
+    let file = match tokio::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .await
+    {
         Ok(f) => f,
         Err(e) => {
             return text(

@@ -141,8 +141,7 @@ impl RunRepo {
 
 /// `<store>/maven-runs/tmp-*`, private, after sweeping those of killed runs.
 fn temp_run_dir(store: &Store) -> Result<tempfile::TempDir> {
-    let runs = store.root().join("maven-runs");
-    fs::create_dir_all(&runs).map_err(|e| Error::io("create", &runs, e))?;
+    let runs = store.private_dir("maven-runs")?;
     crate::store::sweep_stale(&runs, STALE_RUN, |name| name.starts_with("tmp-"));
     tempfile::Builder::new()
         .prefix("tmp-")

@@ -631,7 +631,13 @@ impl Ctx {
             for f in files {
                 let digest =
                     Digest::from_hex(Alg::Sha256, &f.sha256).expect("checked when planned");
-                let (from, to) = (self.store.path(&digest), dir.path().join(&f.filename));
+                let from = self.store.verified_path(
+                    &digest,
+                    &p.name,
+                    &p.version.to_string(),
+                    &self.reporter,
+                )?;
+                let to = dir.path().join(&f.filename);
                 if self.inv.command == Command::Install {
                     if std::fs::hard_link(&from, &to).is_err() {
                         std::os::unix::fs::symlink(&from, &to)
