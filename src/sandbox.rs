@@ -470,6 +470,25 @@ impl Sandbox {
         })
     }
 
+    /// Cover one more file or directory (e.g. a config file an environment variable named).
+    /// Nothing happens for a path that does not exist.
+    pub fn hide(&mut self, path: &Path) {
+        let Ok(m) = std::fs::metadata(path) else {
+            return;
+        };
+        let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+            return;
+        };
+        let list = if m.is_dir() {
+            &mut self.confine.hide_dirs
+        } else {
+            &mut self.confine.hide_files
+        };
+        if !list.contains(&c) {
+            list.push(c);
+        }
+    }
+
     /// The scratch HOME (removed when the box is dropped).
     pub fn home(&self) -> &Path {
         self.scratch.path()

@@ -507,6 +507,20 @@ impl Ctx {
             env.dropped.join(", ")
         };
         let mut boxed = crate::sandbox::Sandbox::new(env, &[self.store.root()])?;
+        // npm config files the user's environment names, and a project .npmrc holding
+        // credentials, are covered too (the box's npm reads its own token-free config).
+        for (k, v) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_ascii_lowercase();
+            if k == "npm_config_userconfig" || k == "npm_config_globalconfig" {
+                boxed.hide(Path::new(&v));
+            }
+        }
+        let project_rc = self.project.join(".npmrc");
+        if std::fs::read_to_string(&project_rc)
+            .is_ok_and(|t| t.contains("_auth") || t.contains("_password"))
+        {
+            boxed.hide(&project_rc);
+        }
         let home = boxed.home().to_path_buf();
         for (k, v) in [
             ("npm_config_userconfig", home.join(".npmrc")),
