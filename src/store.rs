@@ -608,4 +608,56 @@ mod tests {
         fs::remove_file(root.join("sha512")).unwrap();
         Store::open(root).unwrap();
     }
+
+    /// The re-hash cost of a warm run (not a pass/fail test; figures go to bench/README.md):
+    /// `cargo test --release --bin lockgate store::tests::reverify_cost -- --ignored --nocapture`
+    /// with LOCKGATE_REHASH_FILES / LOCKGATE_REHASH_MB (default 947 files, 60 MB in all).
+    #[test]
+    #[ignore]
+    fn reverify_cost() {
+        let n: usize = std::env::var("LOCKGATE_REHASH_FILES").map_or(947, |v| v.parse().unwrap());
+        let mb: usize = std::env::var("LOCKGATE_REHASH_MB").map_or(60, |v| v.parse().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("s");
+        let mut digests = Vec::new();
+        {
+            let store = Store::open(root.clone()).unwrap();
+            let mut seed = 1u64;
+            for i in 0..n {
+                // Sizes vary around the mean like tarballs do (a few large, many small).
+                let size = (mb << 20) / n * (1 + (i % 7)) * 2 / 8;
+                let data: Vec<u8> = (0..size)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        (seed >> 33) as u8
+                    })
+                    .collect();
+                let d = hash(Alg::Sha512, &data);
+                store.put(&d, &data).unwrap().unwrap();
+                digests.push(d);
+            }
+        }
+        let total: u64 = digests
+            .iter()
+            .map(|d| {
+                fs::metadata(Store::open(root.clone()).unwrap().path(d))
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        let store = Store::open(root.clone()).unwrap();
+        let t = std::time::Instant::now();
+        store
+            .reverify(digests.iter().map(|d| (d, "p", "1")), &Reporter::default())
+            .unwrap();
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let t = std::time::Instant::now();
+        Store::open(root).unwrap();
+        let open_ms = t.elapsed().as_secs_f64() * 1000.0;
+        eprintln!(
+            "re-hash: {n} files, {:.1} MB in {ms:.0} ms ({:.0} MB/s, page cache warm); Store::open trust check {open_ms:.1} ms",
+            total as f64 / 1048576.0,
+            total as f64 / 1048576.0 / (ms / 1000.0)
+        );
+    }
 }
