@@ -492,3 +492,26 @@ fn a_store_others_can_write_is_refused() {
     sb.run(sb.shim("npm").arg("ci")).ok();
     assert_eq!(installed(&sb, &name).as_deref(), Some("1.0.0"));
 }
+
+#[test]
+fn doctor_says_which_box_protections_this_machine_supports() {
+    let reg = npm_registries();
+    let sb = sandbox(reg, "");
+    let out = sb.run(sb.lockgate().arg("doctor"));
+    let box_lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| *l != "install-script box:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    // The tests and CI run as root: every protection is available.
+    assert_eq!(box_lines.len(), 4, "{}", out.stdout);
+    assert!(
+        box_lines.iter().all(|l| l.starts_with("  ok")),
+        "{}",
+        out.stdout
+    );
+    assert!(box_lines.iter().any(|l| l.contains("no network")));
+    assert!(box_lines.iter().any(|l| l.contains("cannot read ~/.npmrc")));
+}
