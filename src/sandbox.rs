@@ -255,7 +255,14 @@ unsafe fn enter(c: &Confine) -> std::io::Result<()> {
         )
         .map_err(os)?;
     }
-    for d in &c.hide_dirs {
+    // Never mount anything in the caller's own mount namespace.
+    let none: &[CString] = &[];
+    let (hide_dirs, hide_files, read_only) = if c.mount && flags.contains(CloneFlags::CLONE_NEWNS) {
+        (&c.hide_dirs[..], &c.hide_files[..], &c.read_only[..])
+    } else {
+        (none, none, none)
+    };
+    for d in hide_dirs {
         mount(
             Some(c"tmpfs"),
             d.as_c_str(),
@@ -265,7 +272,7 @@ unsafe fn enter(c: &Confine) -> std::io::Result<()> {
         )
         .map_err(os)?;
     }
-    for f in &c.hide_files {
+    for f in hide_files {
         mount(
             Some(c"/dev/null"),
             f.as_c_str(),
@@ -275,7 +282,7 @@ unsafe fn enter(c: &Confine) -> std::io::Result<()> {
         )
         .map_err(os)?;
     }
-    for r in &c.read_only {
+    for r in read_only {
         let r = r.as_c_str();
         mount(Some(r), r, NONE, MsFlags::MS_BIND | MsFlags::MS_REC, NONE).map_err(os)?;
         let ro = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
