@@ -515,3 +515,29 @@ fn doctor_says_which_box_protections_this_machine_supports() {
     assert!(box_lines.iter().any(|l| l.contains("no network")));
     assert!(box_lines.iter().any(|l| l.contains("cannot read ~/.npmrc")));
 }
+
+#[test]
+fn the_tests_after_install_test_get_no_gate_token_or_gate_proxy() {
+    let reg = npm_registries();
+    let name = uniq("tested-lib");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&name, "1.0.0"));
+    let sb = sandbox(reg, "");
+    lock(&sb, reg, &[(&name, "1.0.0")]);
+    // The project's own test records the environment it runs with.
+    let mut manifest: Value = serde_json::from_str(&sb.read("package.json")).unwrap();
+    manifest["scripts"] = serde_json::json!({
+        "test": "node -e \"require('fs').writeFileSync('test-env.json', JSON.stringify(process.env))\""
+    });
+    sb.write("package.json", manifest.to_string());
+    sb.run(sb.shim("npm").arg("install-test")).ok();
+    let env: Value = serde_json::from_str(&sb.read("test-env.json")).expect("the tests ran");
+    for (k, v) in env.as_object().unwrap() {
+        let (k, v) = (k.to_lowercase(), v.as_str().unwrap_or(""));
+        assert!(
+            !(k.contains("_authtoken") || (k.contains("proxy") && v.contains("127.0.0.1"))),
+            "the gate's token or proxy reached the tests: {k}={v}"
+        );
+    }
+    assert_eq!(installed(&sb, &name).as_deref(), Some("1.0.0"));
+}

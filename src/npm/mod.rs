@@ -536,6 +536,13 @@ impl Ctx {
         ] {
             boxed.set_env(k, v);
         }
+        // node-gyp's downloaded headers (not a credential) stay usable without the network.
+        if let Some(gyp) = std::env::var_os("HOME")
+            .map(|h| Path::new(&h).join(".cache/node-gyp"))
+            .filter(|d| d.is_dir())
+        {
+            boxed.set_env("npm_config_devdir", gyp);
+        }
         boxed.set_env(tool::DEPTH_VAR, self.depth.to_string());
         eprintln!(
             "lockgate: running allowlisted install scripts in a box: {} (only allowlisted environment variables passed; left out: {dropped})",
