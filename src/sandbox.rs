@@ -9,8 +9,9 @@
 //! - on Linux, where the kernel lets this process create namespaces (root, or unprivileged user
 //!   namespaces):
 //!   - a **mount namespace** in which the user's credential files ([`CREDENTIAL_FILES`],
-//!     [`CREDENTIAL_DIRS`] under the real HOME) are covered by `/dev/null` / an empty tmpfs, and
-//!     the verified store is read-only;
+//!     [`CREDENTIAL_DIRS`] under the real HOME), machine-wide secrets and engine sockets
+//!     ([`SYSTEM_PATHS`]), the user's runtime directory and SSH agent socket are covered by
+//!     `/dev/null` / an empty tmpfs, and the verified store is read-only;
 //!   - a **network namespace** with only its own loopback, unless the policy gives the package
 //!     the network;
 //!   - a **PID namespace** with a fresh `/proc`, so the script cannot read the environment of
@@ -74,6 +75,18 @@ pub const CREDENTIAL_DIRS: &[&str] = &[
     ".config/gh",
     ".config/hub",
     ".terraform.d",
+];
+
+/// Machine-wide credentials and control sockets, covered in the box when they exist: container
+/// engines (a script that reaches one owns the machine) and mounted secrets (Kubernetes service
+/// account tokens, Docker/Compose secrets).
+pub const SYSTEM_PATHS: &[&str] = &[
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/run/podman/podman.sock",
+    "/var/run/secrets",
+    "/run/secrets",
 ];
 
 /// Which protections the kernel grants this process.
@@ -406,6 +419,7 @@ pub fn credential_paths(home: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
 
 /// Variables that would point a boxed tool back into the real home.
 const HOME_POINTERS: &[&str] = &[
+    "XDG_RUNTIME_DIR",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
     "XDG_STATE_HOME",
@@ -469,12 +483,22 @@ impl Sandbox {
             pid: support.processes,
         };
         let env = box_env(env, scratch.path());
-        Ok(Sandbox {
+        let mut sandbox = Sandbox {
             scratch,
             env,
             confine,
             support,
-        })
+        };
+        // The user's runtime directory (agent sockets, the session bus and its keyring) and the
+        // SSH agent's socket, wherever it is.
+        let from_env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let mut more: Vec<PathBuf> = SYSTEM_PATHS.iter().map(PathBuf::from).collect();
+        more.extend(from_env("XDG_RUNTIME_DIR").map(PathBuf::from));
+        more.extend(from_env("SSH_AUTH_SOCK").map(PathBuf::from));
+        for p in more {
+            sandbox.hide(&p);
+        }
+        Ok(sandbox)
     }
 
     /// Cover one more file or directory (e.g. a config file an environment variable named).
@@ -483,6 +507,14 @@ impl Sandbox {
         let Ok(m) = std::fs::metadata(path) else {
             return;
         };
+        // Never cover the box's own HOME or the working directory (a TMPDIR or project that
+        // lives in, say, the runtime directory).
+        let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let covered = real(path);
+        let inside = |p: &Path| real(p).starts_with(&covered);
+        if inside(self.scratch.path()) || std::env::current_dir().is_ok_and(|d| inside(&d)) {
+            return;
+        }
         let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
             return;
         };
@@ -593,5 +625,27 @@ mod tests {
         assert!(lines[1..]
             .iter()
             .all(|(ok, text)| !ok && text.contains("CAN")));
+    }
+
+    #[test]
+    fn the_box_never_covers_its_own_home_or_the_working_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let home = d.path().join("home");
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::write(home.join(".npmrc"), "//r/:_authToken=x").unwrap();
+        let mut env = Env::default();
+        env.set("HOME", home.as_os_str());
+        let mut b = Sandbox::new(env, &[]).unwrap();
+        let has = |b: &Sandbox, p: &Path| {
+            let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+            b.confine.hide_dirs.contains(&c) || b.confine.hide_files.contains(&c)
+        };
+        assert!(has(&b, &home.join(".ssh")) && has(&b, &home.join(".npmrc")));
+        let scratch_parent = b.home().parent().unwrap().to_path_buf();
+        b.hide(&scratch_parent);
+        assert!(!has(&b, &scratch_parent), "would hide the scratch HOME");
+        b.hide(Path::new("/"));
+        assert!(!has(&b, Path::new("/")));
+        assert!(b.home().join(".npmrc").is_file());
     }
 }
