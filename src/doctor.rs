@@ -100,7 +100,10 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
         }
     };
     match crate::store::Store::from_env() {
-        Ok(s) => out.ok(format!("verified store: {}", s.root().display())),
+        Ok(s) => out.ok(format!(
+            "verified store: {} (yours, not writable by others; files are re-hashed before use)",
+            s.root().display()
+        )),
         Err(e) => out.fail(code::CONFIG, e.to_string()),
     }
 
