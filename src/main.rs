@@ -16,6 +16,7 @@ mod maven;
 mod npm;
 mod pip;
 mod policy;
+mod proxy;
 mod report;
 mod sarif;
 mod scrub;

@@ -178,8 +178,44 @@ pub fn exec_passthrough(real: &Path, args: &[OsString], depth: u32) -> Error {
 /// Run the real tool as a child (the gate must keep serving while it runs) and return its exit
 /// code (128 + signal when it was killed). Ctrl-C reaches the child through the terminal; lockgate
 /// swallows it so that it can still report and clean up after the child exits.
+///
+/// The child reaches the loopback gate directly whatever proxy the user configured: loopback is
+/// added to its `NO_PROXY`/`no_proxy` and `npm_config_noproxy` (npm's setting beats the
+/// variable), so neither the gate's token nor its requests ever go to a proxy.
 pub async fn run_child(mut cmd: tokio::process::Command, what: &str) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
+    let set: Vec<(String, Option<String>)> = cmd
+        .as_std()
+        .get_envs()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    let current = |name: &str| {
+        set.iter()
+            .find(|(k, _)| k == name)
+            .map_or_else(|| std::env::var(name).ok(), |(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    };
+    let no_proxy = crate::proxy::child_no_proxy(
+        current("no_proxy")
+            .or_else(|| current("NO_PROXY"))
+            .as_deref(),
+    );
+    let npm_no_proxy = crate::proxy::child_no_proxy(
+        current("npm_config_noproxy")
+            .or_else(|| current("NPM_CONFIG_NOPROXY"))
+            .or_else(|| current("no_proxy"))
+            .or_else(|| current("NO_PROXY"))
+            .as_deref(),
+    );
+    cmd.env("NO_PROXY", &no_proxy)
+        .env("no_proxy", &no_proxy)
+        .env_remove("NPM_CONFIG_NOPROXY")
+        .env("npm_config_noproxy", npm_no_proxy);
     let swallow = tokio::spawn(async { while tokio::signal::ctrl_c().await.is_ok() {} });
     let status = cmd.status().await;
     swallow.abort();

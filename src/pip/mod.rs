@@ -53,6 +53,7 @@ use crate::finding::{Finding, Kind, Severity};
 use crate::gate::Gate;
 use crate::integrity::{Alg, Digest};
 use crate::policy::{self, Policy};
+use crate::proxy::Proxies;
 use crate::report::{self, Reporter};
 use crate::store::Store;
 use crate::tool::{self, SelfLocation, Tool};
@@ -141,6 +142,10 @@ impl Ctx {
                 (None, None) => {}
             }
         }
+        let proxies = Proxies::for_pip(
+            proxy_option(&inv.args, &|k| std::env::var(k).ok()).as_deref(),
+            &|k| std::env::var(k).ok(),
+        )?;
         Ok(Ctx {
             real,
             inv,
@@ -156,7 +161,7 @@ impl Ctx {
             },
             policy,
             store: Store::from_env()?,
-            client: Client::new(creds, reporter.clone())?,
+            client: Client::with_proxies(creds, reporter.clone(), proxies)?,
             reporter,
             missing_password,
             started: Instant::now(),
@@ -826,8 +831,8 @@ impl Ctx {
 
     // ----- shared -----
 
-    /// The command and the user's options lockgate hands on; `--python` first, since pip accepts
-    /// it only before the command name.
+    /// The command and the user's options lockgate hands on (all but `--proxy`); `--python`
+    /// first, since pip accepts it only before the command name.
     fn command_args(&self) -> Vec<OsString> {
         let (python, rest): (Vec<&String>, Vec<&String>) = self
             .inv
@@ -836,7 +841,13 @@ impl Ctx {
             .partition(|a| a.starts_with("--python="));
         let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
         args.push(self.inv.command.as_str().into());
-        args.extend(rest.into_iter().map(OsString::from));
+        // The real pip reaches only the gate and local files: the user's `--proxy` is for
+        // lockgate's own requests (pip would send even loopback requests through it).
+        args.extend(
+            rest.into_iter()
+                .filter(|a| !a.starts_with("--proxy="))
+                .map(OsString::from),
+        );
         args
     }
 
@@ -1173,4 +1184,41 @@ fn command_line() -> Origin {
 
 fn lock_error(path: &Path, msg: String) -> Error {
     Error::lockfile(path, msg, "fix the lock file (or lock again) and run again")
+}
+
+/// pip's `--proxy` (the last one given), else `PIP_PROXY` unless `--isolated`, as pip reads
+/// them (`args` are classified, so long options are spelled `--proxy=VALUE`).
+fn proxy_option(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    args.iter()
+        .rev()
+        .find_map(|a| a.strip_prefix("--proxy="))
+        .map(str::to_string)
+        .or_else(|| {
+            if args.iter().any(|a| a == "--isolated") {
+                None
+            } else {
+                env("PIP_PROXY")
+            }
+        })
+        .filter(|v| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_option_last_wins_env_unless_isolated() {
+        let env = |k: &str| (k == "PIP_PROXY").then(|| "http://env:1".to_string());
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            proxy_option(&args(&["--proxy=http://a:1", "--proxy=http://b:2"]), &env).as_deref(),
+            Some("http://b:2")
+        );
+        assert_eq!(
+            proxy_option(&args(&["--quiet"]), &env).as_deref(),
+            Some("http://env:1")
+        );
+        assert_eq!(proxy_option(&args(&["--isolated"]), &env), None);
+    }
 }
