@@ -480,7 +480,25 @@ impl Client {
                 .send()
                 .await
                 .map_err(|e| {
+                    if e.is_timeout() && !e.is_connect() {
+                        // Connected, but the answer's head did not come (the read timeout).
+                        return Retry::Fatal(Error::Unavailable {
+                            package: package.into(),
+                            url: redact_url(current.as_str()),
+                            detail: self.limits.explain(
+                                Limit::FirstByte,
+                                &self.host_label(&current),
+                                0,
+                            ),
+                        });
+                    }
                     let mut detail = describe(&e);
+                    if e.is_connect() && e.is_timeout() {
+                        detail = format!(
+                            "hit the connect timeout ({}): {detail}",
+                            Limits::secs(self.limits.connect)
+                        );
+                    }
                     if self.proxies.decide(&current).is_some() {
                         detail = format!("{detail} ({})", self.proxies.describe(&current));
                     }
@@ -688,7 +706,11 @@ impl Client {
             return Ok(0);
         }
         match self.fetch_from(a, &a.url, store).await {
-            Err(Error::Unavailable { .. }) if a.locate.is_some() => {
+            // Only a guess that is not there is worth a second look; a registry that hit a
+            // time limit is not asked again.
+            Err(Error::Unavailable { detail, .. })
+                if a.locate.is_some() && detail.starts_with(NOT_FOUND) =>
+            {
                 let url = self.locate(a).await?;
                 self.fetch_from(a, &url, store).await
             }
