@@ -627,6 +627,20 @@ impl Client {
         }
     }
 
+    /// The whole body of a response from [`Client::get`], under the stall, transfer-rate and
+    /// overall limits (counted from now).
+    pub async fn body(&self, f: Fetched, package: &str) -> Result<bytes::Bytes> {
+        let mut buf = Vec::new();
+        let url = f.final_url;
+        self.read_body(f.response, &url, Instant::now(), |chunk| {
+            buf.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await
+        .map_err(|e| self.body_error(e, package, &url, 1))?;
+        Ok(buf.into())
+    }
+
     /// Stream a body into `sink`, enforcing the stall, transfer-rate and overall limits.
     /// Returns the number of bytes read.
     async fn read_body(

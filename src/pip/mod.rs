@@ -989,16 +989,10 @@ async fn project_page(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("text/html")
         .to_string();
-    let final_url = fetched.final_url;
-    let body = fetched
-        .response
-        .text()
-        .await
-        .map_err(|e| Error::Unavailable {
-            package: name.into(),
-            url: redact_url(final_url.as_str()),
-            detail: format!("broke off while sending the project page: {e}"),
-        })?;
+    let final_url = fetched.final_url.clone();
+    // Under the same stall and transfer-rate limits as downloads.
+    let body = client.body(fetched, name).await?;
+    let body = String::from_utf8_lossy(&body).into_owned();
     let files = index::parse_page(final_url.as_str(), &content_type, &body).map_err(|e| {
         Error::Unavailable {
             package: name.into(),
