@@ -328,3 +328,62 @@ fn an_unusable_proxy_setting_is_a_configuration_error_that_hides_the_password() 
         out.stderr
     );
 }
+
+/// Maven reads `<proxies>` from settings.xml, not the environment: lockgate's downloads for a
+/// guarded build go through the active proxy with its login unless `nonProxyHosts` names the
+/// repository's host; Maven itself reaches the gate directly either way.
+#[test]
+fn maven_settings_proxy_and_non_proxy_hosts_are_honoured() {
+    use common::maven::{maven_project, maven_repos, maven_settings, MavenRepo};
+    let repos = maven_repos();
+    let mut sb = Sandbox::new();
+    sb.write(
+        "lockgate.toml",
+        format!("[maven]\nrepository = \"{}\"\n", repos.public_url),
+    );
+    let settings = maven_settings(&[MavenRepo {
+        id: "central",
+        url: &repos.public_url,
+        auth: None,
+    }]);
+    sb.maven_settings(&settings);
+    maven_project(&sb.project(), &[]);
+    sb.run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp"]))
+        .ok();
+
+    let forward = FaultProxy::forward(Fault::Pass);
+    let registry = format!("http://127.0.0.1:{}/", port_of(&repos.public_url));
+    let with_proxy = |non_proxy_hosts: &str| {
+        settings.replace(
+            "</settings>",
+            &format!(
+                "<proxies><proxy><id>corp</id><host>127.0.0.1</host><port>{}</port>\
+                 <username>{PROXY_USER}</username><password>{PROXY_PASS}</password>\
+                 <nonProxyHosts>{non_proxy_hosts}</nonProxyHosts></proxy></proxies>\n</settings>",
+                port_of(&forward.url)
+            ),
+        )
+    };
+    // Proxy variables mean nothing to Maven, so nothing to lockgate's Maven runs either.
+    sb.set_env("HTTP_PROXY", "http://127.0.0.1:9/");
+
+    // nonProxyHosts names the repository: nothing goes through the proxy.
+    sb.maven_settings(&with_proxy("other.example|127.0.0.1"));
+    sb.set_env("LOCKGATE_CACHE_DIR", sb.root().join("cold-store-1"));
+    let out = sb.run(sb.shim("mvn").args(["-B", "-ntp", "package"])).ok();
+    assert!(out.stderr.contains("downloaded"), "{out}");
+    assert!(forward.requests().is_empty(), "{:?}", forward.requests());
+
+    // It names other hosts only: every download goes through the proxy, with its login.
+    sb.maven_settings(&with_proxy("other.example|*.corp.example"));
+    sb.set_env("LOCKGATE_CACHE_DIR", sb.root().join("cold-store-2"));
+    let out = sb.run(sb.shim("mvn").args(["-B", "-ntp", "package"])).ok();
+    let seen = forward.requests();
+    assert!(seen.len() > 50, "every locked file: {}", seen.len());
+    assert!(
+        seen.iter()
+            .all(|r| r.path.starts_with(&registry) && has_proxy_login(r)),
+        "only lockgate's downloads from the repository, never Maven's requests to the gate: {seen:?}"
+    );
+    assert!(!out.output().contains(PROXY_PASS), "{out}");
+}
