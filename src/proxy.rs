@@ -31,8 +31,9 @@ use url::Host;
 /// One `NO_PROXY` list, read as curl (≥ 7.86) reads it: entries separated by commas or
 /// whitespace; `*` alone bypasses every host; a name matches itself and its subdomains (a
 /// leading dot is ignored: `.corp.example` and `corp.example` both match `corp.example` and
-/// `npm.corp.example`); an IP address matches only itself, `10.0.0.0/8`-style CIDR matches a
-/// range; `host:port` (and `[v6]:port`) limits an entry to one port, as Go and Python allow.
+/// `npm.corp.example`; `*.corp.example` too, as Go reads it); an IP address matches only itself,
+/// `10.0.0.0/8`-style CIDR matches a range; `host:port` (and `[v6]:port`) limits an entry to one
+/// port, as Go and Python allow.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NoProxy {
     all: bool,
@@ -495,7 +496,7 @@ mod tests {
     fn no_proxy_star_ports_ips_and_cidr() {
         assert!(NoProxy::parse("*").matches("anything.example", 1));
         assert!(NoProxy::parse("a.example, *").matches("b.example", 1));
-        // `*.corp.example` as curl and Go read a leading wildcard: the domain.
+        // `*.corp.example`: a leading wildcard read as the domain (Go strips it; curl has none).
         assert!(NoProxy::parse("*.corp.example").matches("npm.corp.example", 443));
         let n = NoProxy::parse("npm.corp.example:8443,10.1.2.3,192.168.0.0/16,[::1]:4873,fd00::/8");
         assert!(n.matches("npm.corp.example", 8443));

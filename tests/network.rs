@@ -163,7 +163,7 @@ fn trickling_tarball_ends_in_27_within_the_bound() {
         .filter(|r| r.path.contains("/-/"))
         .count();
     assert_eq!(tarball_requests, 1, "a trickle is cut off, not retried");
-    eprintln!("{}", out.stderr);
+    eprintln!("trickle: exit 27 after {elapsed:?} (bound {BOUND:?})");
 }
 
 #[test]
@@ -199,6 +199,7 @@ fn hanging_index_ends_in_27_within_the_bound() {
     );
     assert!(elapsed < 3 * BOUND, "bounded: took {elapsed:?}");
     assert!(!sb.exists("t"));
+    eprintln!("hang: exit 27 after {elapsed:?} (bound {BOUND:?})");
 }
 
 /// pip through `HTTP_PROXY` with `NO_PROXY` set to `no_proxy`; the index is named `localhost`.
