@@ -202,23 +202,25 @@ fn hanging_index_ends_in_27_within_the_bound() {
     eprintln!("hang: exit 27 after {elapsed:?} (bound {BOUND:?})");
 }
 
-/// pip through `HTTP_PROXY` with `NO_PROXY` set to `no_proxy`; the index is named `localhost`.
-/// Returns the requests the forward proxy saw and those the registry saw.
-fn pip_through_proxy(no_proxy: &str) -> (Vec<Recorded>, Vec<Recorded>, String) {
+/// pip through `HTTP_PROXY` (or, with `option`, through `--proxy`) with `NO_PROXY` set to
+/// `no_proxy`; the index is named `localhost`. Returns the requests the forward proxy saw and
+/// those the registry saw.
+fn pip_through_proxy(no_proxy: &str, option: bool) -> (Vec<Recorded>, Vec<Recorded>, String) {
     let reg = pypi_registries();
     let registry = FaultProxy::start(&reg.public.url, Fault::Pass);
     let forward = FaultProxy::forward(Fault::Pass);
     let index = format!("http://localhost:{}/simple/", port_of(&registry.url));
     let (mut sb, name) = pip_project(&index);
-    sb.set_env("HTTP_PROXY", proxy_url(&forward));
-    sb.set_env("HTTPS_PROXY", proxy_url(&forward));
+    let proxy_option = format!("--proxy={}", proxy_url(&forward));
+    let mut args = vec!["install", "--target", "t", "-r", "requirements.txt"];
+    if option {
+        args.push(&proxy_option);
+    } else {
+        sb.set_env("HTTP_PROXY", proxy_url(&forward));
+        sb.set_env("HTTPS_PROXY", proxy_url(&forward));
+    }
     sb.set_env("NO_PROXY", no_proxy);
-    let out = sb
-        .run(&mut guarded_pip(
-            &sb,
-            &["install", "--target", "t", "-r", "requirements.txt"],
-        ))
-        .ok();
+    let out = sb.run(&mut guarded_pip(&sb, &args)).ok();
     assert_eq!(
         installed_version(&sb.path("t"), &name).as_deref(),
         Some("1.0.0")
@@ -235,7 +237,7 @@ fn pip_through_proxy(no_proxy: &str) -> (Vec<Recorded>, Vec<Recorded>, String) {
 
 #[test]
 fn no_proxy_naming_the_registry_keeps_every_request_off_the_proxy() {
-    let (via_proxy, at_registry, name) = pip_through_proxy("other.example, localhost");
+    let (via_proxy, at_registry, name) = pip_through_proxy("other.example, localhost", false);
     assert!(
         via_proxy.is_empty(),
         "NO_PROXY names the registry: {via_proxy:?}"
@@ -252,7 +254,7 @@ fn no_proxy_naming_the_registry_keeps_every_request_off_the_proxy() {
 
 #[test]
 fn no_proxy_naming_another_host_sends_every_request_through_the_proxy_with_its_login_only() {
-    let (via_proxy, at_registry, name) = pip_through_proxy("other.example,.corp.example");
+    let (via_proxy, at_registry, name) = pip_through_proxy("other.example,.corp.example", false);
     assert!(
         at_registry.len() >= 2,
         "index page and wheel: {at_registry:?}"
@@ -270,6 +272,67 @@ fn no_proxy_naming_another_host_sends_every_request_through_the_proxy_with_its_l
         !at_registry.iter().any(leaks_proxy_login),
         "the proxy login never reaches the registry: {at_registry:?}"
     );
+}
+
+/// pip's own `--proxy` goes into `session.proxies`, which requests uses even for hosts
+/// `NO_PROXY` names: lockgate does the same, and does not hand the option to the real pip.
+#[test]
+fn pips_proxy_option_is_used_for_every_request_as_pip_would() {
+    let (via_proxy, at_registry, name) = pip_through_proxy("localhost", true);
+    assert!(
+        at_registry.len() >= 2,
+        "index page and wheel: {at_registry:?}"
+    );
+    assert_eq!(via_proxy.len(), at_registry.len(), "{via_proxy:?}");
+    assert!(via_proxy.iter().all(has_proxy_login));
+    assert!(via_proxy.iter().any(|r| r.path.contains(&name)));
+    assert!(!at_registry.iter().any(leaks_proxy_login));
+}
+
+/// npm's `https-proxy` and `noproxy` settings (here in the project's .npmrc) beat the
+/// environment, as they do for npm.
+#[test]
+fn npm_settings_choose_the_proxy_and_the_bypass_list() {
+    let reg = npm_registries();
+    let forward = FaultProxy::forward(Fault::Pass);
+    let decoy = FaultProxy::forward(Fault::Pass);
+    let (mut sb, name) = npm_project(reg, &reg.public.url);
+    sb.set_env("HTTPS_PROXY", decoy.url.as_str());
+    sb.set_env("NO_PROXY", "127.0.0.1");
+    let registry = format!("http://{}/", reg.public.host());
+    // npm's `https-proxy` serves http URLs too; its `noproxy` replaces NO_PROXY.
+    sb.write(
+        ".npmrc",
+        format!(
+            "https-proxy={}\nnoproxy=other.example\n",
+            proxy_url(&forward)
+        ),
+    );
+    sb.run(sb.shim("npm").arg("ci")).ok();
+    assert!(sb.exists(format!("node_modules/{name}/package.json")));
+    let seen = forward.requests();
+    assert!(
+        seen.iter()
+            .any(|r| r.path.starts_with(&registry) && r.path.contains(&name)),
+        "{seen:?}"
+    );
+    assert!(seen
+        .iter()
+        .all(|r| r.path.starts_with(&registry) && has_proxy_login(r)));
+    assert!(decoy.requests().is_empty(), "{:?}", decoy.requests());
+
+    // `noproxy` naming the registry: nothing through either proxy.
+    std::fs::remove_dir_all(sb.path("node_modules")).unwrap();
+    sb.set_env("LOCKGATE_CACHE_DIR", sb.root().join("cold-store"));
+    sb.write(
+        ".npmrc",
+        format!("https-proxy={}\nnoproxy=127.0.0.1\n", proxy_url(&forward)),
+    );
+    let before = forward.requests().len();
+    sb.run(sb.shim("npm").arg("ci")).ok();
+    assert!(sb.exists(format!("node_modules/{name}/package.json")));
+    assert_eq!(forward.requests().len(), before);
+    assert!(decoy.requests().is_empty());
 }
 
 #[test]
