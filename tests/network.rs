@@ -31,8 +31,17 @@ const PROXY_PASS: &str = "proxy-s3cret";
 /// An npm project locking one public package, with the policy's public registry at `registry`.
 fn npm_project(reg: &NpmRegistries, registry: &str) -> (Sandbox, String) {
     let name = uniq("net-util");
-    reg.public
-        .publish(&reg.attacker_token, &NpmPackage::new(&name, "1.0.0"));
+    npm_project_with(reg, registry, NpmPackage::new(&name, "1.0.0"), &name)
+}
+
+fn npm_project_with(
+    reg: &NpmRegistries,
+    registry: &str,
+    package: NpmPackage,
+    name: &str,
+) -> (Sandbox, String) {
+    let name = name.to_string();
+    reg.public.publish(&reg.attacker_token, &package);
     let mut sb = Sandbox::new();
     sb.npmrc(&format!("registry={}", reg.public.url));
     sb.set_env("LOCKGATE_HTTP_TIMEOUT", TIMEOUT_SECS.to_string());
@@ -164,6 +173,52 @@ fn trickling_tarball_ends_in_27_within_the_bound() {
         .count();
     assert_eq!(tarball_requests, 1, "a trickle is cut off, not retried");
     eprintln!("trickle: exit 27 after {elapsed:?} (bound {BOUND:?})");
+}
+
+/// A body that keeps moving fast enough for the rate limit (8 KiB/s) but would take longer than
+/// the overall limit (10 × T) is cut off there: no registry holds a request for longer.
+#[test]
+fn a_steady_but_endless_download_is_cut_off_at_the_overall_limit() {
+    let reg = npm_registries();
+    let name = uniq("net-big");
+    // Random-looking text, so the tarball stays over 100 kB after gzip (> 12 s at 8 KiB/s).
+    let mut blob = String::new();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..60_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        blob.push_str(&format!("{:x}", x % 65536));
+    }
+    let steady = FaultProxy::start_for(
+        &reg.public.url,
+        Fault::Trickle {
+            chunk: 4096,
+            every: Duration::from_millis(500),
+        },
+        Some("/-/"),
+    );
+    let (mut sb, _) = npm_project_with(
+        reg,
+        &format!("{}/", steady.url),
+        NpmPackage::new(&name, "1.0.0").origin(&blob),
+        &name,
+    );
+    sb.set_env("LOCKGATE_HTTP_TIMEOUT", "1");
+    let started = Instant::now();
+    let out = sb.run(sb.shim("npm").arg("ci")).code_is(27);
+    let elapsed = started.elapsed();
+    assert!(
+        out.stderr.contains("overall limit") && out.stderr.contains("within 10 s"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        elapsed < Duration::from_secs(30),
+        "bounded: took {elapsed:?}"
+    );
+    assert!(!sb.exists("node_modules"));
+    eprintln!("steady: exit 27 after {elapsed:?} (overall limit 10 s)");
 }
 
 #[test]
