@@ -118,30 +118,29 @@ enum Limit {
 }
 
 impl Limits {
+    /// The refusal's detail: which limit, the host (and proxy), what was seen, the setting.
     fn explain(&self, limit: Limit, host: &str, received: u64) -> String {
         let t = Self::secs(self.timeout);
-        match limit {
-            Limit::FirstByte => format!(
-                "hit the time-to-first-byte limit: {host} did not answer within {t} ({}; raise it if the registry is only slow)",
-                self.setting()
-            ),
+        let what = match limit {
+            Limit::FirstByte => {
+                format!("hit the time-to-first-byte limit: {host} did not answer within {t}")
+            }
             Limit::Stalled => format!(
-                "hit the stall limit: {host} sent nothing for {t} in the middle of the body ({} bytes received; {})",
-                received,
-                self.setting()
+                "hit the stall limit: {host} sent nothing for {t} in the middle of the body ({received} bytes received)"
             ),
             Limit::Rate => format!(
-                "hit the minimum-transfer-rate limit: {host} sent {received} bytes in {t}, below {} KiB/s ({})",
-                self.min_rate / 1024,
-                self.setting()
+                "hit the minimum-transfer-rate limit: {host} sent {received} bytes in {t}, below {} KiB/s",
+                self.min_rate / 1024
             ),
             Limit::Overall => format!(
-                "hit the overall limit: {host} did not finish within {} ({} bytes received; the limit is 10 × {})",
-                Self::secs(self.overall),
-                received,
-                self.setting()
+                "hit the overall limit: {host} did not finish within {} ({received} bytes received; 10 × the timeout)",
+                Self::secs(self.overall)
             ),
-        }
+        };
+        format!(
+            "{what} ({}; raise it only if the registry is known to be this slow)",
+            self.setting()
+        )
     }
 }
 
