@@ -438,9 +438,36 @@ impl Proxies {
     }
 }
 
-/// The `NO_PROXY` value for a real tool that must reach the loopback gate: the user's list plus
-/// `127.0.0.1`, `localhost` and `::1` (unchanged when it already bypasses everything).
-pub fn child_no_proxy(existing: Option<&str>) -> String {
+/// The variables a real-tool child gets so that it reaches the loopback gate directly:
+/// `NO_PROXY`/`no_proxy` and npm's `npm_config_noproxy` (which beats the variable and every
+/// npmrc), each the list the child would have used plus loopback. `current` reads the child's
+/// environment as it stands.
+pub fn child_env(current: &dyn Fn(&str) -> Option<String>) -> [(&'static str, String); 3] {
+    let first = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| current(n).filter(|v| !v.trim().is_empty()))
+    };
+    let no_proxy = child_no_proxy(first(&["no_proxy", "NO_PROXY"]).as_deref());
+    let npm = child_no_proxy(
+        first(&[
+            "npm_config_noproxy",
+            "NPM_CONFIG_NOPROXY",
+            "no_proxy",
+            "NO_PROXY",
+        ])
+        .as_deref(),
+    );
+    [
+        ("NO_PROXY", no_proxy.clone()),
+        ("no_proxy", no_proxy),
+        ("npm_config_noproxy", npm),
+    ]
+}
+
+/// A `NO_PROXY` list plus `127.0.0.1`, `localhost` and `::1` (unchanged when it already bypasses
+/// everything).
+fn child_no_proxy(existing: Option<&str>) -> String {
     let existing = existing.map(str::trim).unwrap_or_default();
     if existing == "*" {
         return existing.to_string();
@@ -663,5 +690,18 @@ mod tests {
             "corp.example,localhost,127.0.0.1,::1"
         );
         assert_eq!(child_no_proxy(Some("*")), "*");
+    }
+
+    #[test]
+    fn child_env_keeps_the_users_lists_and_adds_loopback() {
+        let vars = [("NO_PROXY", "corp.example"), ("npm_config_noproxy", "")];
+        let got = child_env(&env(&vars));
+        let loopback = "corp.example,127.0.0.1,localhost,::1";
+        assert_eq!(got[0], ("NO_PROXY", loopback.to_string()));
+        assert_eq!(got[1], ("no_proxy", loopback.to_string()));
+        assert_eq!(got[2], ("npm_config_noproxy", loopback.to_string()));
+        let got = child_env(&env(&[("NPM_CONFIG_NOPROXY", "npm.corp.example")]));
+        assert_eq!(got[0].1, "127.0.0.1,localhost,::1");
+        assert_eq!(got[2].1, "npm.corp.example,127.0.0.1,localhost,::1");
     }
 }

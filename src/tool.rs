@@ -194,28 +194,16 @@ pub async fn run_child(mut cmd: tokio::process::Command, what: &str) -> Result<i
             )
         })
         .collect();
+    // What the child would see: what this command sets, else what lockgate inherited.
     let current = |name: &str| {
         set.iter()
             .find(|(k, _)| k == name)
             .map_or_else(|| std::env::var(name).ok(), |(_, v)| v.clone())
-            .filter(|v| !v.trim().is_empty())
     };
-    let no_proxy = crate::proxy::child_no_proxy(
-        current("no_proxy")
-            .or_else(|| current("NO_PROXY"))
-            .as_deref(),
-    );
-    let npm_no_proxy = crate::proxy::child_no_proxy(
-        current("npm_config_noproxy")
-            .or_else(|| current("NPM_CONFIG_NOPROXY"))
-            .or_else(|| current("no_proxy"))
-            .or_else(|| current("NO_PROXY"))
-            .as_deref(),
-    );
-    cmd.env("NO_PROXY", &no_proxy)
-        .env("no_proxy", &no_proxy)
-        .env_remove("NPM_CONFIG_NOPROXY")
-        .env("npm_config_noproxy", npm_no_proxy);
+    cmd.env_remove("NPM_CONFIG_NOPROXY");
+    for (name, value) in crate::proxy::child_env(&current) {
+        cmd.env(name, value);
+    }
     let swallow = tokio::spawn(async { while tokio::signal::ctrl_c().await.is_ok() {} });
     let status = cmd.status().await;
     swallow.abort();
