@@ -381,7 +381,7 @@ impl Client {
                 Err(Retry::Transient(_))
                     if attempt < RETRY_DELAYS_MS.len()
                         && Instant::now() + Duration::from_millis(RETRY_DELAYS_MS[attempt])
-                            < first_byte_by =>
+                            < first_byte_by.min(started + self.limits.overall) =>
                 {
                     tokio::time::sleep(Duration::from_millis(RETRY_DELAYS_MS[attempt])).await;
                     attempt += 1;
@@ -617,7 +617,11 @@ impl Client {
                 .await;
             match read {
                 Ok(_) => return Ok((buf.into(), final_url)),
-                Err(BodyError::Broken(_)) if attempt < RETRY_DELAYS_MS.len() => {
+                Err(BodyError::Broken(_))
+                    if attempt < RETRY_DELAYS_MS.len()
+                        && started.elapsed() + Duration::from_millis(RETRY_DELAYS_MS[attempt])
+                            < self.limits.overall =>
+                {
                     tokio::time::sleep(Duration::from_millis(RETRY_DELAYS_MS[attempt])).await;
                     attempt += 1;
                 }
@@ -773,7 +777,11 @@ impl Client {
         loop {
             match self.download_once(a, url, store, started).await {
                 Ok(n) => return Ok(n),
-                Err(BodyError::Broken(_)) if attempt < RETRY_DELAYS_MS.len() => {
+                Err(BodyError::Broken(_))
+                    if attempt < RETRY_DELAYS_MS.len()
+                        && started.elapsed() + Duration::from_millis(RETRY_DELAYS_MS[attempt])
+                            < self.limits.overall =>
+                {
                     tokio::time::sleep(Duration::from_millis(RETRY_DELAYS_MS[attempt])).await;
                     attempt += 1;
                 }
