@@ -6,6 +6,13 @@
 //! the internal registry never reaches the storage host it redirects to (GitHub Packages,
 //! CodeArtifact). Transient failures (connect errors, resets, truncated bodies, 5xx, 429) are
 //! retried with backoff; 401/403 → 25, 404 → 27, digest mismatch → 23 and never retried.
+//!
+//! Time is bounded by [`Limits`] (one setting, `LOCKGATE_HTTP_TIMEOUT`, like uv's
+//! `UV_HTTP_TIMEOUT` and pip's `--timeout`): a connect timeout; a time-to-first-byte budget that
+//! covers every attempt and redirect of a request; a minimum transfer rate checked over windows of
+//! the timeout (a body that stalls or trickles is cut off, not retried); and an overall bound per
+//! request. Each refusal (27) names the host and the limit it hit. Proxies are decided per URL by
+//! [`crate::proxy::Proxies`].
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,12 +26,123 @@ use serde_json::json;
 use crate::error::{redact_url, Error, Result, Secret};
 use crate::integrity::Digest;
 use crate::policy::check_transport;
+use crate::proxy::Proxies;
 use crate::report::{self, Reporter};
 use crate::store::Store;
 
 pub const MAX_REDIRECTS: usize = 5;
 const RETRY_DELAYS_MS: [u64; 3] = [200, 800, 2000];
 const DEFAULT_CONCURRENCY: usize = 16;
+
+/// The variable that sets [`Limits::timeout`], in seconds.
+pub const TIMEOUT_VAR: &str = "LOCKGATE_HTTP_TIMEOUT";
+
+/// How long lockgate waits for a registry. Everything derives from one number `T`
+/// (`LOCKGATE_HTTP_TIMEOUT`, default 30 s):
+/// - connect: `min(10 s, T)` per attempt;
+/// - first byte: the answer's headers must arrive within `T` of the request's start, retries
+///   and redirects included;
+/// - transfer rate: after that, every `T`-second window must bring at least
+///   [`Limits::min_rate`] bytes per second on average (or the end of the body); a body that
+///   stalls or trickles below it is cut off and not retried;
+/// - overall: no request (attempts, redirects and body) lasts longer than `10 × T`.
+///
+/// So a registry that never connects, never answers, stalls or trickles ends the run with 27
+/// within `2 × T`; a download that keeps moving is cut off at `10 × T`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub connect: Duration,
+    /// Bytes per second, averaged over each window of `timeout`.
+    pub min_rate: u64,
+    pub overall: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::from_timeout(Duration::from_secs(30))
+    }
+}
+
+impl Limits {
+    pub const MIN_RATE: u64 = 1024;
+
+    pub fn from_timeout(timeout: Duration) -> Limits {
+        Limits {
+            timeout,
+            connect: timeout.min(Duration::from_secs(10)),
+            min_rate: Self::MIN_RATE,
+            overall: timeout * 10,
+        }
+    }
+
+    /// `LOCKGATE_HTTP_TIMEOUT`: seconds (a decimal number > 0); unset or empty: the default.
+    pub fn parse(value: Option<&str>) -> std::result::Result<Limits, String> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => Ok(Limits::default()),
+            Some(v) => match v.parse::<f64>() {
+                Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => {
+                    Ok(Limits::from_timeout(Duration::from_secs_f64(s)))
+                }
+                _ => Err(format!(
+                    "{TIMEOUT_VAR}=`{v}` is not a number of seconds between 0 and 86400"
+                )),
+            },
+        }
+    }
+
+    fn secs(d: Duration) -> String {
+        let s = d.as_secs_f64();
+        if s.fract() == 0.0 {
+            format!("{s:.0} s")
+        } else {
+            format!("{s:.1} s")
+        }
+    }
+
+    fn setting(&self) -> String {
+        format!(
+            "{TIMEOUT_VAR}={}",
+            Self::secs(self.timeout).trim_end_matches(" s")
+        )
+    }
+}
+
+/// Which limit a request hit (for the refusal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    FirstByte,
+    Stalled,
+    Rate,
+    Overall,
+}
+
+impl Limits {
+    /// The refusal's detail: which limit, the host (and proxy), what was seen, the setting.
+    fn explain(&self, limit: Limit, host: &str, received: u64) -> String {
+        let t = Self::secs(self.timeout);
+        let what = match limit {
+            Limit::FirstByte => {
+                format!("hit the time-to-first-byte limit: {host} did not answer within {t}")
+            }
+            Limit::Stalled => format!(
+                "hit the stall limit: {host} sent nothing for {t} in the middle of the body ({received} bytes received)"
+            ),
+            Limit::Rate => format!(
+                "hit the minimum-transfer-rate limit: {host} sent {received} bytes in {t}, below {} KiB/s",
+                self.min_rate / 1024
+            ),
+            Limit::Overall => format!(
+                "hit the overall limit: {host} did not finish within {} ({received} bytes received; 10 × the timeout)",
+                Self::secs(self.overall)
+            ),
+        };
+        format!(
+            "{what} ({}; raise it only if the registry is known to be this slow)",
+            self.setting()
+        )
+    }
+}
 
 /// How to authenticate to one host (and port), below a path. Like npm's nerf-darts
 /// (`//host:port/path/`) it ignores the scheme; plain http off loopback is refused anyway.
@@ -147,6 +265,9 @@ pub struct Client {
     http: reqwest::Client,
     creds: Arc<Vec<Credential>>,
     reporter: Reporter,
+    limits: Limits,
+    /// For messages: where each request went.
+    proxies: Arc<Proxies>,
 }
 
 /// A response after redirects, with the URL it finally came from.
@@ -156,20 +277,42 @@ pub struct Fetched {
 }
 
 impl Client {
+    /// A client whose proxies come from curl's environment variables (see [`Proxies::from_env`]).
     pub fn new(creds: Vec<Credential>, reporter: Reporter) -> Result<Client> {
+        let proxies = Proxies::from_env(&|k| std::env::var(k).ok())?;
+        Client::with_proxies(creds, reporter, proxies)
+    }
+
+    /// A client that sends each request through the proxy `proxies` picks for its URL (the
+    /// wrapped tool's own proxy settings), with the limits of `LOCKGATE_HTTP_TIMEOUT`.
+    pub fn with_proxies(
+        creds: Vec<Credential>,
+        reporter: Reporter,
+        proxies: Proxies,
+    ) -> Result<Client> {
+        let limits = Limits::parse(std::env::var(TIMEOUT_VAR).ok().as_deref())
+            .map_err(|msg| Error::config(msg, format!("set {TIMEOUT_VAR} to a number of seconds, e.g. {TIMEOUT_VAR}=60, or unset it for the default (30)")))?;
         let mut b = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(15))
-            .read_timeout(Duration::from_secs(60))
+            .connect_timeout(limits.connect)
+            .read_timeout(limits.timeout)
             .pool_max_idle_per_host(32)
-            .user_agent(concat!("lockgate/", env!("CARGO_PKG_VERSION")));
-        b = b.no_proxy();
-        if let Some(proxy) = env_proxy() {
-            b = b.proxy(proxy);
+            .user_agent(concat!("lockgate/", env!("CARGO_PKG_VERSION")))
+            .no_proxy();
+        let proxies = Arc::new(proxies);
+        if !proxies.is_direct() {
+            // Decided per URL here: reqwest never consults `no_proxy` for a custom proxy.
+            let decide = Arc::clone(&proxies);
+            b = b.proxy(reqwest::Proxy::custom(move |url| {
+                decide.decide(url).map(|p| p.url.clone())
+            }));
         }
         let http = b.build().map_err(|e| {
             Error::config(
-                format!("cannot set up the HTTP client: {e}"),
+                format!(
+                    "cannot set up the HTTP client: {}",
+                    redact_in_text(&e.to_string())
+                ),
                 "check proxy and TLS settings",
             )
         })?;
@@ -177,7 +320,18 @@ impl Client {
             http,
             creds: Arc::new(creds),
             reporter,
+            limits,
+            proxies,
         })
+    }
+
+    /// `host[:port]`, and the proxy a request to it went through, for messages.
+    fn host_label(&self, url: &Url) -> String {
+        let host = host_label(url);
+        match self.proxies.decide(url) {
+            None => host,
+            Some(_) => format!("{host} ({})", self.proxies.describe(url)),
+        }
     }
 
     fn credential_for(&self, url: &Url) -> Option<&Credential> {
@@ -189,11 +343,46 @@ impl Client {
 
     /// GET with redirects checked per hop and transient failures retried. Any status other than
     /// 2xx becomes an error (401/403 → 25 and counted, 404/410 → 27, 5xx after retries → 27).
+    ///
+    /// The answer's headers must arrive within [`Limits::timeout`] of the call, retries included
+    /// (a retry starts only while that budget lasts); the body is bounded by the client's read
+    /// timeout and by [`Limits::overall`].
     pub async fn get(&self, url: &Url, accept: Option<&str>, package: &str) -> Result<Fetched> {
+        self.get_at(url, accept, package, Instant::now()).await
+    }
+
+    /// [`Client::get`] for a request that `started` earlier (a retried download): the overall
+    /// limit counts from then.
+    async fn get_at(
+        &self,
+        url: &Url,
+        accept: Option<&str>,
+        package: &str,
+        started: Instant,
+    ) -> Result<Fetched> {
+        let first_byte_by = Instant::now() + self.limits.timeout;
         let mut attempt = 0;
         loop {
-            match self.get_once(url, accept, package).await {
-                Err(Retry::Transient(_)) if attempt < RETRY_DELAYS_MS.len() => {
+            let left = first_byte_by.saturating_duration_since(Instant::now());
+            let once = tokio::time::timeout(left, self.get_once(url, accept, package, started));
+            let result = match once.await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Error::Unavailable {
+                        package: package.into(),
+                        url: redact_url(url.as_str()),
+                        detail: self
+                            .limits
+                            .explain(Limit::FirstByte, &self.host_label(url), 0),
+                    })
+                }
+            };
+            match result {
+                Err(Retry::Transient(_))
+                    if attempt < RETRY_DELAYS_MS.len()
+                        && Instant::now() + Duration::from_millis(RETRY_DELAYS_MS[attempt])
+                            < first_byte_by.min(started + self.limits.overall) =>
+                {
                     tokio::time::sleep(Duration::from_millis(RETRY_DELAYS_MS[attempt])).await;
                     attempt += 1;
                 }
@@ -218,8 +407,9 @@ impl Client {
         url: &Url,
         accept: Option<&str>,
         package: &str,
+        started: Instant,
     ) -> Result<Fetched, Retry> {
-        let f = self.follow(url, accept, package).await?;
+        let f = self.follow(url, accept, package, started).await?;
         let status = f.response.status();
         if status.is_success() {
             return Ok(f);
@@ -234,7 +424,10 @@ impl Client {
 
     /// The status a URL finally answers (after checked redirects), for `lockgate doctor`.
     pub async fn probe(&self, url: &Url) -> Result<u16> {
-        match self.follow(url, Some("application/json"), "probe").await {
+        match self
+            .follow(url, Some("application/json"), "probe", Instant::now())
+            .await
+        {
             Ok(f) => Ok(f.response.status().as_u16()),
             Err(Retry::Fatal(e)) => Err(e),
             Err(Retry::Transient(detail)) => Err(Error::Unavailable {
@@ -252,6 +445,7 @@ impl Client {
         url: &Url,
         accept: Option<&str>,
         package: &str,
+        started: Instant,
     ) -> Result<Fetched, Retry> {
         let mut current = url.clone();
         for _hop in 0..=MAX_REDIRECTS {
@@ -276,13 +470,39 @@ impl Client {
             if let Some(c) = self.credential_for(&current) {
                 headers.insert(AUTHORIZATION, c.auth.header());
             }
+            let overall_left = self.limits.overall.saturating_sub(started.elapsed());
             let resp = self
                 .http
                 .get(current.clone())
                 .headers(headers)
+                .timeout(overall_left.max(Duration::from_millis(1)))
                 .send()
                 .await
-                .map_err(|e| Retry::Transient(describe(&e)))?;
+                .map_err(|e| {
+                    if e.is_timeout() && !e.is_connect() {
+                        // Connected, but the answer's head did not come (the read timeout).
+                        return Retry::Fatal(Error::Unavailable {
+                            package: package.into(),
+                            url: redact_url(current.as_str()),
+                            detail: self.limits.explain(
+                                Limit::FirstByte,
+                                &self.host_label(&current),
+                                0,
+                            ),
+                        });
+                    }
+                    let mut detail = describe(&e);
+                    if e.is_connect() && e.is_timeout() {
+                        detail = format!(
+                            "hit the connect timeout ({}): {detail}",
+                            Limits::secs(self.limits.connect)
+                        );
+                    }
+                    if self.proxies.decide(&current).is_some() {
+                        detail = format!("{detail} ({})", self.proxies.describe(&current));
+                    }
+                    Retry::Transient(detail)
+                })?;
             let status = resp.status();
             if !status.is_redirection() {
                 return Ok(Fetched {
@@ -375,30 +595,124 @@ impl Client {
         }
     }
 
-    /// A small document (packument, index page, metadata), fully read, retried on body errors.
+    /// A small document (packument, index page, metadata), fully read, retried on body errors
+    /// (not on a stalled or trickling body: see [`Limits`]).
     pub async fn get_bytes(
         &self,
         url: &Url,
         accept: Option<&str>,
         package: &str,
     ) -> Result<(bytes::Bytes, Url)> {
+        let started = Instant::now();
         let mut attempt = 0;
         loop {
-            let f = self.get(url, accept, package).await?;
-            match f.response.bytes().await {
-                Ok(b) => return Ok((b, f.final_url)),
-                Err(_) if attempt < RETRY_DELAYS_MS.len() => {
+            let f = self.get_at(url, accept, package, started).await?;
+            let final_url = f.final_url;
+            let mut buf = Vec::new();
+            let read = self
+                .read_body(f.response, &final_url, started, |chunk| {
+                    buf.extend_from_slice(chunk);
+                    Ok(())
+                })
+                .await;
+            match read {
+                Ok(_) => return Ok((buf.into(), final_url)),
+                Err(BodyError::Broken(_))
+                    if attempt < RETRY_DELAYS_MS.len()
+                        && started.elapsed() + Duration::from_millis(RETRY_DELAYS_MS[attempt])
+                            < self.limits.overall =>
+                {
                     tokio::time::sleep(Duration::from_millis(RETRY_DELAYS_MS[attempt])).await;
                     attempt += 1;
                 }
-                Err(e) => {
-                    return Err(Error::Unavailable {
-                        package: package.into(),
-                        url: redact_url(url.as_str()),
-                        detail: format!("broke off while downloading: {}", describe(&e)),
-                    })
-                }
+                Err(e) => return Err(self.body_error(e, package, url, attempt + 1)),
             }
+        }
+    }
+
+    /// The whole body of a response from [`Client::get`], under the stall, transfer-rate and
+    /// overall limits (counted from now).
+    pub async fn body(&self, f: Fetched, package: &str) -> Result<bytes::Bytes> {
+        let mut buf = Vec::new();
+        let url = f.final_url;
+        self.read_body(f.response, &url, Instant::now(), |chunk| {
+            buf.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await
+        .map_err(|e| self.body_error(e, package, &url, 1))?;
+        Ok(buf.into())
+    }
+
+    /// Stream a body into `sink`, enforcing the stall, transfer-rate and overall limits.
+    /// Returns the number of bytes read.
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        url: &Url,
+        started: Instant,
+        mut sink: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<u64, BodyError> {
+        let limits = self.limits;
+        let host = self.host_label(url);
+        let hit =
+            |limit: Limit, received: u64| BodyError::Limit(limits.explain(limit, &host, received));
+        let overall_by = started + limits.overall;
+        let need = |window: Duration| (limits.min_rate as f64 * window.as_secs_f64()) as u64;
+        let mut total = 0u64;
+        let mut window_start = Instant::now();
+        let mut in_window = 0u64;
+        loop {
+            let now = Instant::now();
+            if now >= window_start + limits.timeout {
+                if in_window < need(limits.timeout) {
+                    return Err(hit(
+                        if in_window == 0 {
+                            Limit::Stalled
+                        } else {
+                            Limit::Rate
+                        },
+                        total,
+                    ));
+                }
+                window_start = now;
+                in_window = 0;
+            }
+            let until = (window_start + limits.timeout).min(overall_by);
+            match tokio::time::timeout_at(until.into(), resp.chunk()).await {
+                Err(_) if Instant::now() >= overall_by => return Err(hit(Limit::Overall, total)),
+                Err(_) => continue, // the window's end: checked at the top of the loop
+                Ok(Ok(Some(chunk))) => {
+                    total += chunk.len() as u64;
+                    in_window += chunk.len() as u64;
+                    sink(&chunk).map_err(BodyError::Sink)?;
+                }
+                Ok(Ok(None)) => return Ok(total),
+                Ok(Err(e)) if e.is_timeout() => {
+                    let limit = if Instant::now() + Duration::from_millis(50) >= overall_by {
+                        Limit::Overall
+                    } else {
+                        Limit::Stalled
+                    };
+                    return Err(hit(limit, total));
+                }
+                Ok(Err(e)) => return Err(BodyError::Broken(describe(&e))),
+            }
+        }
+    }
+
+    fn body_error(&self, e: BodyError, package: &str, url: &Url, attempts: usize) -> Error {
+        let detail = match e {
+            BodyError::Sink(e) => return e,
+            BodyError::Limit(detail) => detail,
+            BodyError::Broken(detail) => {
+                format!("broke off while downloading, {attempts} attempts: {detail}")
+            }
+        };
+        Error::Unavailable {
+            package: package.into(),
+            url: redact_url(url.as_str()),
+            detail,
         }
     }
 
@@ -409,7 +723,11 @@ impl Client {
             return Ok(0);
         }
         match self.fetch_from(a, &a.url, store).await {
-            Err(Error::Unavailable { .. }) if a.locate.is_some() => {
+            // Only a guess that is not there is worth a second look; a registry that hit a
+            // time limit is not asked again.
+            Err(Error::Unavailable { detail, .. })
+                if a.locate.is_some() && detail.starts_with(NOT_FOUND) =>
+            {
                 let url = self.locate(a).await?;
                 self.fetch_from(a, &url, store).await
             }
@@ -454,25 +772,20 @@ impl Client {
     }
 
     async fn fetch_from(&self, a: &Artifact, url: &Url, store: &Store) -> Result<u64> {
+        let started = Instant::now();
         let mut attempt = 0;
         loop {
-            match self.download_once(a, url, store).await {
+            match self.download_once(a, url, store, started).await {
                 Ok(n) => return Ok(n),
-                Err(DownloadError::Body(_)) if attempt < RETRY_DELAYS_MS.len() => {
+                Err(BodyError::Broken(_))
+                    if attempt < RETRY_DELAYS_MS.len()
+                        && started.elapsed() + Duration::from_millis(RETRY_DELAYS_MS[attempt])
+                            < self.limits.overall =>
+                {
                     tokio::time::sleep(Duration::from_millis(RETRY_DELAYS_MS[attempt])).await;
                     attempt += 1;
                 }
-                Err(DownloadError::Body(detail)) => {
-                    return Err(Error::Unavailable {
-                        package: a.package.clone(),
-                        url: redact_url(url.as_str()),
-                        detail: format!(
-                            "broke off while downloading, {} attempts: {detail}",
-                            attempt + 1
-                        ),
-                    })
-                }
-                Err(DownloadError::Other(e)) => return Err(e),
+                Err(e) => return Err(self.body_error(e, &a.package, url, attempt + 1)),
             }
         }
     }
@@ -482,22 +795,19 @@ impl Client {
         a: &Artifact,
         url: &Url,
         store: &Store,
-    ) -> Result<u64, DownloadError> {
+        started: Instant,
+    ) -> Result<u64, BodyError> {
         let f = self
-            .get(url, None, &a.package)
+            .get_at(url, None, &a.package, started)
             .await
-            .map_err(DownloadError::Other)?;
-        let mut resp = f.response;
-        let mut partial = store.begin(&a.digest).map_err(DownloadError::Other)?;
-        loop {
-            match resp.chunk().await {
-                Ok(Some(chunk)) => partial.write(&chunk).map_err(DownloadError::Other)?,
-                Ok(None) => break,
-                Err(e) => return Err(DownloadError::Body(describe(&e))),
-            }
-        }
+            .map_err(BodyError::Sink)?;
+        let mut partial = store.begin(&a.digest).map_err(BodyError::Sink)?;
+        self.read_body(f.response, &f.final_url, started, |chunk| {
+            partial.write(chunk)
+        })
+        .await?;
         let len = partial.len();
-        match partial.commit(store).map_err(DownloadError::Other)? {
+        match partial.commit(store).map_err(BodyError::Sink)? {
             Ok(_) => {
                 let source = if a.internal { "internal" } else { "public" };
                 let registry = origin_label(&f.final_url);
@@ -523,7 +833,7 @@ impl Client {
                            "url": redact_url(f.final_url.as_str()), "expected": a.digest.to_string(),
                            "computed": computed.to_string()}),
                 );
-                Err(DownloadError::Other(Error::Integrity {
+                Err(BodyError::Sink(Error::Integrity {
                     package: a.package.clone(),
                     url: redact_url(f.final_url.as_str()),
                     expected: a.digest.to_string(),
@@ -539,9 +849,23 @@ enum Retry {
     Fatal(Error),
 }
 
-enum DownloadError {
-    Body(String),
-    Other(Error),
+/// Why reading a body stopped.
+enum BodyError {
+    /// Reset or truncated: retried.
+    Broken(String),
+    /// A time limit (the message says which): not retried.
+    Limit(String),
+    /// Not about the transfer (store, integrity, the request itself): returned as is.
+    Sink(Error),
+}
+
+/// `host[:port]` for messages about limits.
+fn host_label(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => url.as_str().to_string(),
+    }
 }
 
 /// `scheme://host[:port]` — the registry label used in counters and messages.
@@ -574,34 +898,6 @@ fn redact_in_text(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Honour HTTPS_PROXY/HTTP_PROXY/NO_PROXY, but never proxy loopback (the gate, test registries).
-fn env_proxy() -> Option<reqwest::Proxy> {
-    let get = |k: &str| {
-        std::env::var(k)
-            .ok()
-            .or_else(|| std::env::var(k.to_lowercase()).ok())
-            .filter(|v| !v.is_empty())
-    };
-    let https = get("HTTPS_PROXY");
-    let http = get("HTTP_PROXY");
-    if https.is_none() && http.is_none() {
-        return None;
-    }
-    let no_proxy = get("NO_PROXY").unwrap_or_default();
-    let no_proxy = reqwest::NoProxy::from_string(&format!("{no_proxy},localhost,127.0.0.1,::1"));
-    Some(
-        reqwest::Proxy::custom(move |u| {
-            let p = if u.scheme() == "https" {
-                https.clone()
-            } else {
-                http.clone()
-            };
-            p.and_then(|p| Url::parse(&p).ok())
-        })
-        .no_proxy(no_proxy),
-    )
 }
 
 /// Progress of a batch: a live line on a terminal, one summary line otherwise.
@@ -741,6 +1037,25 @@ mod tests {
         );
         assert_eq!(src("http://127.0.0.1:4874/x"), None);
         assert!(Credential::from_nerf_dart("npm.corp.example/", bearer("x"), "x").is_none());
+    }
+
+    #[test]
+    fn one_setting_derives_every_limit() {
+        let d = Limits::parse(None).unwrap();
+        assert_eq!(d, Limits::parse(Some(" ")).unwrap());
+        assert_eq!(d.timeout, Duration::from_secs(30));
+        assert_eq!(d.connect, Duration::from_secs(10));
+        assert_eq!(d.overall, Duration::from_secs(300));
+        let short = Limits::parse(Some("2.5")).unwrap();
+        assert_eq!(short.connect, Duration::from_millis(2500));
+        assert_eq!(short.overall, Duration::from_secs(25));
+        for bad in ["0", "-1", "ten", "inf", "NaN", "100000"] {
+            let e = Limits::parse(Some(bad)).unwrap_err();
+            assert!(e.contains(TIMEOUT_VAR), "{e}");
+        }
+        let msg = short.explain(Limit::Rate, "registry.example:8443", 12);
+        assert!(msg.contains("minimum-transfer-rate") && msg.contains("registry.example:8443"));
+        assert!(msg.contains("LOCKGATE_HTTP_TIMEOUT=2.5"), "{msg}");
     }
 
     #[test]

@@ -151,8 +151,15 @@ impl Gate {
         let direct = self.direct.clone();
         self.accept_loop = Some(tokio::spawn(async move {
             loop {
-                let Ok((stream, peer)) = listener.accept().await else {
-                    continue;
+                let (stream, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(e) if is_connection_error(&e) => continue,
+                    Err(_) => {
+                        // Not about one connection (EMFILE, ENFILE, ENOBUFS, ENOMEM): accepting
+                        // again at once would spin. Wait as hyper 0.14 and axum do.
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
                 };
                 if !peer.ip().is_loopback() {
                     continue;
@@ -194,6 +201,18 @@ impl Gate {
     pub fn npm_token_key(&self) -> String {
         format!("//{}/:_authToken", self.addr)
     }
+}
+
+/// How long the accept loop waits after an error that is not about one connection.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Accept errors that concern only the connection being accepted: try the next one at once.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
+    )
 }
 
 impl Drop for Gate {
@@ -427,6 +446,24 @@ mod tests {
                 return Reply::NotFound("no".into());
             }
             Reply::json(format!("{{\"path\":\"{}\"}}", req.path))
+        }
+    }
+
+    #[test]
+    fn only_per_connection_accept_errors_skip_the_back_off() {
+        use std::io::{Error, ErrorKind};
+        assert!(is_connection_error(&Error::from(
+            ErrorKind::ConnectionAborted
+        )));
+        assert!(is_connection_error(&Error::from(
+            ErrorKind::ConnectionReset
+        )));
+        // EMFILE / ENFILE / ENOMEM: the loop must wait instead of spinning.
+        for errno in [24, 23, 12, 105] {
+            assert!(
+                !is_connection_error(&Error::from_raw_os_error(errno)),
+                "{errno}"
+            );
         }
     }
 

@@ -17,6 +17,7 @@ mod maven;
 mod npm;
 mod pip;
 mod policy;
+mod proxy;
 mod report;
 mod sandbox;
 mod sarif;

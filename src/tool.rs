@@ -178,8 +178,32 @@ pub fn exec_passthrough(real: &Path, args: &[OsString], depth: u32) -> Error {
 /// Run the real tool as a child (the gate must keep serving while it runs) and return its exit
 /// code (128 + signal when it was killed). Ctrl-C reaches the child through the terminal; lockgate
 /// swallows it so that it can still report and clean up after the child exits.
+///
+/// The child reaches the loopback gate directly whatever proxy the user configured: loopback is
+/// added to its `NO_PROXY`/`no_proxy` and `npm_config_noproxy` (npm's setting beats the
+/// variable), so neither the gate's token nor its requests ever go to a proxy.
 pub async fn run_child(mut cmd: tokio::process::Command, what: &str) -> Result<i32> {
     use std::os::unix::process::ExitStatusExt;
+    let set: Vec<(String, Option<String>)> = cmd
+        .as_std()
+        .get_envs()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    // What the child would see: what this command sets, else what lockgate inherited.
+    let current = |name: &str| {
+        set.iter()
+            .find(|(k, _)| k == name)
+            .map_or_else(|| std::env::var(name).ok(), |(_, v)| v.clone())
+    };
+    cmd.env_remove("NPM_CONFIG_NOPROXY");
+    for (name, value) in crate::proxy::child_env(&current) {
+        cmd.env(name, value);
+    }
     let swallow = tokio::spawn(async { while tokio::signal::ctrl_c().await.is_ok() {} });
     let status = cmd.status().await;
     swallow.abort();

@@ -140,7 +140,7 @@ impl Ctx {
             offline: inv.offline || settings.offline,
             sources: Sources::from_policy(&policy.maven),
             store: Store::from_env()?,
-            client: Client::new(creds, reporter.clone())?,
+            client: Client::with_proxies(creds, reporter.clone(), maven_proxies(&settings)?)?,
             real,
             depth,
             cwd,
@@ -666,6 +666,25 @@ fn pom_repositories(text: &str) -> Vec<String> {
         .filter_map(|r| r.child_text("url"))
         .map(str::to_string)
         .collect()
+}
+
+/// The proxies Maven would use for lockgate's own downloads (`<proxies>` of the settings);
+/// an encrypted proxy password is refused, as for servers: lockgate does not decrypt it.
+fn maven_proxies(settings: &settings::Settings) -> Result<crate::proxy::Proxies> {
+    if let Some(p) = settings
+        .proxies
+        .iter()
+        .find(|p| p.active && p.password.as_deref().is_some_and(settings::is_encrypted))
+    {
+        return Err(Error::config(
+            format!(
+                "Maven's proxy `{}` has an encrypted password, which lockgate cannot decrypt",
+                p.id
+            ),
+            "put the password in an environment variable and write <password>${env.NAME}</password>",
+        ));
+    }
+    Ok(crate::proxy::Proxies::for_maven(&settings.proxies)?)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Maven settings.xml: render the one a guarded mvn run gets, and read from the user's and the
 //! global settings what lockgate needs — `<server>` credentials, `<mirrors>`, `<localRepository>`
-//! and `<offline>`.
+//! `<offline>` and `<proxies>` (for lockgate's own downloads).
 //!
 //! Reading follows Maven 3.8: values are trimmed; `${…}` expressions are interpolated after
 //! parsing (`${env.NAME}`, `${user.home}`, other system and `-D` properties; the caller's lookup
@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use super::xml::{self, Element};
+use crate::proxy::MavenProxy;
 
 /// The id of the mirror that sends every repository to lockgate's gate.
 pub const GATE_MIRROR_ID: &str = "lockgate-gate";
@@ -187,6 +188,8 @@ pub struct Settings {
     pub offline: bool,
     pub servers: Vec<Server>,
     pub mirrors: Vec<Mirror>,
+    /// `<proxies>`, in order (Maven uses the first active one per protocol).
+    pub proxies: Vec<MavenProxy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,6 +265,19 @@ pub fn read(
                 mirror_of: value(m, "mirrorOf").unwrap_or_default(),
             })
             .collect(),
+        proxies: list("proxies", "proxy")
+            .map(|p| MavenProxy {
+                id: value(p, "id").unwrap_or_else(|| "default".into()),
+                // Maven's reader: `<active>` defaults to true; only `false` turns it off.
+                active: !value(p, "active").is_some_and(|v| v.eq_ignore_ascii_case("false")),
+                protocol: value(p, "protocol").unwrap_or_else(|| "http".into()),
+                host: value(p, "host").unwrap_or_default(),
+                port: value(p, "port").and_then(|v| v.parse().ok()),
+                username: value(p, "username"),
+                password: value(p, "password"),
+                non_proxy_hosts: value(p, "nonProxyHosts").unwrap_or_default(),
+            })
+            .collect(),
     })
 }
 
@@ -313,6 +329,11 @@ pub fn merge(user: Settings, global: Settings) -> Settings {
     for mirror in global.mirrors {
         if !merged.mirrors.iter().any(|m| m.id == mirror.id) {
             merged.mirrors.push(mirror);
+        }
+    }
+    for proxy in global.proxies {
+        if !merged.proxies.iter().any(|p| p.id == proxy.id) {
+            merged.proxies.push(proxy);
         }
     }
     merged
@@ -368,7 +389,7 @@ impl Server {
 
 /// plexus-cipher's test: a `{…}` with at least one character inside whose closing brace is not
 /// escaped as `\}` (text around it is allowed, e.g. a note before the cipher text).
-fn is_encrypted(password: &str) -> bool {
+pub fn is_encrypted(password: &str) -> bool {
     let bytes = password.as_bytes();
     bytes.iter().enumerate().any(|(open, &b)| {
         b == b'{'
@@ -392,6 +413,34 @@ mod tests {
 
     fn read_ok(text: &str) -> Settings {
         read(text, Path::new("/home/ci/.m2/settings.xml"), &env).unwrap()
+    }
+
+    #[test]
+    fn reads_proxies_with_defaults_and_merges_by_id() {
+        let user = read_ok(
+            "<settings><proxies><proxy><id>corp</id><host>proxy.corp.example</host>\
+             <username>${env.CI_USER}</username><password>${env.NEXUS_PASSWORD}</password>\
+             <nonProxyHosts>*.corp.example|localhost</nonProxyHosts></proxy>\
+             <proxy><id>off</id><active>false</active><protocol>https</protocol><host>x</host><port>1</port></proxy>\
+             </proxies></settings>",
+        );
+        let global = read_ok(
+            "<settings><proxies><proxy><id>corp</id><host>global</host></proxy>\
+             <proxy><id>g</id><host>g.example</host><port>3128</port></proxy></proxies></settings>",
+        );
+        let merged = merge(user, global);
+        let ids: Vec<&str> = merged.proxies.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["corp", "off", "g"]);
+        let corp = &merged.proxies[0];
+        assert!(corp.active);
+        assert_eq!(
+            (corp.protocol.as_str(), corp.host.as_str(), corp.port),
+            ("http", "proxy.corp.example", None)
+        );
+        assert_eq!(corp.username.as_deref(), Some("ci"));
+        assert_eq!(corp.password.as_deref(), Some("s3cr&t"));
+        assert_eq!(corp.non_proxy_hosts, "*.corp.example|localhost");
+        assert!(!merged.proxies[1].active);
     }
 
     /// The shape of a corporate ~/.m2/settings.xml (Nexus mirror, CI credentials from the

@@ -130,7 +130,11 @@ impl Ctx {
             sources,
             scopes,
             store: Store::from_env()?,
-            client: Client::new(creds, reporter.clone())?,
+            client: Client::with_proxies(
+                creds,
+                reporter.clone(),
+                npmrc.proxies(&|k| std::env::var(k).ok())?,
+            )?,
             reporter,
             missing_token,
             started: Instant::now(),

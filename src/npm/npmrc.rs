@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Secret;
 use crate::fetch::{Auth, Credential};
+use crate::proxy::{BadProxy, Proxies};
 
 #[derive(Debug, Default, Clone)]
 pub struct NpmConfig {
@@ -20,6 +21,10 @@ pub struct NpmConfig {
     pub scopes: BTreeMap<String, String>,
     /// Nerf-dart (`//host/path/`) → credential fields, with the file they came from.
     auth: BTreeMap<String, AuthFields>,
+    /// `proxy`, `https-proxy` and `noproxy`, for lockgate's own requests.
+    proxy: Option<String>,
+    https_proxy: Option<String>,
+    noproxy: Option<String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -88,6 +93,12 @@ impl NpmConfig {
         for (k, v) in pairs {
             if k == "registry" {
                 self.registry = Some(v.clone());
+            } else if k == "proxy" {
+                self.proxy = Some(v.clone());
+            } else if k == "https-proxy" {
+                self.https_proxy = Some(v.clone());
+            } else if k == "noproxy" {
+                self.noproxy = Some(v.clone());
             } else if let Some(scope) = k.strip_suffix(":registry").filter(|s| s.starts_with('@')) {
                 self.scopes.insert(scope.to_string(), v.clone());
             } else if let Some((nerf, field)) = k
@@ -106,6 +117,17 @@ impl NpmConfig {
                 }
             }
         }
+    }
+
+    /// The proxies npm would use: its `https-proxy`/`proxy`/`noproxy` settings over the
+    /// environment (see [`Proxies::for_npm`]).
+    pub fn proxies(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Proxies, BadProxy> {
+        Proxies::for_npm(
+            self.https_proxy.as_deref(),
+            self.proxy.as_deref(),
+            self.noproxy.as_deref(),
+            env,
+        )
     }
 
     /// Credentials for every host the npm config has auth for.
@@ -161,7 +183,8 @@ pub fn env_pairs(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(Strin
     .collect()
 }
 
-/// `--registry=X`, `--registry X` and `--@scope:registry=X` from npm's own argv.
+/// `--registry=X`, `--registry X`, `--@scope:registry=X` and the proxy settings (`--proxy`,
+/// `--https-proxy`, `--noproxy`) from npm's own argv.
 pub fn cli_pairs(args: &[OsString]) -> Vec<(String, String)> {
     let args: Vec<String> = args
         .iter()
@@ -175,7 +198,11 @@ pub fn cli_pairs(args: &[OsString]) -> Vec<(String, String)> {
                 Some((k, v)) => (k.to_string(), Some(v.to_string())),
                 None => (opt.to_string(), args.get(i + 1).cloned()),
             };
-            if k == "registry" || k.ends_with(":registry") || k.starts_with("//") {
+            if k == "registry"
+                || k.ends_with(":registry")
+                || k.starts_with("//")
+                || ["proxy", "https-proxy", "noproxy"].contains(&k.as_str())
+            {
                 if let Some(v) = v {
                     if !opt.contains('=') {
                         i += 1;
@@ -330,6 +357,35 @@ mod tests {
                 ("@o:registry".into(), "https://o/".into())
             ]
         );
+    }
+
+    #[test]
+    fn proxy_settings_from_files_and_cli() {
+        let mut c = NpmConfig::default();
+        c.apply(
+            &parse(
+                "https-proxy=http://ci:pw@proxy.corp.example:3128\nnoproxy=npm.corp.example\n",
+                &env,
+            ),
+            "~/.npmrc",
+        );
+        let args: Vec<OsString> = ["ci", "--noproxy", "other.example"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        c.apply(&cli_pairs(&args), "the npm command line");
+        let no_env = |_: &str| None;
+        let p = c.proxies(&no_env).unwrap();
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert_eq!(
+            p.decide(&url("https://npm.corp.example/x")).map(|p| p
+                .url
+                .host_str()
+                .unwrap()
+                .to_string()),
+            Some("proxy.corp.example".into())
+        );
+        assert!(p.decide(&url("https://other.example/x")).is_none());
     }
 
     #[test]

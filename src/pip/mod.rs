@@ -54,6 +54,7 @@ use crate::gate::Gate;
 use crate::handoff;
 use crate::integrity::{Alg, Digest};
 use crate::policy::{self, Policy};
+use crate::proxy::Proxies;
 use crate::report::{self, Reporter};
 use crate::store::Store;
 use crate::tool::{self, SelfLocation, Tool};
@@ -142,6 +143,10 @@ impl Ctx {
                 (None, None) => {}
             }
         }
+        let proxies = Proxies::for_pip(
+            proxy_option(&inv.args, &|k| std::env::var(k).ok()).as_deref(),
+            &|k| std::env::var(k).ok(),
+        )?;
         Ok(Ctx {
             real,
             inv,
@@ -157,7 +162,7 @@ impl Ctx {
             },
             policy,
             store: Store::from_env()?,
-            client: Client::new(creds, reporter.clone())?,
+            client: Client::with_proxies(creds, reporter.clone(), proxies)?,
             reporter,
             missing_password,
             started: Instant::now(),
@@ -839,8 +844,8 @@ impl Ctx {
 
     // ----- shared -----
 
-    /// The command and the user's options lockgate hands on; `--python` first, since pip accepts
-    /// it only before the command name.
+    /// The command and the user's options lockgate hands on (all but `--proxy`); `--python`
+    /// first, since pip accepts it only before the command name.
     fn command_args(&self) -> Vec<OsString> {
         let (python, rest): (Vec<&String>, Vec<&String>) = self
             .inv
@@ -849,7 +854,13 @@ impl Ctx {
             .partition(|a| a.starts_with("--python="));
         let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
         args.push(self.inv.command.as_str().into());
-        args.extend(rest.into_iter().map(OsString::from));
+        // The real pip reaches only the gate and local files: the user's `--proxy` is for
+        // lockgate's own requests (pip would send even loopback requests through it).
+        args.extend(
+            rest.into_iter()
+                .filter(|a| !a.starts_with("--proxy="))
+                .map(OsString::from),
+        );
         args
     }
 
@@ -991,16 +1002,10 @@ async fn project_page(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("text/html")
         .to_string();
-    let final_url = fetched.final_url;
-    let body = fetched
-        .response
-        .text()
-        .await
-        .map_err(|e| Error::Unavailable {
-            package: name.into(),
-            url: redact_url(final_url.as_str()),
-            detail: format!("broke off while sending the project page: {e}"),
-        })?;
+    let final_url = fetched.final_url.clone();
+    // Under the same stall and transfer-rate limits as downloads.
+    let body = client.body(fetched, name).await?;
+    let body = String::from_utf8_lossy(&body).into_owned();
     let files = index::parse_page(final_url.as_str(), &content_type, &body).map_err(|e| {
         Error::Unavailable {
             package: name.into(),
@@ -1186,4 +1191,41 @@ fn command_line() -> Origin {
 
 fn lock_error(path: &Path, msg: String) -> Error {
     Error::lockfile(path, msg, "fix the lock file (or lock again) and run again")
+}
+
+/// pip's `--proxy` (the last one given), else `PIP_PROXY` unless `--isolated`, as pip reads
+/// them (`args` are classified, so long options are spelled `--proxy=VALUE`).
+fn proxy_option(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    args.iter()
+        .rev()
+        .find_map(|a| a.strip_prefix("--proxy="))
+        .map(str::to_string)
+        .or_else(|| {
+            if args.iter().any(|a| a == "--isolated") {
+                None
+            } else {
+                env("PIP_PROXY")
+            }
+        })
+        .filter(|v| !v.trim().is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proxy_option_last_wins_env_unless_isolated() {
+        let env = |k: &str| (k == "PIP_PROXY").then(|| "http://env:1".to_string());
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            proxy_option(&args(&["--proxy=http://a:1", "--proxy=http://b:2"]), &env).as_deref(),
+            Some("http://b:2")
+        );
+        assert_eq!(
+            proxy_option(&args(&["--quiet"]), &env).as_deref(),
+            Some("http://env:1")
+        );
+        assert_eq!(proxy_option(&args(&["--isolated"]), &env), None);
+    }
 }

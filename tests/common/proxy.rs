@@ -1,8 +1,13 @@
 //! `FaultProxy`: a tiny HTTP/1.1 forwarder (std threads) in front of a real registry, for the
 //! faults a real server cannot produce on demand: N× an error status, a reset connection, a
-//! truncated body, a redirect to another origin or to plain http off loopback, a slow trickle.
-//! It records every request (method, path, headers) so tests can assert, e.g., that no
-//! `Authorization` header reached a redirect target.
+//! truncated body, a redirect to another origin or to plain http off loopback, a slow trickle,
+//! an answer that never comes. It records every request (method, path, headers) so tests can
+//! assert, e.g., that no `Authorization` header reached a redirect target.
+//!
+//! [`FaultProxy::forward`] starts it as an HTTP forward proxy instead (what `HTTP_PROXY` names):
+//! requests arrive in absolute form (`GET http://127.0.0.1:PORT/path`), are recorded with that
+//! absolute target as `path` and their `Proxy-Authorization`, and are forwarded to the loopback
+//! host they name without the proxy's own headers, as a real proxy does.
 //!
 //! Requests are forwarded unchanged (including `Host`, so Verdaccio writes the proxy's address
 //! into tarball URLs and follow-up downloads come through the proxy too); each connection carries
@@ -34,6 +39,8 @@ pub enum Fault {
     Redirect { to: String },
     /// Forward, but send the body `chunk` bytes at a time with `every` in between.
     Trickle { chunk: usize, every: Duration },
+    /// Read the request, then answer nothing and keep the connection open (for 10 minutes).
+    Hang,
 }
 
 /// One request the proxy received.
@@ -56,6 +63,7 @@ impl Recorded {
 }
 
 struct State {
+    /// `127.0.0.1:PORT`, or empty for a forward proxy (the request names its target).
     upstream: String,
     fault: Mutex<(Fault, Option<String>)>,
     requests: Mutex<Vec<Recorded>>,
@@ -78,8 +86,12 @@ impl FaultProxy {
     /// (e.g. `".tgz"`, `"/packages/"`, `".jar"`); other requests pass.
     pub fn start_for(upstream: &str, fault: Fault, path_filter: Option<&str>) -> FaultProxy {
         let (host, _) = http::split_url(upstream).expect("upstream is an http:// URL");
+        Self::start_with(host.to_string(), fault, path_filter)
+    }
+
+    fn start_with(upstream: String, fault: Fault, path_filter: Option<&str>) -> FaultProxy {
         let state = Arc::new(State {
-            upstream: host.to_string(),
+            upstream,
             fault: Mutex::new((fault, path_filter.map(str::to_string))),
             requests: Mutex::new(Vec::new()),
         });
@@ -98,6 +110,11 @@ impl FaultProxy {
             })
             .expect("start the fault proxy thread");
         FaultProxy { url, state }
+    }
+
+    /// A forward proxy (see the module doc) applying `fault` to every request.
+    pub fn forward(fault: Fault) -> FaultProxy {
+        Self::start_with(String::new(), fault, None)
     }
 
     /// Changes the fault (and keeps the path filter) for requests from now on.
@@ -160,6 +177,10 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
             reset(&client);
             Ok(())
         }
+        Fault::Hang => {
+            thread::sleep(Duration::from_secs(600));
+            Ok(())
+        }
         Fault::Redirect { to } => {
             let head = http::response_head(
                 "HTTP/1.1 302 Found",
@@ -211,12 +232,32 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
 }
 
 /// Sends the request to the upstream with `Connection: close` and reads the whole response.
+/// As a forward proxy: to the loopback host the absolute target names, in origin form, without
+/// `Proxy-Authorization`/`Proxy-Connection`.
 fn forward(state: &State, request: &Message) -> std::io::Result<Message> {
-    let upstream = TcpStream::connect(&state.upstream)?;
+    let (upstream, start_line) = if state.upstream.is_empty() {
+        let (method, target) = request.method_and_path();
+        let (host, path) = http::split_url(target)?;
+        if !host.starts_with("127.0.0.1:") && !host.starts_with("localhost:") {
+            return Err(std::io::Error::other(format!(
+                "the test forward proxy only reaches loopback, not {host}"
+            )));
+        }
+        (host.to_string(), format!("{method} {path} HTTP/1.1"))
+    } else {
+        (state.upstream.clone(), request.start_line.clone())
+    };
+    let upstream = TcpStream::connect(&upstream)?;
     upstream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut head = format!("{}\r\n", request.start_line);
+    let mut head = format!("{start_line}\r\n");
     for (name, value) in &request.headers {
-        if !name.eq_ignore_ascii_case("connection") && !name.eq_ignore_ascii_case("keep-alive") {
+        let hop = [
+            "connection",
+            "keep-alive",
+            "proxy-authorization",
+            "proxy-connection",
+        ];
+        if !hop.iter().any(|h| name.eq_ignore_ascii_case(h)) {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
     }
