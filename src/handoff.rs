@@ -158,6 +158,9 @@ const MAVEN: &[&str] = &[
     "JDK_JAVA_OPTIONS",
 ];
 
+/// The hosts a confined tool reaches without the proxy: the gate's.
+const LOOPBACK: &str = "127.0.0.1,localhost,::1";
+
 /// Whether `name` passes to `tool` by the built-in allowlist.
 pub fn allowed(tool: Tool, name: &str) -> bool {
     if BASE.contains(&name) || BASE_PREFIXES.iter().any(|p| name.starts_with(p)) {
@@ -195,8 +198,9 @@ impl Env {
         self.vars.push((name, value.into()));
     }
 
-    /// Send every proxied request to `proxy` (the gate, which refuses what is not for itself) and
-    /// exempt nothing: the tool can reach the gate and nothing else.
+    /// Send every request to `proxy` (the gate, which refuses what is not for itself) and exempt
+    /// only loopback (where the gate is): the user's `NO_PROXY` is replaced, never merged, so no
+    /// host of theirs is reached directly. `tool::run_child` keeps an explicit list as it is.
     pub fn confine_to(&mut self, proxy: &reqwest::Url) {
         let p = format!("http://{}/", proxy.authority());
         for k in [
@@ -209,8 +213,8 @@ impl Env {
         ] {
             self.set(k, p.as_str());
         }
-        for k in ["NO_PROXY", "no_proxy"] {
-            self.vars.retain(|(n, _)| n != k);
+        for k in ["NO_PROXY", "no_proxy", "npm_config_noproxy"] {
+            self.set(k, LOOPBACK);
         }
     }
 
@@ -371,7 +375,7 @@ mod tests {
     #[test]
     fn confined_tools_proxy_everything_through_the_gate() {
         let mut e = tool_env_from(Tool::Pip, env(&[("no_proxy", "*"), ("PATH", "/b")]));
-        // no_proxy is not on the allowlist in the first place; confine_to also removes any set.
+        // no_proxy is not on the allowlist in the first place; confine_to also replaces any set.
         e.set("NO_PROXY", "*");
         e.confine_to(&reqwest::Url::parse("http://127.0.0.1:4242/").unwrap());
         let got: Vec<(String, String)> = e
@@ -381,7 +385,9 @@ mod tests {
             .collect();
         assert!(got.contains(&("HTTPS_PROXY".into(), "http://127.0.0.1:4242/".into())));
         assert!(got.contains(&("http_proxy".into(), "http://127.0.0.1:4242/".into())));
-        assert!(!got.iter().any(|(k, _)| k.eq_ignore_ascii_case("no_proxy")));
+        for k in ["NO_PROXY", "no_proxy", "npm_config_noproxy"] {
+            assert!(got.contains(&(k.into(), LOOPBACK.into())), "{k}: {got:?}");
+        }
     }
 
     #[test]
