@@ -196,12 +196,9 @@ impl Ctx {
             );
         }
 
-        let stored: Vec<(&coords::RepoPath, PathBuf)> = plan
-            .files
-            .iter()
-            .map(|p| (&p.path, self.store.path(&p.digest())))
-            .collect();
-        let run = repo::RunRepo::prepare(&self.store, &lock_path, &stored)?;
+        let locked: Vec<(&coords::RepoPath, crate::integrity::Digest)> =
+            plan.files.iter().map(|p| (&p.path, p.digest())).collect();
+        let run = repo::RunRepo::prepare(&self.store, &lock_path, &locked)?;
         let mut gate = Gate::bind().await?;
         let route = Arc::new(serve::LockedRoute::new(&lock, &plan.files, &self.store));
         gate.serve(route.clone());
@@ -220,7 +217,7 @@ impl Ctx {
         let code =
             tool::run_child(self.mvn_command(&run, &gate, self.offline, None)?, "mvn").await?;
         drop(gate);
-        self.evict_written(&run);
+        self.report_changed(&run);
         if code != 0 {
             let misses = route.misses();
             if !misses.is_empty() {
@@ -427,13 +424,28 @@ impl Ctx {
         }
     }
 
-    /// Store files that Maven wrote into through a link no longer hold verified bytes.
-    fn evict_written(&self, run: &repo::RunRepo) {
-        for path in run.written_through() {
-            let _ = std::fs::remove_file(&path);
+    /// Locked files whose bytes the build changed in its own repository (hashed after the run):
+    /// reported and dropped from the project's layout. The store and other builds never had them.
+    fn report_changed(&self, run: &repo::RunRepo) {
+        for c in run.changed() {
+            let seen = c
+                .seen
+                .as_ref()
+                .map_or_else(|| "deleted".to_string(), |d| format!("hashes to {d}"));
+            let label = coords::RepoPath::parse(&c.path)
+                .ok()
+                .and_then(|rp| coords::Coords::parse(&rp).ok())
+                .map_or_else(
+                    || c.path.clone(),
+                    |co| format!("{} ({})", co.gav(), co.file_label()),
+                );
             eprintln!(
-                "lockgate: warning: the build wrote into the verified file {} (it installed over a locked artifact); removed it from the store, it is downloaded and verified again next time",
-                path.display()
+                "lockgate: warning: the build changed the locked file {label} in its local repository: expected {}, now {seen}. The verified store and other builds are unaffected (each build has its own copy); the file is laid out afresh next run. Find out which plugin or test writes into the local repository (an `install` over a locked artifact does).",
+                c.expected
+            );
+            self.reporter.audit(
+                "repository-changed",
+                json!({"file": c.path, "expected": c.expected.to_string(), "seen": c.seen.as_ref().map(|d| d.to_string())}),
             );
         }
     }
