@@ -99,8 +99,26 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
         }
     };
     match crate::store::Store::from_env() {
-        Ok(s) => out.ok(format!("verified store: {}", s.root().display())),
+        Ok(s) => out.ok(format!(
+            "verified store: {} ({})",
+            s.root().display(),
+            crate::maven::repo::layout_note(s.root())
+        )),
         Err(e) => out.fail(code::CONFIG, e.to_string()),
+    }
+
+    for f in crate::maven::wrapper::audit(dir, &policy).1 {
+        let line = format!(
+            "{}: {} ({}) — {}",
+            f.package,
+            f.message,
+            f.file.display(),
+            f.hint
+        );
+        match f.is_error() {
+            true => out.fail(f.exit_code(), line),
+            false => out.warn(line),
+        }
     }
 
     let probes = probes(&policy, dir, me);

@@ -38,6 +38,7 @@ pub mod project;
 pub mod repo;
 pub mod serve;
 pub mod settings;
+pub mod wrapper;
 mod xml;
 
 use std::ffi::OsString;
@@ -78,6 +79,72 @@ pub fn run(args: &[OsString], me: &SelfLocation) -> Result<i32> {
     tool::run_guarded("mvn", |reporter| async move {
         Ctx::new(real, depth, &cli, reporter)?.build().await
     })
+}
+
+/// Entry point for `lockgate mvnw [ARGS…]`: the project's Maven wrapper distribution, verified
+/// and unpacked from the store ([`wrapper`]), run as the real mvn of a guarded build.
+pub fn mvnw(args: &[OsString]) -> Result<i32> {
+    let depth = tool::next_depth()?;
+    let cli = utf8_args(args)?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    let root = project::project_root(
+        &cwd,
+        classify::classify(&cli)
+            .ok()
+            .and_then(|a| a.file)
+            .as_deref(),
+    );
+    let policy = policy::load(&cwd)?;
+    let Some((props, w)) = wrapper::read(&root)? else {
+        return Err(Error::config(
+            format!(
+                "there is no {} in {}, so there is no wrapper to run",
+                wrapper::PROPERTIES,
+                root.display()
+            ),
+            "run `lockgate mvn …` for a project without a Maven wrapper",
+        ));
+    };
+    let repo_url = std::env::var("MVNW_REPOURL").ok();
+    let pass_through = classify::classify(&cli).is_ok_and(|a| a.mode == Mode::PassThrough);
+    tool::run_guarded("mvn", |reporter| async move {
+        let findings = wrapper::review(&w, &policy, repo_url.as_deref(), &props);
+        reporter.refuse_on_errors(&findings)?;
+        let store = Store::from_env()?;
+        let client = Client::new(
+            wrapper_credential(&w, repo_url.as_deref()),
+            reporter.clone(),
+        )?;
+        let real = wrapper::install(&w, &policy, repo_url.as_deref(), &client, &store).await?;
+        reporter.audit("wrapper", json!({"properties": props, "mvn": real}));
+        if pass_through {
+            reporter.flush();
+            return Err(tool::exec_passthrough(&real, args, depth));
+        }
+        Ctx::new(real, depth, &cli, reporter)?.build().await
+    })
+}
+
+/// `MVNW_USERNAME` + `MVNW_PASSWORD`, which ./mvnw sends for the distribution download, bound
+/// to the distribution's origin.
+fn wrapper_credential(w: &wrapper::Wrapper, repo_url: Option<&str>) -> Vec<Credential> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (Some(user), Some(pw)) = (env("MVNW_USERNAME"), env("MVNW_PASSWORD")) else {
+        return Vec::new();
+    };
+    let url = wrapper::apply_repo_url(w.distribution_url.as_deref().unwrap_or_default(), repo_url);
+    reqwest::Url::parse(&url)
+        .map(|u| {
+            vec![Credential::for_url(
+                &u,
+                Auth::Basic {
+                    user,
+                    password: Secret::new(pw),
+                },
+                "$MVNW_USERNAME/$MVNW_PASSWORD",
+            )]
+        })
+        .unwrap_or_default()
 }
 
 /// Entry point for `lockgate lock mvn [GOALS…]`.
@@ -683,6 +750,8 @@ mod tests {
     ) -> MavenPolicy {
         MavenPolicy {
             repository: None,
+            wrapper_sha256: None,
+            wrapper_hosts: Vec::new(),
             internal: Some(InternalMaven {
                 url: reqwest::Url::parse("https://maven.corp.example/internal/").unwrap(),
                 groups: vec!["com.myorg".into()],

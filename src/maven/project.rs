@@ -299,11 +299,22 @@ mod tests {
     #[test]
     fn user_home_is_the_passwd_entry_as_java_has_it() {
         let p = |s: &str| Some(PathBuf::from(s));
-        assert_eq!(pick_user_home(p("/root"), p("/tmp/elsewhere")), PathBuf::from("/root"));
-        assert_eq!(pick_user_home(p("/"), p("/home/ci")), PathBuf::from("/home/ci"));
-        assert_eq!(pick_user_home(None, p("/home/ci")), PathBuf::from("/home/ci"));
+        assert_eq!(
+            pick_user_home(p("/root"), p("/tmp/elsewhere")),
+            PathBuf::from("/root")
+        );
+        assert_eq!(
+            pick_user_home(p("/"), p("/home/ci")),
+            PathBuf::from("/home/ci")
+        );
+        assert_eq!(
+            pick_user_home(None, p("/home/ci")),
+            PathBuf::from("/home/ci")
+        );
         assert_eq!(pick_user_home(None, None), PathBuf::from("?"));
-        let me = nix::unistd::User::from_uid(nix::unistd::getuid()).unwrap().unwrap();
+        let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap();
         if me.dir.as_os_str().len() >= 2 {
             assert_eq!(java_user_home(), me.dir);
         }

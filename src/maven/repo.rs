@@ -263,9 +263,17 @@ fn clone_file(src: &File, dest: &File) -> bool {
     rc == 0
 }
 
-/// Whether this file system makes copy-on-write clones in `dir` (for `lockgate doctor` and the
-/// benchmark notes).
-pub fn reflink_supported(dir: &Path) -> bool {
+/// How Maven builds get their files on the store's file system, for `lockgate doctor`.
+pub fn layout_note(store_root: &Path) -> &'static str {
+    if reflink_supported(store_root) {
+        "Maven builds get copy-on-write clones of verified files"
+    } else {
+        "no copy-on-write clones on this file system: Maven builds get plain copies of verified files"
+    }
+}
+
+/// Whether this file system makes copy-on-write clones in `dir`.
+fn reflink_supported(dir: &Path) -> bool {
     let Ok(a) = tempfile::tempfile_in(dir) else {
         return false;
     };
