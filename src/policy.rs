@@ -615,6 +615,38 @@ prefixes = ["myorg-"]
     }
 
     #[test]
+    fn wrapper_pin_is_a_sha256_the_org_may_fix_and_hosts_add_up() {
+        let pin = "AB".repeat(32);
+        let org = file(&format!(
+            "[maven]\nwrapper-sha256 = \"{pin}\"\nwrapper-hosts = [\"repo.maven.apache.org\"]\n"
+        ));
+        let project = file("[maven]\nwrapper-hosts = [\"nexus.corp.example:8443\"]\n");
+        let p = merge(
+            Some((Path::new("/etc/o"), &org)),
+            Some((Path::new("p"), &project)),
+        )
+        .unwrap();
+        assert_eq!(p.maven.wrapper_sha256, Some("ab".repeat(32)));
+        assert_eq!(
+            p.maven.wrapper_hosts,
+            ["repo.maven.apache.org", "nexus.corp.example:8443"]
+        );
+        let other = file(&format!(
+            "[maven]\nwrapper-sha256 = \"{}\"\n",
+            "cd".repeat(32)
+        ));
+        let e = merge(
+            Some((Path::new("/etc/o"), &org)),
+            Some((Path::new("p"), &other)),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("maven.wrapper-sha256"), "{e}");
+        let bad = file("[maven]\nwrapper-sha256 = \"abc\"\n");
+        let e = merge(None, Some((Path::new("p"), &bad))).unwrap_err();
+        assert!(e.to_string().contains("not a sha256"), "{e}");
+    }
+
+    #[test]
     fn http_only_on_loopback() {
         let ok = file("[npm.internal]\nregistry = \"http://127.0.0.1:4873/\"\nscopes = [\"@a\"]\n");
         merge(None, Some((Path::new("p"), &ok))).unwrap();

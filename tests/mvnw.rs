@@ -253,9 +253,6 @@ fn plain_mvnw_is_attacked_and_lockgate_mvnw_refuses_or_builds_verified() {
             "0".repeat(64)
         ),
     );
-    sb.run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp"]))
-        .ok();
-    fs::remove_dir_all(sb.path("target")).unwrap();
     let out = sb
         .run(sb.lockgate().args(["mvnw", "-B", "-ntp", "package"]))
         .code_is(23);
@@ -270,6 +267,12 @@ fn plain_mvnw_is_attacked_and_lockgate_mvnw_refuses_or_builds_verified() {
             d.good_url, d.good_sha256
         ),
     );
+    // The lock is written by the wrapper's own Maven, and the build runs it.
+    let out = sb
+        .run(sb.lockgate().args(["lock", "mvnw", "-B", "-ntp"]))
+        .ok();
+    assert!(out.stderr.contains("wrote .mvn/checksums/checksums.sha256"), "{out}");
+    fs::remove_dir_all(sb.path("target")).unwrap();
     let out = sb
         .run(sb.lockgate().args(["mvnw", "-B", "-ntp", "package"]))
         .ok();
@@ -305,6 +308,8 @@ fn plain_mvnw_is_attacked_and_lockgate_mvnw_refuses_or_builds_verified() {
     assert!(v.stdout.contains("lockgate-cache/maven-wrapper"), "{v}");
     let check = sb.run(sb.lockgate().arg("check")).ok();
     assert!(check.output().contains("lockgate mvnw"), "{check}");
+    let doctor = sb.run(sb.lockgate().arg("doctor"));
+    assert!(doctor.stdout.contains("lockgate mvnw"), "{doctor}");
 }
 
 /// A build that writes over a locked jar in its local repository (here `mvn install` of a

@@ -86,43 +86,76 @@ pub fn run(args: &[OsString], me: &SelfLocation) -> Result<i32> {
 pub fn mvnw(args: &[OsString]) -> Result<i32> {
     let depth = tool::next_depth()?;
     let cli = utf8_args(args)?;
-    let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
-    let root = project::project_root(
-        &cwd,
-        classify::classify(&cli)
-            .ok()
-            .and_then(|a| a.file)
-            .as_deref(),
-    );
-    let policy = policy::load(&cwd)?;
-    let Some((props, w)) = wrapper::read(&root)? else {
-        return Err(Error::config(
-            format!(
-                "there is no {} in {}, so there is no wrapper to run",
-                wrapper::PROPERTIES,
-                root.display()
-            ),
-            "run `lockgate mvn …` for a project without a Maven wrapper",
-        ));
-    };
-    let repo_url = std::env::var("MVNW_REPOURL").ok();
     let pass_through = classify::classify(&cli).is_ok_and(|a| a.mode == Mode::PassThrough);
+    let wrapped = Wrapped::find(&cli)?;
     tool::run_guarded("mvn", |reporter| async move {
-        let findings = wrapper::review(&w, &policy, repo_url.as_deref(), &props);
-        reporter.refuse_on_errors(&findings)?;
-        let store = Store::from_env()?;
-        let client = Client::new(
-            wrapper_credential(&w, repo_url.as_deref()),
-            reporter.clone(),
-        )?;
-        let real = wrapper::install(&w, &policy, repo_url.as_deref(), &client, &store).await?;
-        reporter.audit("wrapper", json!({"properties": props, "mvn": real}));
+        let real = wrapped.install(&reporter).await?;
         if pass_through {
             reporter.flush();
             return Err(tool::exec_passthrough(&real, args, depth));
         }
         Ctx::new(real, depth, &cli, reporter)?.build().await
     })
+}
+
+/// Entry point for `lockgate lock mvnw [GOALS…]`: the lock written by the wrapper's Maven (its
+/// default plugin versions are the ones its builds need).
+pub fn lock_mvnw(args: &[OsString]) -> Result<i32> {
+    let depth = tool::next_depth()?;
+    let cli = utf8_args(args)?;
+    let wrapped = Wrapped::find(&cli)?;
+    tool::run_guarded("mvn", |reporter| async move {
+        let real = wrapped.install(&reporter).await?;
+        Ctx::new(real, depth, &cli, reporter)?.lock().await
+    })
+}
+
+/// The project's wrapper properties and the policy, found before a guarded run.
+struct Wrapped {
+    props: PathBuf,
+    wrapper: wrapper::Wrapper,
+    policy: Policy,
+    repo_url: Option<String>,
+}
+
+impl Wrapped {
+    fn find(cli: &[String]) -> Result<Wrapped> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+        let file = classify::classify(cli).ok().and_then(|a| a.file);
+        let root = project::project_root(&cwd, file.as_deref());
+        let policy = policy::load(&cwd)?;
+        let Some((props, wrapper)) = wrapper::read(&root)? else {
+            return Err(Error::config(
+                format!(
+                    "there is no {} in {}, so there is no wrapper to run",
+                    wrapper::PROPERTIES,
+                    root.display()
+                ),
+                "run `lockgate mvn …` for a project without a Maven wrapper",
+            ));
+        };
+        Ok(Wrapped {
+            props,
+            wrapper,
+            policy,
+            repo_url: std::env::var("MVNW_REPOURL").ok(),
+        })
+    }
+
+    /// Review the properties (refusing on errors), then the verified distribution's `bin/mvn`.
+    async fn install(&self, reporter: &Reporter) -> Result<PathBuf> {
+        let repo_url = self.repo_url.as_deref();
+        let findings = wrapper::review(&self.wrapper, &self.policy, repo_url, &self.props);
+        reporter.refuse_on_errors(&findings)?;
+        let store = Store::from_env()?;
+        let client = Client::new(
+            wrapper_credential(&self.wrapper, repo_url),
+            reporter.clone(),
+        )?;
+        let real = wrapper::install(&self.wrapper, &self.policy, repo_url, &client, &store).await?;
+        reporter.audit("wrapper", json!({"properties": self.props, "mvn": real}));
+        Ok(real)
+    }
 }
 
 /// `MVNW_USERNAME` + `MVNW_PASSWORD`, which ./mvnw sends for the distribution download, bound

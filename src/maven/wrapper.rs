@@ -550,10 +550,21 @@ fn unpacked(store: &Store, digest: &Digest, kind: Archive, label: &str) -> Resul
     }
     let manifest = tree_manifest(tmp.path())?;
     home_in(tmp.path())?;
+    let text = serde_json::to_string(&manifest).expect("a map of strings serializes");
+    // A concurrent run may have unpacked the same bytes meanwhile (and may be running them):
+    // keep its tree when it is identical, replace it only when it is not.
+    if tree_manifest(&dir).is_ok_and(|m| m == manifest) {
+        store.write_note(digest, &text)?;
+        return home_in(&dir);
+    }
     let _ = std::fs::remove_dir_all(&dir);
     let tmp = tmp.keep();
-    std::fs::rename(&tmp, &dir).map_err(|e| Error::io("move the unpacked Maven to", &dir, e))?;
-    let text = serde_json::to_string(&manifest).expect("a map of strings serializes");
+    if let Err(e) = std::fs::rename(&tmp, &dir) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        if !tree_manifest(&dir).is_ok_and(|m| m == manifest) {
+            return Err(Error::io("move the unpacked Maven to", &dir, e));
+        }
+    }
     store.write_note(digest, &text)?;
     home_in(&dir)
 }
