@@ -271,7 +271,10 @@ fn plain_mvnw_is_attacked_and_lockgate_mvnw_refuses_or_builds_verified() {
     let out = sb
         .run(sb.lockgate().args(["lock", "mvnw", "-B", "-ntp"]))
         .ok();
-    assert!(out.stderr.contains("wrote .mvn/checksums/checksums.sha256"), "{out}");
+    assert!(
+        out.stderr.contains("wrote .mvn/checksums/checksums.sha256"),
+        "{out}"
+    );
     fs::remove_dir_all(sb.path("target")).unwrap();
     let out = sb
         .run(sb.lockgate().args(["mvnw", "-B", "-ntp", "package"]))

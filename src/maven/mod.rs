@@ -13,10 +13,13 @@
 //! - guarded build: plan the lock (one source per groupId), fetch and verify what the store lacks
 //!   (23 on a mismatch, Maven never started; an internal file the internal repository lacks but
 //!   the public one has is a confusion attempt, 22), make the project's local repository hold
-//!   exactly the locked files, linked from the store ([`repo`]), serve the lock through the gate
+//!   exactly the locked files, private copies of the store's ([`repo`]), serve the lock through the gate
 //!   ([`serve::LockedRoute`]) and run the real mvn with generated settings. A build that fails
 //!   after asking for files the lock lacks fails with 21 "lock incomplete", naming them; what a
 //!   successful `mvn install` installed is copied to the user's own local repository.
+//! - wrapper (`lockgate mvnw …`, `lockgate lock mvnw`): [`wrapper`] reviews the project's
+//!   `.mvn/wrapper/maven-wrapper.properties`, verifies and unpacks its Maven distribution through
+//!   the store, and that Maven is the real mvn of the flows above.
 //!
 //! How the real mvn is pointed at the gate, checked with Maven 3.8.7: `-s` and `-gs` are replaced
 //! by one generated settings file (mirror `*` → the gate with the run token as `<server>`
