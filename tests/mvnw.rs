@@ -376,3 +376,52 @@ fn a_build_writing_into_its_repository_changes_neither_the_store_nor_another_bui
     // B's next build still gets the internal jar (its unit test says so).
     b.run(b.shim("mvn").args(["-B", "-ntp", "package"])).ok();
 }
+
+/// `~/.m2` is Maven's: with `-Duser.home` coming from `JAVA_TOOL_OPTIONS` (not `MAVEN_OPTS`) and
+/// `$HOME` elsewhere, plain Maven reads its settings (and the internal `<server>`) from
+/// `user.home`; so does lockgate, and the lock run authenticates with that server's credentials.
+#[test]
+fn maven_home_directory_is_java_user_home_not_dollar_home() {
+    let repos = maven_repos();
+    let artifact = uniq("home-client");
+    let mut sb = confusion_project(&artifact);
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "[maven]\nrepository = \"{}\"\n[maven.internal]\nurl = \"{}\"\ngroups = [\"com.myorg\"]\nserver-id = \"internal\"\n",
+            repos.public_url, repos.internal_url
+        ),
+    );
+    let java_home_dir = sb.home();
+    let elsewhere = sb.root().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    sb.set_env("HOME", elsewhere.clone());
+    sb.set_env("MAVEN_OPTS", "-XX:TieredStopAtLevel=1");
+    sb.set_env(
+        "JAVA_TOOL_OPTIONS",
+        format!("-Duser.home={}", java_home_dir.display()),
+    );
+
+    // Plain Maven takes the settings from user.home: the public-first chain, the attacker's jar.
+    let plain = sb
+        .run(
+            sb.cmd(common::tools().mvn.clone())
+                .args(["-B", "-ntp", "package"]),
+        )
+        .failed();
+    assert!(plain.output().contains("attacker"), "{plain}");
+    assert!(!elsewhere.join(".m2").exists(), "plain Maven ignored $HOME");
+    fs::remove_dir_all(sb.m2_repo()).unwrap();
+
+    // lockgate reads the same settings: the <server> credentials authenticate the lock run.
+    let out = sb
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp"]))
+        .ok();
+    let internal_jar =
+        MavenArtifact::new("com.myorg", &artifact, "1.2.3").file(&repos.internal_dir, "jar");
+    let line = format!(
+        "{}  com/myorg/{artifact}/1.2.3/{artifact}-1.2.3.jar",
+        sha256_hex(&fs::read(internal_jar).unwrap())
+    );
+    assert!(sb.read(LOCK).lines().any(|l| l == line), "{out}");
+}
