@@ -8,7 +8,11 @@
 # through the gate), and lockgate's own share of a guarded run (the same run with `true` as the
 # real mvn: policy, lock, store check, repository layout, gate, settings, cleanup). Prints the
 # median of BENCH_RUNS runs (default 5, alternating plain/guarded) and the ratio; the target is
-# guarded <= 1.05x plain.
+# guarded <= 1.05x plain. The `small-mvnw` row is the small project built through the Maven
+# wrapper: plain = the wrapper's unpacked Maven run directly (what ./mvnw execs once its
+# distribution is unpacked), guarded = `lockgate mvnw package` (distribution re-verified, then the
+# guarded build); its lock is written by `lockgate lock mvnw`. BENCH_PROJECTS picks rows (default
+# "small large small-mvnw").
 #
 # Needs what the integration tests need (scripts/setup-test-env.sh): nginx, mvn 3.8, javac, and
 # Debian's Maven plugins in /usr/share/maven-repo. LOCKGATE names the binary; by default the
@@ -18,7 +22,7 @@ set -Eeuo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${BENCH_RUNS:-5}
 REPO=/usr/share/maven-repo
-for tool in nginx mvn javac jar openssl python3; do
+for tool in nginx mvn javac jar openssl python3 zip sha256sum; do
     command -v "$tool" >/dev/null || { echo "bench/maven.sh: $tool is missing (see scripts/setup-test-env.sh)" >&2; exit 1; }
 done
 [[ -d $REPO/org/apache/maven/plugins/maven-surefire-plugin/2.22.3 ]] ||
@@ -54,7 +58,7 @@ http {
   default_type application/octet-stream;
   client_body_temp_path $WORK/nginx/tmp/body; proxy_temp_path $WORK/nginx/tmp/proxy;
   fastcgi_temp_path $WORK/nginx/tmp/fcgi; uwsgi_temp_path $WORK/nginx/tmp/uwsgi; scgi_temp_path $WORK/nginx/tmp/scgi;
-  server { listen 127.0.0.1:$PUBLIC_PORT; root $REPO; }
+  server { listen 127.0.0.1:$PUBLIC_PORT; location / { root $WORK/public-extra; try_files \$uri @repo; } location @repo { root $REPO; } }
   server { listen 127.0.0.1:$INTERNAL_PORT; root $WORK/internal;
            auth_basic internal; auth_basic_user_file $WORK/nginx/htpasswd; }
 }
@@ -119,6 +123,15 @@ project "$WORK/large" com.myorg:payments-client:1.2.3 \
 echo 'package com.example; public class AppTest { @org.junit.Test public void origin() { org.junit.Assert.assertEquals("internal", com.myorg.payments_client.Api.origin()); } }' \
     >"$WORK/large/src/test/java/com/example/AppTest.java"
 
+# The Maven wrapper row: a distribution zipped from /usr/share/maven (as tests/mvnw.rs does),
+# served by the public repository; the small project gets wrapper properties naming it.
+# Plain = what ./mvnw does once its distribution is unpacked: exec that Maven's bin/mvn.
+DIST=org/apache/maven/apache-maven/3.8.7/apache-maven-3.8.7-bin.zip
+mkdir -p "$WORK/dist" "$WORK/public-extra/${DIST%/*}"
+cp -rL /usr/share/maven "$WORK/dist/apache-maven-3.8.7" && rm -rf "$WORK/dist/apache-maven-3.8.7/man"
+(cd "$WORK/dist" && zip -qr "$WORK/public-extra/$DIST" apache-maven-3.8.7)
+WRAPPED_MVN=$WORK/dist/apache-maven-3.8.7/bin/mvn
+
 # Plain Maven: the public repository as `central`, the internal one after it, with credentials.
 cat >"$WORK/plain-settings.xml" <<EOF
 <settings><servers><server><id>internal</id><username>deployer</username><password>internal-maven-pass</password></server></servers>
@@ -148,24 +161,31 @@ timed() {
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 secs() { awk -v us="$1" -v digits="${2:-2}" 'BEGIN {printf "%.*f", digits, us / 1e6}'; }
 
-printf '%-8s %6s %9s %10s %12s %8s %13s\n' project files "lock (s)" "plain (s)" "guarded (s)" ratio "lockgate (s)"
-for name in small large; do
+printf '%-10s %6s %9s %10s %12s %8s %13s\n' project files "lock (s)" "plain (s)" "guarded (s)" ratio "lockgate (s)"
+mkdir -p "$WORK/small-mvnw/.mvn/wrapper"
+cp -r "$WORK/small/." "$WORK/small-mvnw/"
+printf 'distributionUrl=%s%s\ndistributionSha256Sum=%s\n' "$PUBLIC" "$DIST" \
+    "$(sha256sum "$WORK/public-extra/$DIST" | cut -d' ' -f1)" >"$WORK/small-mvnw/.mvn/wrapper/maven-wrapper.properties"
+for name in ${BENCH_PROJECTS:-small large small-mvnw}; do
     dir=$WORK/$name
-    lock_us=$(timed "$dir" "$LOCKGATE" lock mvn -B -q package)
+    real=mvn sub=mvn
+    [[ $name == *-mvnw ]] && real=$WRAPPED_MVN sub=mvnw
+    lock_us=$(timed "$dir" "$LOCKGATE" lock "$sub" -B -q package)
     files=$(wc -l <"$dir/.mvn/checksums/checksums.sha256")
-    plain=(mvn -B -q -o -s "$WORK/plain-settings.xml" "-Dmaven.repo.local=$WORK/plain-repo-$name" package)
-    guarded=("$LOCKGATE" mvn -B -q package)
+    plain=("$real" -B -q -o -s "$WORK/plain-settings.xml" "-Dmaven.repo.local=$WORK/plain-repo-$name" package)
+    guarded=("$LOCKGATE" "$sub" -B -q package)
     # Warm both: the plain repository gets filled online once, the store already is.
-    timed "$dir" mvn -B -q -s "$WORK/plain-settings.xml" "-Dmaven.repo.local=$WORK/plain-repo-$name" package >/dev/null
+    timed "$dir" "$real" -B -q -s "$WORK/plain-settings.xml" "-Dmaven.repo.local=$WORK/plain-repo-$name" package >/dev/null
     timed "$dir" "${guarded[@]}" >/dev/null
     p=() g=() o=()
     for _ in $(seq "$RUNS"); do
         p+=("$(timed "$dir" "${plain[@]}")")
         g+=("$(timed "$dir" "${guarded[@]}")")
-        o+=("$(export LOCKGATE_REAL_MVN=/bin/true; timed "$dir" "${guarded[@]}")")
+        # (The wrapper's Maven is not LOCKGATE_REAL_MVN: no share measured for that row.)
+        [[ $sub == mvn ]] && o+=("$(export LOCKGATE_REAL_MVN=/bin/true; timed "$dir" "${guarded[@]}")")
     done
-    pm=$(median "${p[@]}") gm=$(median "${g[@]}") om=$(median "${o[@]}")
-    printf '%-8s %6d %9s %10s %12s %7sx %13s\n' "$name" "$files" "$(secs "$lock_us")" "$(secs "$pm")" "$(secs "$gm")" \
+    pm=$(median "${p[@]}") gm=$(median "${g[@]}") om=$(median "${o[@]:-0}")
+    printf '%-10s %6d %9s %10s %12s %7sx %13s\n' "$name" "$files" "$(secs "$lock_us")" "$(secs "$pm")" "$(secs "$gm")" \
         "$(awk -v g="$gm" -v p="$pm" 'BEGIN {printf "%.3f", g / p}')" "$(secs "$om" 3)"
 done
 echo "median of $RUNS runs each; lockgate: $LOCKGATE"

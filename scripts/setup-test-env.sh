@@ -16,6 +16,9 @@ APT_PACKAGES=(
     nginx
     libmaven-compiler-plugin-java libmaven-resources-plugin-java libmaven-jar-plugin-java
     libsurefire-java libmaven-install-plugin-java libmaven-dependency-plugin-java
+    # tests/mvnw.rs: zip builds the Maven distributions; unzip and curl are what ./mvnw (and
+    # lockgate mvnw's unpacking) use.
+    zip unzip curl
 )
 
 die() { echo "setup-test-env: $*" >&2; exit 1; }

@@ -87,6 +87,7 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
         audit.findings.extend(findings);
         audit.files.push(lock);
     }
+    crate::maven::wrapper::audit_into(&dir, &policy, &mut audit.files, &mut audit.findings);
     if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,

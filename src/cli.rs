@@ -53,11 +53,18 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// Run the project's Maven wrapper guarded: its distribution verified (https, a permitted
+    /// host, a sha256) and unpacked by lockgate, then a guarded build (`lockgate mvnw package`).
+    #[command(disable_help_flag = true)]
+    Mvnw {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Create or refresh a lock by resolving through the gate (`lockgate lock mvn [GOALS…]`;
     /// default goal `package`).
     Lock {
-        /// The tool whose lock to write (only `mvn` so far).
-        #[arg(value_parser = ["mvn"])]
+        /// The tool whose lock to write: `mvn`, or `mvnw` (the project's wrapper Maven).
+        #[arg(value_parser = ["mvn", "mvnw"])]
         tool: String,
         /// Goals and options for the real tool.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -99,6 +106,8 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
         Command::Pip { args } => crate::dispatch(Tool::Pip, &args, &me),
         Command::Pip3 { args } => crate::dispatch(Tool::Pip3, &args, &me),
         Command::Mvn { args } => crate::dispatch(Tool::Mvn, &args, &me),
+        Command::Mvnw { args } => crate::maven::mvnw(&args),
+        Command::Lock { tool, args } if tool == "mvnw" => crate::maven::lock_mvnw(&args),
         Command::Lock { tool: _, args } => crate::maven::lock(&args, &me),
         Command::Check {
             dir,

@@ -101,8 +101,9 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
     };
     match crate::store::Store::from_env() {
         Ok(s) => out.ok(format!(
-            "verified store: {} (yours, not writable by others; files are re-hashed before use)",
-            s.root().display()
+            "verified store: {} (yours, not writable by others; files are re-hashed before use; {})",
+            s.root().display(),
+            crate::maven::repo::layout_note(s.root())
         )),
         Err(e) => out.fail(code::CONFIG, e.to_string()),
     }
@@ -113,6 +114,20 @@ pub fn run(dir: &Path, me: &SelfLocation) -> Result<i32> {
             out.ok(line);
         } else {
             out.warn(line);
+        }
+    }
+
+    for f in crate::maven::wrapper::audit(dir, &policy).1 {
+        let line = format!(
+            "{}: {} ({}) — {}",
+            f.package,
+            f.message,
+            f.file.display(),
+            f.hint
+        );
+        match f.is_error() {
+            true => out.fail(f.exit_code(), line),
+            false => out.warn(line),
         }
     }
 

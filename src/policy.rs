@@ -89,6 +89,12 @@ pub struct MavenSection {
     /// Source for everything not internal (usually a proxy of Maven Central).
     pub repository: Option<String>,
     pub internal: Option<MavenInternal>,
+    /// sha256 (hex) the Maven wrapper's distribution must have, whatever
+    /// `distributionSha256Sum` says (`lockgate mvnw`).
+    pub wrapper_sha256: Option<String>,
+    /// Further hosts (`host` or `host:port`) a wrapper may download its distribution from,
+    /// besides those of `repository` and `internal.url`.
+    pub wrapper_hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +165,9 @@ pub struct InternalPip {
 pub struct MavenPolicy {
     pub repository: Option<Url>,
     pub internal: Option<InternalMaven>,
+    /// Lower-case hex sha256 pin for the wrapper's distribution.
+    pub wrapper_sha256: Option<String>,
+    pub wrapper_hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,6 +233,8 @@ struct Merger {
     mvn_int_pass_env: Scalar,
     mvn_int_server: Scalar,
     mvn_groups: Vec<String>,
+    mvn_wrapper_sha256: Scalar,
+    mvn_wrapper_hosts: Vec<String>,
     typo_allow: Vec<String>,
 }
 
@@ -331,6 +342,18 @@ impl Merger {
                     .set("maven.internal.server-id", &i.server_id, p)?;
                 union(&mut self.mvn_groups, &i.groups);
             }
+            if let Some(pin) = &mvn.wrapper_sha256 {
+                if pin.len() != 64 || !pin.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(Error::Policy {
+                        path: p.to_path_buf(),
+                        msg: format!("`maven.wrapper-sha256` = \"{pin}\" is not a sha256 in hex (64 characters)"),
+                    });
+                }
+            }
+            let pin = mvn.wrapper_sha256.as_ref().map(|v| v.to_ascii_lowercase());
+            self.mvn_wrapper_sha256
+                .set("maven.wrapper-sha256", &pin, p)?;
+            union(&mut self.mvn_wrapper_hosts, &mvn.wrapper_hosts);
         }
         if let Some(t) = &l.file.typosquat {
             union(&mut self.typo_allow, &t.allow);
@@ -399,6 +422,8 @@ impl Merger {
             maven: MavenPolicy {
                 repository: self.mvn_repo.url("maven.repository")?,
                 internal: maven_internal,
+                wrapper_sha256: self.mvn_wrapper_sha256.get().map(str::to_string),
+                wrapper_hosts: self.mvn_wrapper_hosts,
             },
             typosquat_allow: self.typo_allow,
             files,
@@ -596,6 +621,38 @@ prefixes = ["myorg-"]
             Some((Path::new("p"), &same)),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn wrapper_pin_is_a_sha256_the_org_may_fix_and_hosts_add_up() {
+        let pin = "AB".repeat(32);
+        let org = file(&format!(
+            "[maven]\nwrapper-sha256 = \"{pin}\"\nwrapper-hosts = [\"repo.maven.apache.org\"]\n"
+        ));
+        let project = file("[maven]\nwrapper-hosts = [\"nexus.corp.example:8443\"]\n");
+        let p = merge(
+            Some((Path::new("/etc/o"), &org)),
+            Some((Path::new("p"), &project)),
+        )
+        .unwrap();
+        assert_eq!(p.maven.wrapper_sha256, Some("ab".repeat(32)));
+        assert_eq!(
+            p.maven.wrapper_hosts,
+            ["repo.maven.apache.org", "nexus.corp.example:8443"]
+        );
+        let other = file(&format!(
+            "[maven]\nwrapper-sha256 = \"{}\"\n",
+            "cd".repeat(32)
+        ));
+        let e = merge(
+            Some((Path::new("/etc/o"), &org)),
+            Some((Path::new("p"), &other)),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("maven.wrapper-sha256"), "{e}");
+        let bad = file("[maven]\nwrapper-sha256 = \"abc\"\n");
+        let e = merge(None, Some((Path::new("p"), &bad))).unwrap_err();
+        assert!(e.to_string().contains("not a sha256"), "{e}");
     }
 
     #[test]

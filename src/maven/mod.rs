@@ -13,10 +13,13 @@
 //! - guarded build: plan the lock (one source per groupId), fetch and verify what the store lacks
 //!   (23 on a mismatch, Maven never started; an internal file the internal repository lacks but
 //!   the public one has is a confusion attempt, 22), make the project's local repository hold
-//!   exactly the locked files, linked from the store ([`repo`]), serve the lock through the gate
+//!   exactly the locked files, private copies of the store's ([`repo`]), serve the lock through the gate
 //!   ([`serve::LockedRoute`]) and run the real mvn with generated settings. A build that fails
 //!   after asking for files the lock lacks fails with 21 "lock incomplete", naming them; what a
 //!   successful `mvn install` installed is copied to the user's own local repository.
+//! - wrapper (`lockgate mvnw …`, `lockgate lock mvnw`): [`wrapper`] reviews the project's
+//!   `.mvn/wrapper/maven-wrapper.properties`, verifies and unpacks its Maven distribution through
+//!   the store, and that Maven is the real mvn of the flows above.
 //!
 //! How the real mvn is pointed at the gate, checked with Maven 3.8.7: `-s` and `-gs` are replaced
 //! by one generated settings file (mirror `*` → the gate with the run token as `<server>`
@@ -38,6 +41,7 @@ pub mod project;
 pub mod repo;
 pub mod serve;
 pub mod settings;
+pub mod wrapper;
 mod xml;
 
 use std::ffi::OsString;
@@ -78,6 +82,105 @@ pub fn run(args: &[OsString], me: &SelfLocation) -> Result<i32> {
     tool::run_guarded("mvn", |reporter| async move {
         Ctx::new(real, depth, &cli, reporter)?.build().await
     })
+}
+
+/// Entry point for `lockgate mvnw [ARGS…]`: the project's Maven wrapper distribution, verified
+/// and unpacked from the store ([`wrapper`]), run as the real mvn of a guarded build.
+pub fn mvnw(args: &[OsString]) -> Result<i32> {
+    let depth = tool::next_depth()?;
+    let cli = utf8_args(args)?;
+    let pass_through = classify::classify(&cli).is_ok_and(|a| a.mode == Mode::PassThrough);
+    let wrapped = Wrapped::find(&cli)?;
+    tool::run_guarded("mvn", |reporter| async move {
+        let real = wrapped.install(&reporter).await?;
+        if pass_through {
+            reporter.flush();
+            return Err(tool::exec_passthrough(&real, args, depth));
+        }
+        Ctx::new(real, depth, &cli, reporter)?.build().await
+    })
+}
+
+/// Entry point for `lockgate lock mvnw [GOALS…]`: the lock written by the wrapper's Maven (its
+/// default plugin versions are the ones its builds need).
+pub fn lock_mvnw(args: &[OsString]) -> Result<i32> {
+    let depth = tool::next_depth()?;
+    let cli = utf8_args(args)?;
+    let wrapped = Wrapped::find(&cli)?;
+    tool::run_guarded("mvn", |reporter| async move {
+        let real = wrapped.install(&reporter).await?;
+        Ctx::new(real, depth, &cli, reporter)?.lock().await
+    })
+}
+
+/// The project's wrapper properties and the policy, found before a guarded run.
+struct Wrapped {
+    props: PathBuf,
+    wrapper: wrapper::Wrapper,
+    policy: Policy,
+    repo_url: Option<String>,
+}
+
+impl Wrapped {
+    fn find(cli: &[String]) -> Result<Wrapped> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+        let file = classify::classify(cli).ok().and_then(|a| a.file);
+        let root = project::project_root(&cwd, file.as_deref());
+        let policy = policy::load(&cwd)?;
+        let Some((props, wrapper)) = wrapper::read(&root)? else {
+            return Err(Error::config(
+                format!(
+                    "there is no {} in {}, so there is no wrapper to run",
+                    wrapper::PROPERTIES,
+                    root.display()
+                ),
+                "run `lockgate mvn …` for a project without a Maven wrapper",
+            ));
+        };
+        Ok(Wrapped {
+            props,
+            wrapper,
+            policy,
+            repo_url: std::env::var("MVNW_REPOURL").ok(),
+        })
+    }
+
+    /// Review the properties (refusing on errors), then the verified distribution's `bin/mvn`.
+    async fn install(&self, reporter: &Reporter) -> Result<PathBuf> {
+        let repo_url = self.repo_url.as_deref();
+        let findings = wrapper::review(&self.wrapper, &self.policy, repo_url, &self.props);
+        reporter.refuse_on_errors(&findings)?;
+        let store = Store::from_env()?;
+        let client = Client::new(
+            wrapper_credential(&self.wrapper, repo_url),
+            reporter.clone(),
+        )?;
+        let real = wrapper::install(&self.wrapper, &self.policy, repo_url, &client, &store).await?;
+        reporter.audit("wrapper", json!({"properties": self.props, "mvn": real}));
+        Ok(real)
+    }
+}
+
+/// `MVNW_USERNAME` + `MVNW_PASSWORD`, which ./mvnw sends for the distribution download, bound
+/// to the distribution's origin.
+fn wrapper_credential(w: &wrapper::Wrapper, repo_url: Option<&str>) -> Vec<Credential> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let (Some(user), Some(pw)) = (env("MVNW_USERNAME"), env("MVNW_PASSWORD")) else {
+        return Vec::new();
+    };
+    let url = wrapper::apply_repo_url(w.distribution_url.as_deref().unwrap_or_default(), repo_url);
+    reqwest::Url::parse(&url)
+        .map(|u| {
+            vec![Credential::for_url(
+                &u,
+                Auth::Basic {
+                    user,
+                    password: Secret::new(pw),
+                },
+                "$MVNW_USERNAME/$MVNW_PASSWORD",
+            )]
+        })
+        .unwrap_or_default()
 }
 
 /// Entry point for `lockgate lock mvn [GOALS…]`.
@@ -203,12 +306,9 @@ impl Ctx {
             );
         }
 
-        let stored: Vec<(&coords::RepoPath, PathBuf)> = plan
-            .files
-            .iter()
-            .map(|p| (&p.path, self.store.path(&p.digest())))
-            .collect();
-        let run = repo::RunRepo::prepare(&self.store, &lock_path, &stored)?;
+        let locked: Vec<(&coords::RepoPath, crate::integrity::Digest)> =
+            plan.files.iter().map(|p| (&p.path, p.digest())).collect();
+        let run = repo::RunRepo::prepare(&self.store, &lock_path, &locked)?;
         let mut gate = Gate::bind().await?;
         let route = Arc::new(serve::LockedRoute::new(&lock, &plan.files, &self.store));
         gate.serve(route.clone());
@@ -227,7 +327,7 @@ impl Ctx {
         let code =
             tool::run_child(self.mvn_command(&run, &gate, self.offline, None)?, "mvn").await?;
         drop(gate);
-        self.evict_written(&run);
+        self.report_changed(&run);
         if code != 0 {
             let misses = route.misses();
             if !misses.is_empty() {
@@ -436,13 +536,28 @@ impl Ctx {
         }
     }
 
-    /// Store files that Maven wrote into through a link no longer hold verified bytes.
-    fn evict_written(&self, run: &repo::RunRepo) {
-        for path in run.written_through() {
-            let _ = std::fs::remove_file(&path);
+    /// Locked files whose bytes the build changed in its own repository (hashed after the run):
+    /// reported and dropped from the project's layout. The store and other builds never had them.
+    fn report_changed(&self, run: &repo::RunRepo) {
+        for c in run.changed() {
+            let seen = c
+                .seen
+                .as_ref()
+                .map_or_else(|| "deleted".to_string(), |d| format!("hashes to {d}"));
+            let label = coords::RepoPath::parse(&c.path)
+                .ok()
+                .and_then(|rp| coords::Coords::parse(&rp).ok())
+                .map_or_else(
+                    || c.path.clone(),
+                    |co| format!("{} ({})", co.gav(), co.file_label()),
+                );
             eprintln!(
-                "lockgate: warning: the build wrote into the verified file {} (it installed over a locked artifact); removed it from the store, it is downloaded and verified again next time",
-                path.display()
+                "lockgate: warning: the build changed the locked file {label} in its local repository: expected {}, now {seen}. The verified store and other builds are unaffected (each build has its own copy); the file is laid out afresh next run. Find out which plugin or test writes into the local repository (an `install` over a locked artifact does).",
+                c.expected
+            );
+            self.reporter.audit(
+                "repository-changed",
+                json!({"file": c.path, "expected": c.expected.to_string(), "seen": c.seen.as_ref().map(|d| d.to_string())}),
             );
         }
     }
@@ -699,6 +814,8 @@ mod tests {
     ) -> MavenPolicy {
         MavenPolicy {
             repository: None,
+            wrapper_sha256: None,
+            wrapper_hosts: Vec::new(),
             internal: Some(InternalMaven {
                 url: reqwest::Url::parse("https://maven.corp.example/internal/").unwrap(),
                 groups: vec!["com.myorg".into()],

@@ -167,6 +167,8 @@ mod tests {
 
     fn sources() -> Sources {
         Sources::from_policy(&MavenPolicy {
+            wrapper_sha256: None,
+            wrapper_hosts: Vec::new(),
             repository: Some(Url::parse("https://nexus.corp.example/repository/central/").unwrap()),
             internal: Some(InternalMaven {
                 url: Url::parse("https://maven.corp.example/releases/").unwrap(),

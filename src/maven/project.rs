@@ -7,8 +7,10 @@
 //! - Options come from the command line and from `<root>/.mvn/maven.config` (whitespace
 //!   separated, options only). For `-s`/`-gs` the command line wins (Maven reads the first);
 //!   `-D` from the command line are applied last, so they win too.
-//! - JVM system properties come from `MAVEN_OPTS` and `<root>/.mvn/jvm.config`: `user.home` (the
-//!   `~` of `~/.m2/settings.xml`) and `maven.repo.local` are read there.
+//! - JVM system properties come from `JAVA_TOOL_OPTIONS`, `JDK_JAVA_OPTIONS`,
+//!   `<root>/.mvn/jvm.config` and `MAVEN_OPTS` (later wins): `user.home` (the `~` of
+//!   `~/.m2/settings.xml`) and `maven.repo.local` are read there. Without a `-Duser.home`, `~` is
+//!   Java's: the passwd entry's home, not `$HOME` ([`java_user_home`]).
 //! - User settings: `-s`, else `~/.m2/settings.xml`; global settings: `-gs`, else
 //!   `<maven home>/conf/settings.xml` next to the real mvn.
 
@@ -128,16 +130,23 @@ pub fn discover(cli: &[String], cwd: &Path, real_mvn: &Path) -> Result<Invocatio
     }
 
     let jvm_text = read_optional(&root.join(JVM_CONFIG))?.unwrap_or_default();
-    let maven_opts = std::env::var("MAVEN_OPTS").unwrap_or_default();
+    let env = |name: &str| std::env::var(name).unwrap_or_default();
     let mut properties: BTreeMap<String, String> = BTreeMap::new();
-    properties.extend(jvm_properties(&jvm_text));
-    properties.extend(jvm_properties(&maven_opts));
+    // In the order the JVM applies them, a later `-D` winning: the JVM's own variable, then the
+    // launcher's (prepended to the command line), then the mvn script's jvm.config + MAVEN_OPTS.
+    for opts in [
+        env("JAVA_TOOL_OPTIONS"),
+        env("JDK_JAVA_OPTIONS"),
+        jvm_text,
+        env("MAVEN_OPTS"),
+    ] {
+        properties.extend(jvm_properties(&opts));
+    }
     // ~/.m2 is fixed when the JVM starts: only JVM options can move it.
     let user_home = properties
         .get("user.home")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/"));
+        .unwrap_or_else(java_user_home);
     let jvm_repo_local = properties.get("maven.repo.local").cloned();
     properties.extend(defines(&config.rest));
     properties.extend(defines(&args.rest));
@@ -171,6 +180,24 @@ pub fn discover(cli: &[String], cwd: &Path, real_mvn: &Path) -> Result<Invocatio
         properties,
         args,
     })
+}
+
+/// Java's default `user.home` on Linux (OpenJDK's `java_props_md.c`): the passwd entry's home
+/// directory of the real user id — not `$HOME`, which Java reads only when the entry has no
+/// home of at least two characters. So `HOME=/tmp/x mvn` as root still reads /root/.m2.
+pub fn java_user_home() -> PathBuf {
+    let passwd = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.dir);
+    pick_user_home(passwd, std::env::var_os("HOME").map(PathBuf::from))
+}
+
+fn pick_user_home(passwd: Option<PathBuf>, home_env: Option<PathBuf>) -> PathBuf {
+    passwd
+        .filter(|d| d.as_os_str().len() >= 2)
+        .or_else(|| home_env.filter(|h| !h.as_os_str().is_empty()))
+        .unwrap_or_else(|| PathBuf::from("?"))
 }
 
 /// The Maven installation of a real `mvn` (`<home>/bin/mvn`, links resolved).
@@ -267,6 +294,30 @@ mod tests {
                 ("z".into(), "true".into())
             ]
         );
+    }
+
+    #[test]
+    fn user_home_is_the_passwd_entry_as_java_has_it() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(
+            pick_user_home(p("/root"), p("/tmp/elsewhere")),
+            PathBuf::from("/root")
+        );
+        assert_eq!(
+            pick_user_home(p("/"), p("/home/ci")),
+            PathBuf::from("/home/ci")
+        );
+        assert_eq!(
+            pick_user_home(None, p("/home/ci")),
+            PathBuf::from("/home/ci")
+        );
+        assert_eq!(pick_user_home(None, None), PathBuf::from("?"));
+        let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap();
+        if me.dir.as_os_str().len() >= 2 {
+            assert_eq!(java_user_home(), me.dir);
+        }
     }
 
     #[test]

@@ -482,6 +482,8 @@ mod tests {
         );
         let lock = parse(&text, Path::new("l")).unwrap();
         let sources = Sources::from_policy(&MavenPolicy {
+            wrapper_sha256: None,
+            wrapper_hosts: Vec::new(),
             repository: None,
             internal: Some(InternalMaven {
                 url: Url::parse("https://maven.corp.example/").unwrap(),
