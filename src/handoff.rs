@@ -156,6 +156,7 @@ const MAVEN: &[&str] = &[
     "MAVEN_SKIP_RC",
     "MAVEN_DEBUG_OPTS",
     "JDK_JAVA_OPTIONS",
+    "JAVA_TOOL_OPTIONS",
 ];
 
 /// The hosts a confined tool reaches without the proxy: the gate's.
