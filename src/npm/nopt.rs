@@ -579,3 +579,277 @@ mod tests {
         assert!(npm11().parse(&["--constructor".into()]).is_err());
     }
 }
+
+/// Differential tests against the real npm installations on this machine (npm on PATH and
+/// `.tools/npm10`): their own `deref` and nopt `parse` (run by `tests/fixtures/npm-parity.js`)
+/// must read every command word and a few thousand generated argvs exactly as this port does.
+#[cfg(test)]
+mod parity {
+    use super::*;
+    use serde_json::{json, Value};
+    use std::io::Write;
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    fn roots() -> Vec<PathBuf> {
+        let npm = Command::new("sh")
+            .args(["-c", "readlink -f \"$(command -v npm)\""])
+            .output()
+            .expect("sh");
+        let npm = PathBuf::from(String::from_utf8_lossy(&npm.stdout).trim());
+        let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let roots = vec![
+            npm.parent()
+                .and_then(|p| p.parent())
+                .expect("npm's root")
+                .to_path_buf(),
+            here.join(".tools/npm10/node_modules/npm"),
+        ];
+        for r in &roots {
+            assert!(
+                r.join("package.json").is_file(),
+                "no npm at {} (scripts/setup-test-env.sh installs it)",
+                r.display()
+            );
+        }
+        roots
+    }
+
+    fn ask(root: &std::path::Path, words: &[String], argvs: &[Vec<String>]) -> Value {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/npm-parity.js");
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("node is needed for this test");
+        let input = json!({"words": words, "argvs": argvs}).to_string();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Every command and alias, every prefix of them (abbreviations, ambiguous ones included),
+    /// their camelCase forms, and some words npm does not know.
+    fn words(cmds: &[String]) -> Vec<String> {
+        let mut w: Vec<String> = Vec::new();
+        for c in cmds {
+            for k in 1..=c.len() {
+                let p = &c[..k];
+                w.push(p.to_string());
+                if p.contains('-') {
+                    let mut camel = String::new();
+                    let mut up = false;
+                    for ch in p.chars() {
+                        if ch == '-' {
+                            up = true;
+                        } else if up {
+                            camel.push(ch.to_ascii_uppercase());
+                            up = false;
+                        } else {
+                            camel.push(ch);
+                        }
+                    }
+                    w.push(camel);
+                }
+            }
+            w.push(c.to_uppercase());
+            w.push(format!("{c}x"));
+        }
+        w.extend(
+            [
+                "",
+                "-",
+                "Install",
+                "iNSTALL",
+                "ci-",
+                "x-y",
+                "npx",
+                "constructor",
+                "toString",
+            ]
+            .map(String::from),
+        );
+        w.sort();
+        w.dedup();
+        w
+    }
+
+    /// Argvs built from words that exercise nopt's rules (deterministic pseudo-random).
+    fn argvs() -> Vec<Vec<String>> {
+        const V: &[&str] = &[
+            "install",
+            "ci",
+            "ls",
+            "i",
+            "x",
+            "--",
+            "---",
+            "-",
+            "--prefix",
+            "--cache",
+            "--tag",
+            "--ignore-scripts",
+            "--ignore-scripts=false",
+            "--no-ignore-scripts",
+            "--ignore-scr",
+            "--unknown",
+            "--unknown=ls",
+            "--no-unknown=x",
+            "-g",
+            "-gf",
+            "-w",
+            "-C",
+            "--dry-run=install",
+            "false",
+            "true",
+            "null",
+            "-x",
+            "--x",
+            "--reg",
+            "--reg=http://r/",
+            "--omit",
+            "dev",
+            "--yes",
+            "-y",
+            "--no-yes",
+            "--yes=false",
+            "--loglevel",
+            "silly",
+            "-dd",
+            "--foo=--",
+            "-=x",
+            "--=y",
+            "--@myorg:registry",
+            "--@myorg:registry=http://i/",
+            "http://x/",
+            "-D",
+            "--save-dev",
+            "--before",
+            "--proxy",
+            "--replace-registry-host",
+            "always",
+            "--script-shell",
+            "/bin/sh",
+            "--workspace=a",
+            "--location",
+            "global",
+            "-L",
+            "--audit",
+            "--no",
+            "-h",
+            "--usage",
+            "--help",
+            "-v",
+            "--versions",
+            "--access",
+            "public",
+            "--install-links",
+            "--install-strategy",
+            "--NO-audit",
+            "--no-no-audit",
+            "-qs",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        (0..4000)
+            .map(|_| {
+                let len = next(7);
+                (0..len).map(|_| V[next(V.len())].to_string()).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn commands_and_argvs_read_as_the_real_npm_reads_them() {
+        let argvs = argvs();
+        for root in roots() {
+            let first = ask(&root, &[], &[]);
+            let version = first["version"].as_str().unwrap().to_string();
+            let npm = for_version(&version)
+                .unwrap_or_else(|| panic!("npm {version} ({}) has no generated table: run `node scripts/gen-npm-tables.js --write`", root.display()));
+            let mut names: Vec<String> = Vec::new();
+            for c in first["commands"].as_array().unwrap() {
+                let c = c.as_str().unwrap();
+                assert!(
+                    crate::npm::classify::class_of(c).is_some(),
+                    "npm {version} has the command `{c}`, which lockgate has not classified (src/npm/classify.rs)"
+                );
+                assert!(
+                    npm.table.commands.contains(&c),
+                    "npm {version}'s `{c}` is not in the generated table: regenerate it"
+                );
+                names.push(c.to_string());
+            }
+            names.extend(
+                first["aliases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string()),
+            );
+            let words = words(&names);
+            let real = ask(&root, &words, &argvs);
+            let mut checked = 0;
+            for w in &words {
+                let theirs = real["words"][w].as_str();
+                match npm.deref(w) {
+                    Ok(ours) => {
+                        assert_eq!(ours, theirs, "npm {version} resolves `{w}` to {theirs:?}")
+                    }
+                    Err(_) => assert_eq!(theirs, None, "`{w}`"),
+                }
+                checked += 1;
+            }
+            for (a, r) in argvs.iter().zip(real["argvs"].as_array().unwrap()) {
+                let ours = npm.parse(a);
+                if r.get("throws").is_some() {
+                    assert!(ours.is_err(), "npm {version} throws on {a:?}");
+                    continue;
+                }
+                let ours = ours.unwrap_or_else(|e| panic!("{a:?}: {e:?}"));
+                let remain: Vec<&str> = ours.remain.iter().map(|w| w.text.as_str()).collect();
+                let theirs: Vec<&str> = r["remain"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
+                assert_eq!(remain, theirs, "npm {version} positionals of {a:?}");
+                let data = r["data"].as_object().unwrap();
+                let mut keys: Vec<&str> = ours.data.iter().map(|(k, _)| k.as_str()).collect();
+                keys.sort();
+                keys.dedup();
+                let mut their_keys: Vec<&str> = data.keys().map(String::as_str).collect();
+                their_keys.sort();
+                assert_eq!(keys, their_keys, "npm {version} options of {a:?}");
+                for k in keys {
+                    let v = match ours.last(k).unwrap() {
+                        Raw::Bool(b) => b.to_string(),
+                        Raw::Null => "null".into(),
+                        Raw::Str(s) => s.clone(),
+                    };
+                    assert_eq!(
+                        Some(v.as_str()),
+                        data[k].as_str(),
+                        "npm {version} `{k}` in {a:?}"
+                    );
+                }
+                checked += 1;
+            }
+            eprintln!("npm {version}: {checked} words and argvs read the same");
+        }
+    }
+}
