@@ -111,7 +111,7 @@ fn npx_args(args: &[OsString]) -> Result<Vec<OsString>> {
             None => (a.trim_start_matches('-').to_string(), None),
         };
         match key.as_str() {
-            "no-install" | "no" | "no-yes" | "q" | "quiet" => {}
+            "no-install" | "no" | "no-yes" | "q" | "quiet" | "version" | "v" | "help" | "h" => {}
             "yes" | "y" if value.as_deref() == Some("false") => {}
             "package" | "p" | "call" | "c" => {
                 if value.is_none() {
