@@ -158,7 +158,7 @@ pub fn classify(args: &[OsString], version: Option<&str>) -> Invocation {
     }
     let tables: Vec<&'static Npm> = match version.and_then(nopt::for_version) {
         Some(t) => vec![t],
-        None => nopt::all().iter().collect(),
+        None => nopt::all(),
     };
     let mut readings = tables.iter().map(|t| classify_with(t, &text));
     let first = readings.next().expect("at least one generated table");

@@ -150,7 +150,7 @@ pub fn npm_argv(
         .collect();
     let tables: Vec<&'static nopt::Npm> = match version.and_then(nopt::for_version) {
         Some(t) => vec![t],
-        None => nopt::all().iter().collect(),
+        None => nopt::all(),
     };
     let unreadable = |why: String| {
         Error::config(

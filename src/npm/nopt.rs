@@ -186,29 +186,39 @@ pub fn abbrev<'a>(words: impl IntoIterator<Item = &'a str>) -> HashMap<String, S
 }
 
 /// A [`Table`] with the lookups nopt and `deref` compute.
+/// Lookups are built on first use (a pass-through that gives no option builds none of the
+/// abbreviation maps).
 pub struct Npm {
     pub table: &'static Table,
     types: HashMap<&'static str, Ty>,
     shorthands: HashMap<&'static str, &'static [&'static str]>,
-    abbrevs: HashMap<String, String>,
-    short_abbr: HashMap<String, String>,
+    abbrevs: OnceLock<HashMap<String, String>>,
+    short_abbr: OnceLock<HashMap<String, String>>,
     singles: Vec<char>,
     aliases: HashMap<&'static str, &'static str>,
-    cmd_abbrevs: HashMap<String, String>,
+    cmd_abbrevs: OnceLock<HashMap<String, String>>,
 }
 
-/// The prepared tables, one per generated npm version (computed once).
-pub fn all() -> &'static [Npm] {
-    static ALL: OnceLock<Vec<Npm>> = OnceLock::new();
-    ALL.get_or_init(|| super::tables::TABLES.iter().map(Npm::new).collect())
+/// The prepared table of generated npm version `i` (prepared once, on first use).
+fn prepared(i: usize) -> &'static Npm {
+    static SLOTS: OnceLock<Vec<OnceLock<Npm>>> = OnceLock::new();
+    let tables = super::tables::TABLES;
+    SLOTS.get_or_init(|| tables.iter().map(|_| OnceLock::new()).collect())[i]
+        .get_or_init(|| Npm::new(&tables[i]))
+}
+
+/// Every generated npm version's table.
+pub fn all() -> Vec<&'static Npm> {
+    (0..super::tables::TABLES.len()).map(prepared).collect()
 }
 
 /// The table for npm `version` (same major), if lockgate has one.
 pub fn for_version(version: &str) -> Option<&'static Npm> {
     let major = version.split('.').next()?;
-    all()
+    super::tables::TABLES
         .iter()
-        .find(|n| n.table.version.split('.').next() == Some(major))
+        .position(|t| t.version.split('.').next() == Some(major))
+        .map(prepared)
 }
 
 #[derive(Debug, Clone)]
@@ -270,8 +280,6 @@ impl Npm {
     fn new(table: &'static Table) -> Npm {
         let types: HashMap<_, _> = table.options.iter().copied().collect();
         let shorthands: HashMap<_, _> = table.shorthands.iter().copied().collect();
-        let abbrevs = abbrev(table.options.iter().map(|(k, _)| *k));
-        let short_abbr = abbrev(table.shorthands.iter().map(|(k, _)| *k));
         let singles = table
             .shorthands
             .iter()
@@ -284,23 +292,39 @@ impl Npm {
             })
             .collect();
         let aliases: HashMap<_, _> = table.aliases.iter().copied().collect();
-        let cmd_abbrevs = abbrev(
-            table
-                .commands
-                .iter()
-                .copied()
-                .chain(table.aliases.iter().map(|(a, _)| *a)),
-        );
         Npm {
             table,
             types,
             shorthands,
-            abbrevs,
-            short_abbr,
+            abbrevs: OnceLock::new(),
+            short_abbr: OnceLock::new(),
             singles,
             aliases,
-            cmd_abbrevs,
+            cmd_abbrevs: OnceLock::new(),
         }
+    }
+
+    /// Every unambiguous prefix of every option name (nopt's `abbrevs`).
+    fn abbrevs(&self) -> &HashMap<String, String> {
+        self.abbrevs
+            .get_or_init(|| abbrev(self.table.options.iter().map(|(k, _)| *k)))
+    }
+
+    fn short_abbr(&self) -> &HashMap<String, String> {
+        self.short_abbr
+            .get_or_init(|| abbrev(self.table.shorthands.iter().map(|(k, _)| *k)))
+    }
+
+    fn cmd_abbrevs(&self) -> &HashMap<String, String> {
+        self.cmd_abbrevs.get_or_init(|| {
+            abbrev(
+                self.table
+                    .commands
+                    .iter()
+                    .copied()
+                    .chain(self.table.aliases.iter().map(|(a, _)| *a)),
+            )
+        })
     }
 
     /// The type npm gives option `key`, `None` when npm does not know it.
@@ -334,7 +358,7 @@ impl Npm {
         if let Some(cmd) = self.aliases.get(c.as_str()) {
             return Ok(Some(cmd));
         }
-        let Some(full) = self.cmd_abbrevs.get(&c) else {
+        let Some(full) = self.cmd_abbrevs().get(&c) else {
             return Ok(None);
         };
         let mut a: &str = full;
@@ -348,7 +372,7 @@ impl Npm {
     fn resolve_short(&self, arg: &str) -> Result<Option<Vec<String>>, Uncertain> {
         let arg = arg.trim_start_matches('-');
         proto(arg)?;
-        if self.abbrevs.get(arg).is_some_and(|a| a == arg) {
+        if self.abbrevs().get(arg).is_some_and(|a| a == arg) {
             return Ok(None);
         }
         let expand = |a: &str| -> Option<Vec<String>> {
@@ -366,10 +390,10 @@ impl Npm {
                     .collect(),
             ));
         }
-        if self.abbrevs.contains_key(arg) {
+        if self.abbrevs().contains_key(arg) {
             return Ok(None);
         }
-        let arg = self.short_abbr.get(arg).map_or(arg, String::as_str);
+        let arg = self.short_abbr().get(arg).map_or(arg, String::as_str);
         Ok(expand(arg))
     }
 
@@ -439,7 +463,7 @@ impl Npm {
                 name = name[3..].to_string();
             }
             proto(&name)?;
-            if let Some(full) = self.abbrevs.get(&name) {
+            if let Some(full) = self.abbrevs().get(&name) {
                 name = full.clone();
             }
             let ty = self.ty(&name);
@@ -473,10 +497,10 @@ impl Npm {
                     } else if l == "null" && u.null {
                         val = Raw::Null;
                         i += 1;
-                    } else if !dashes_nondash(l) && js_numeric(l) && u.number {
-                        val = Raw::Str(l.to_string());
-                        i += 1;
-                    } else if !dash_nondash(l) && u.string {
+                    } else if (!dashes_nondash(l) && js_numeric(l) && u.number)
+                        || (!dash_nondash(l) && u.string)
+                    {
+                        // A number (nopt stores `+la`; lockgate keeps the text) or a string.
                         val = Raw::Str(l.to_string());
                         i += 1;
                     }
@@ -851,5 +875,36 @@ mod parity {
             }
             eprintln!("npm {version}: {checked} words and argvs read the same");
         }
+    }
+}
+
+/// What a pass-through pays for reading npm's argv in one process: preparing the tables
+/// (abbreviations) and one parse. Run by hand (`cargo test --release --bin lockgate
+/// npm::nopt::cost -- --ignored --nocapture`); it prints, it asserts nothing about time.
+#[cfg(test)]
+mod cost {
+    #[test]
+    #[ignore]
+    fn table_preparation_and_one_classification() {
+        let t = std::time::Instant::now();
+        let tables: Vec<super::Npm> = super::super::tables::TABLES
+            .iter()
+            .map(super::Npm::new)
+            .collect();
+        let prepared = t.elapsed();
+        let args: Vec<String> = ["--prefix", "x", "-w", "a", "run", "build"]
+            .map(String::from)
+            .to_vec();
+        let t = std::time::Instant::now();
+        for n in &tables {
+            let p = n.parse(&args).unwrap();
+            let _ = n.deref(&p.remain[0].text);
+        }
+        eprintln!(
+            "prepare {} tables: {:?}; parse + deref with each: {:?}",
+            tables.len(),
+            prepared,
+            t.elapsed()
+        );
     }
 }
