@@ -263,3 +263,62 @@ fn commands_that_would_run_blocked_scripts_are_refused() {
         .ok();
     assert!(c.npm_marker(&evil, "1.0.0").is_none());
 }
+
+#[test]
+fn npm_exec_and_npx_never_download_and_run_a_package() {
+    let reg = npm_registries();
+    let (sb, _, _) = project(reg, "exec");
+    // A public package with a binary and a postinstall, not in the project.
+    let evil = uniq("exec-tool");
+    let dir = NpmPackage::new(&evil, "1.0.0").postinstall().write_dir();
+    let mut manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("package.json")).unwrap()).unwrap();
+    manifest["bin"] = serde_json::json!({ evil.clone(): "index.js" });
+    std::fs::write(dir.join("package.json"), manifest.to_string()).unwrap();
+    let npmrc = dir.with_extension("npmrc");
+    std::fs::write(
+        &npmrc,
+        format!("{}\n", reg.public.auth_line(&reg.attacker_token)),
+    )
+    .unwrap();
+    sb.run(
+        sb.cmd(&tools().npm)
+            .current_dir(&dir)
+            .arg(format!("--userconfig={}", npmrc.display()))
+            .args([
+                "publish",
+                "--registry",
+                &reg.public.url,
+                "--access",
+                "public",
+            ]),
+    )
+    .ok();
+    let spec = format!("{evil}@1.0.0");
+    // Plain npm exec installs the package into its cache, running its postinstall with the secret
+    // (it then finds no binary to run; the script has already run).
+    let c = clone(reg, &sb);
+    c.run(c.cmd(&tools().npm).args(["exec", "--yes", "--", &spec]));
+    let m = c
+        .npm_marker(&evil, "1.0.0")
+        .expect("plain npm exec --yes runs the postinstall");
+    assert_eq!(m["env"][SECRET.0], SECRET.1);
+
+    for (tool, args) in [
+        ("npm", vec!["exec", "--yes", "--", &spec]),
+        ("npm", vec!["x", "-y", &spec]),
+        ("npm", vec!["--yes", "exec", &spec]),
+    ] {
+        let c = clone(reg, &sb);
+        let out = c.run(c.shim(tool).args(&args));
+        assert_ne!(out.code(), Some(0), "{args:?}: {out}");
+        assert!(c.npm_marker(&evil, "1.0.0").is_none(), "{args:?}: {out}");
+    }
+    // npx takes no option that could make it install.
+    let c = clone(reg, &sb);
+    let out = c.run(c.shim("npx").args(["--yes", &spec])).code_is(20);
+    assert!(c.npm_marker(&evil, "1.0.0").is_none(), "{out}");
+    let out = c.run(c.shim("npx").arg(&spec));
+    assert_ne!(out.code(), Some(0), "{out}");
+    assert!(c.npm_marker(&evil, "1.0.0").is_none(), "{out}");
+}

@@ -947,6 +947,70 @@ impl Backup {
 mod tests {
     use super::*;
 
+    fn argv(
+        line: &str,
+        edits: &[(usize, Option<&str>)],
+        ours: &[(&str, &str)],
+    ) -> Result<Vec<String>> {
+        let user: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
+        let edits = edits
+            .iter()
+            .map(|(i, r)| (*i, r.map(str::to_string)))
+            .collect();
+        let ours: Vec<(String, String)> = ours
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        npm_argv(None, &user, &edits, &ours)
+            .map(|v| v.into_iter().map(|a| a.into_string().unwrap()).collect())
+    }
+
+    #[test]
+    fn hand_off_argv_is_rebuilt_and_proved() {
+        let ours = [
+            ("ignore-scripts", "true"),
+            ("registry", "http://127.0.0.1:1/"),
+        ];
+        // In front of the terminator, after the user's options (so they win).
+        assert_eq!(
+            argv("ci --ignore-scripts=false -- x", &[], &ours).unwrap(),
+            [
+                "ci",
+                "--ignore-scripts=false",
+                "--ignore-scripts=true",
+                "--registry=http://127.0.0.1:1/",
+                "--",
+                "x"
+            ]
+        );
+        // The command after `--` is turned into `ci` and the packages are dropped.
+        assert_eq!(
+            argv(
+                "--prefix p -- install foo",
+                &[(3, Some("ci")), (4, None)],
+                &ours
+            )
+            .unwrap(),
+            [
+                "--prefix",
+                "p",
+                "--ignore-scripts=true",
+                "--registry=http://127.0.0.1:1/",
+                "--",
+                "ci"
+            ]
+        );
+        // An option left without its value would take lockgate's: refused.
+        assert_eq!(argv("ci --cache", &[], &ours).unwrap_err().exit_code(), 20);
+        assert_eq!(
+            argv("ci --noproxy=*", &[], &ours).unwrap_err().exit_code(),
+            20
+        );
+        // `npm exec … --yes`: lockgate's --yes=false comes after it.
+        let v = argv("exec --yes cowsay", &[], &[("yes", "false")]).unwrap();
+        assert_eq!(v, ["exec", "--yes", "cowsay", "--yes=false"]);
+    }
+
     #[test]
     fn package_names_from_specs() {
         assert_eq!(package_name("left-pad"), "left-pad");
