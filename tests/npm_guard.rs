@@ -258,6 +258,10 @@ fn commands_that_would_run_blocked_scripts_are_refused() {
             "{args:?}: the refusal explains itself: {out}"
         );
     }
+    assert!(
+        c.audit().iter().any(|l| l["decision"] == "refuse"),
+        "refusals are in the audit log"
+    );
     // Rebuilding with scripts off is harmless and passes through.
     c.run(c.shim("npm").args(["rebuild", "--ignore-scripts"]))
         .ok();
@@ -321,4 +325,43 @@ fn npm_exec_and_npx_never_download_and_run_a_package() {
     let out = c.run(c.shim("npx").arg(&spec));
     assert_ne!(out.code(), Some(0), "{out}");
     assert!(c.npm_marker(&evil, "1.0.0").is_none(), "{out}");
+}
+
+#[test]
+fn the_npmrc_named_on_the_command_line_is_the_one_lockgate_reads() {
+    let reg = npm_registries();
+    let name = format!("@myorg/{}", uniq("cfg"));
+    reg.internal
+        .publish(&reg.internal_token, &NpmPackage::new(&name, "1.0.0"));
+    let sb = Sandbox::new();
+    sb.npmrc(&format!("registry={}", reg.public.url));
+    // CI keeps the scope mapping and its token in a file given with --userconfig.
+    sb.write(
+        "ci.npmrc",
+        format!(
+            "registry={}\n@myorg:registry={}\n{}\n",
+            reg.public.url,
+            reg.internal.url,
+            reg.internal.auth_line(&reg.internal_token)
+        ),
+    );
+    sb.write(
+        "package.json",
+        serde_json::json!({"name": "app", "version": "1.0.0", "dependencies": {name.clone(): "1.0.0"}})
+            .to_string(),
+    );
+    sb.run(sb.cmd(&tools().npm).args([
+        "install",
+        "--userconfig=ci.npmrc",
+        "--package-lock-only",
+        "--ignore-scripts",
+    ]))
+    .ok();
+    // npm reads `--userconfig ci.npmrc` (a value option, no `=`); so does lockgate: the internal
+    // scope, its registry and its token come from that file.
+    let out = sb
+        .run(sb.shim("npm").args(["ci", "--userconfig", "ci.npmrc"]))
+        .ok();
+    assert!(installed(&sb, &name), "{out}");
+    assert!(verified(&sb, &name), "{out}");
 }

@@ -50,7 +50,7 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     let depth = tool::next_depth()?;
     let real = tool::find_real(tool, me)?;
     if tool == Tool::Npx {
-        let args = npx_args(args)?;
+        let args = npx_args(args).or_else(refused)?;
         eprintln!("{NO_INSTALL_NOTICE}");
         std::env::set_var("npm_config_yes", "false");
         return Err(tool::exec_passthrough(&real, &args, depth));
@@ -60,7 +60,7 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     match &inv.action {
         Action::PassThrough => return Err(tool::exec_passthrough(&real, args, depth)),
         Action::Refuse { what, hint } => {
-            return Err(Error::config(
+            return refused(Error::config(
                 format!(
                     "{what}; lockgate does not run it (npm's own reading of `npm {}`)",
                     args.iter()
@@ -77,7 +77,8 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
                 args,
                 &BTreeMap::new(),
                 &[("yes".into(), "false".into())],
-            )?;
+            )
+            .or_else(refused)?;
             eprintln!("{NO_INSTALL_NOTICE}");
             std::env::set_var("npm_config_yes", "false");
             return Err(tool::exec_passthrough(&real, &argv, depth));
@@ -92,6 +93,17 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
             .guarded()
             .await
     })
+}
+
+/// A refusal before any guarded flow starts: recorded in the audit log like every other.
+fn refused<T>(e: Error) -> Result<T> {
+    let reporter = Reporter::from_env("npm");
+    reporter.audit(
+        "refuse",
+        json!({"exit": e.exit_code(), "error": e.to_string()}),
+    );
+    reporter.flush();
+    Err(e)
 }
 
 const NO_INSTALL_NOTICE: &str = "lockgate: npx/`npm exec`/`npm init <pkg>` run only packages already installed (--yes=false); install a tool through lockgate first (`npm install -D <pkg>`)";
