@@ -365,3 +365,32 @@ fn the_npmrc_named_on_the_command_line_is_the_one_lockgate_reads() {
     assert!(installed(&sb, &name), "{out}");
     assert!(verified(&sb, &name), "{out}");
 }
+
+#[test]
+fn npm_10_is_read_with_its_own_tables() {
+    let reg = npm_registries();
+    let (sb, evil, plain) = project(reg, "npm10");
+    let npm10 = &tools().npm10;
+    let c = clone(reg, &sb);
+    c.run(c.cmd(npm10).args(["install-cl", "--"])).ok();
+    assert!(
+        c.npm_marker(&evil, "1.0.0").is_some(),
+        "plain npm 10 runs the postinstall"
+    );
+
+    for args in [
+        &["ci", "--"][..],
+        &["install-cl"],
+        &["--init-author-name", "ls", "install"],
+        &["uninstall", &plain],
+    ] {
+        let mut c = clone(reg, &sb);
+        c.set_env("LOCKGATE_REAL_NPM", npm10.as_os_str());
+        let out = c.run(c.shim("npm").args(args)).ok();
+        assert!(c.npm_marker(&evil, "1.0.0").is_none(), "{args:?}: {out}");
+        assert!(
+            installed(&c, &evil) && verified(&c, &evil),
+            "{args:?}: {out}"
+        );
+    }
+}

@@ -796,6 +796,43 @@ mod parity {
             .collect()
     }
 
+    /// The body of the generated table for npm major `major` (commands, aliases, options with
+    /// their types, shorthands), from a `tables.rs` text.
+    fn table_body(text: &str, major: &str) -> String {
+        let start = text
+            .find(&format!("version: \"{major}."))
+            .unwrap_or_else(|| panic!("no npm {major} table"));
+        let body = &text[start..];
+        let body = &body[body.find("commands:").unwrap()..];
+        body[..body.find("\n    }").unwrap()].to_string()
+    }
+
+    #[test]
+    fn generated_tables_are_those_of_the_installed_npms() {
+        let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let committed = std::fs::read_to_string(here.join("src/npm/tables.rs")).unwrap();
+        for root in roots() {
+            let out = Command::new("node")
+                .arg(here.join("scripts/gen-npm-tables.js"))
+                .arg(&root)
+                .output()
+                .expect("node");
+            assert!(out.status.success());
+            let generated = String::from_utf8(out.stdout).unwrap();
+            let version = generated
+                .split("version: \"")
+                .nth(1)
+                .and_then(|v| v.split('.').next())
+                .unwrap()
+                .to_string();
+            assert!(
+                table_body(&committed, &version) == table_body(&generated, &version),
+                "npm at {} has commands or options (or option types) src/npm/tables.rs does not: run `node scripts/gen-npm-tables.js --write` and classify new commands",
+                root.display()
+            );
+        }
+    }
+
     #[test]
     fn commands_and_argvs_read_as_the_real_npm_reads_them() {
         let argvs = argvs();
