@@ -394,3 +394,47 @@ fn npm_10_is_read_with_its_own_tables() {
         );
     }
 }
+
+#[test]
+fn lock_only_and_dry_run_install_nothing_and_count_nothing() {
+    let reg = npm_registries();
+    let (sb, evil, plain) = project(reg, "dry");
+    let added = uniq("dry-added");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&added, "2.0.0"));
+
+    // `--package-lock-only`: the lockfile gets the new package (resolved through the gate and
+    // checked), node_modules is not created.
+    let c = clone(reg, &sb);
+    let out = c
+        .run(
+            c.shim("npm")
+                .args(["install", &added, "--package-lock-only"]),
+        )
+        .ok();
+    assert!(!c.exists("node_modules"), "{out}");
+    assert!(c.read("package-lock.json").contains(&added), "{out}");
+    assert!(c.read("package.json").contains(&added), "{out}");
+
+    // `--dry-run`: nothing changes, nothing installs, no script counted as blocked.
+    for args in [
+        &["install", "--dry-run"][..],
+        &["install", &added, "--dry-run"],
+        &["ci", "--dry-run"],
+    ] {
+        let c = clone(reg, &sb);
+        let before = c.read("package.json");
+        let out = c.run(c.shim("npm").args(args)).ok();
+        assert!(
+            !installed(&c, &evil) && !installed(&c, &plain),
+            "{args:?}: {out}"
+        );
+        assert_eq!(c.read("package.json"), before, "{args:?}");
+        assert!(c.npm_marker(&evil, "1.0.0").is_none());
+        assert_eq!(
+            c.counter("ci_postinstall_script_blocked_total", &[("package", &evil)]),
+            0.0,
+            "{args:?}: {out}"
+        );
+    }
+}

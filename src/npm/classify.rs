@@ -54,6 +54,10 @@ pub struct Invocation {
     pub omit_dev: bool,
     /// `--omit=optional` / `--no-optional`.
     pub omit_optional: bool,
+    /// `--package-lock-only`: the user wants the lockfile, not an install.
+    pub lock_only: bool,
+    /// `--dry-run`: npm changes nothing.
+    pub dry_run: bool,
 }
 
 impl Invocation {
@@ -68,6 +72,8 @@ impl Invocation {
             then_test: false,
             omit_dev: false,
             omit_optional: false,
+            lock_only: false,
+            dry_run: false,
         }
     }
 
@@ -331,6 +337,8 @@ fn read_flags(p: &Parsed, inv: &mut Invocation) {
             Some("prod" | "production")
         );
     inv.omit_optional = omit.contains(&"optional") || p.flag("optional") == Some(false);
+    inv.lock_only = p.flag("package-lock-only") == Some(true);
+    inv.dry_run = p.flag("dry-run") == Some(true);
 }
 
 #[cfg(test)]
@@ -493,5 +501,8 @@ mod tests {
         assert!(c("ci --production").omit_dev);
         assert!(!c("ci").omit_optional);
         assert!(c("ci --omit=optional").omit_optional);
+        assert!(c("install x --package-lock-only").lock_only);
+        assert!(c("i --dry-run x").dry_run);
+        assert!(!c("i --dry-run=false x").dry_run);
     }
 }

@@ -347,7 +347,10 @@ impl Ctx {
             (Action::Install { packages }, Some(p)) if packages.is_empty() => {
                 let lock = read_lockfile(&p)?;
                 let diffs = lockfile::out_of_sync(&lock, &read_manifests(&self.project, &lock)?);
-                if diffs.is_empty() {
+                if diffs.is_empty() && (self.inv.lock_only || self.inv.dry_run) {
+                    // Nothing to install: npm still runs (through the gate), lockgate checks.
+                    self.route().await
+                } else if diffs.is_empty() {
                     self.locked(&lock).await
                 } else {
                     eprintln!("lockgate: package.json changed since the lockfile was written; resolving the changes through the gate");
@@ -426,7 +429,13 @@ impl Ctx {
             }
             return Ok(code);
         }
-        let rebuild_code = self.scripts(lock, &plan).await?;
+        // `--dry-run`: npm installed nothing, so no script was blocked or run; counting them
+        // would be a lie.
+        let rebuild_code = if self.inv.dry_run {
+            0
+        } else {
+            self.scripts(lock, &plan).await?
+        };
         let internal = artifacts.iter().filter(|a| a.internal).count();
         let against = file_name(&lock.path);
         eprintln!(
@@ -479,7 +488,9 @@ impl Ctx {
         };
         self.guard_new_names(lock.as_ref(), &manifests)?;
         let code = self.routed(&["package-lock-only"]).await?;
-        if code != 0 {
+        if code != 0 || self.inv.dry_run {
+            // `--dry-run`: npm resolved through the gate and changed nothing; neither does
+            // lockgate (the locked install would install the old lockfile).
             return Ok(code);
         }
         let lock_path = find_lockfile(&self.project).ok_or_else(|| {
@@ -490,6 +501,22 @@ impl Ctx {
             )
         })?;
         let lock = read_lockfile(&lock_path)?;
+        if self.inv.lock_only {
+            // `--package-lock-only`: the user asked for the lockfile alone. It is checked as the
+            // locked install would check it (confusion, sources, hashes), and nothing installs.
+            let target = Target::this_machine(self.inv.omit_dev, self.inv.omit_optional);
+            let plan = plan::plan(&lock, &self.sources, &target);
+            self.reporter.refuse_on_errors(&plan.findings)?;
+            for f in plan.findings.iter().filter(|f| !f.is_error()) {
+                eprintln!("lockgate: warning: {f}");
+            }
+            eprintln!(
+                "lockgate: {} written through the gate and checked ({} packages); nothing installed (--package-lock-only)",
+                file_name(&lock.path),
+                plan.artifacts().len()
+            );
+            return Ok(0);
+        }
         // The new lockfile is installed exactly, with `ci` semantics (`args_for_ci` drops the
         // package arguments).
         self.locked(&lock).await
