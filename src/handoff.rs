@@ -262,6 +262,7 @@ pub fn tool_env(tool: Tool) -> Env {
 /// real tool reads as the end of its options, e.g. npm's first unconsumed `--`), or at the end
 /// when there is none. Options in front of the terminator are still options; after it they would
 /// be positionals.
+#[allow(dead_code)] // npm rebuilds its argv with its own parser (npm::npm_argv); pip/Maven use this
 pub fn before_terminator(
     user: &[OsString],
     terminator: Option<usize>,
@@ -275,6 +276,7 @@ pub fn before_terminator(
 }
 
 /// Index of the first argument exactly `--` (for tools whose options never take `--` as a value).
+#[allow(dead_code)]
 pub fn first_double_dash(args: &[OsString]) -> Option<usize> {
     args.iter().position(|a| a == OsStr::new("--"))
 }

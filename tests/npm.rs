@@ -174,11 +174,7 @@ fn pass_through_commands_run_the_real_npm_unchanged() {
 
     let npx = sb.run(sb.shim("npx").arg("--version")).ok();
     assert_eq!(npx.stdout, real.stdout);
-    assert!(
-        npx.stderr.contains("npx is not guarded yet"),
-        "{}",
-        npx.stderr
-    );
+    assert!(npx.stderr.contains("--yes=false"), "{}", npx.stderr);
 }
 
 #[test]

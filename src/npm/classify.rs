@@ -1,32 +1,48 @@
-//! Which npm invocations install something (guarded) and which pass straight through.
+//! Which npm invocations install something (guarded), which pass straight through, and which
+//! lockgate refuses — read the way npm reads them.
 //!
-//! npm accepts global options before the command (`npm --prefix dir ci`), so the command is the
-//! first positional argument that is a known npm command or alias; values of options known to take
-//! one are skipped. An unknown word is not a command, so `npm --unknown-opt value install` is still
-//! seen as `install` (fail closed). Pure: no I/O.
+//! The argv is parsed with npm's own option table and nopt's rules ([`super::nopt`]); the command
+//! is npm's: the first positional, resolved by `cmd-list`'s `deref` (aliases, camelCase,
+//! unique abbreviations). Every command of every supported npm version has a class in
+//! [`class_of`]; pass-through is the explicit list of commands that never reify the tree or
+//! fetch packages to run or install them. When the npm version is not known, the argv is read
+//! with every table lockgate has and must mean the same under each, else it is refused. Pure: no
+//! I/O.
 
 use std::ffi::OsString;
+
+use super::nopt::{self, Npm, Parsed};
 
 /// What lockgate does with an npm invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Run the real npm unchanged.
     PassThrough,
-    /// Run the real npm unchanged, after a one-line notice that this is not guarded yet.
-    Unguarded(&'static str),
     /// `npm ci`: install exactly the lockfile.
     Ci,
     /// `npm install [pkgs]`: with no packages and an in-sync lockfile this gets `ci` semantics.
     Install { packages: Vec<String> },
     /// `npm update [pkgs]`.
     Update { packages: Vec<String> },
+    /// `uninstall`, `prune`, `dedupe`: npm rewrites the lockfile through the route-mode gate
+    /// (`--package-lock-only`), then the new lockfile is installed exactly.
+    Relock,
+    /// `npm exec`, `npm init <initializer>`: npm runs with `--yes=false`, so only what is already
+    /// installed runs and nothing is downloaded.
+    NoInstall,
+    /// Refused (20): npm would reify or run code outside the guarded path.
+    Refuse { what: String, hint: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation {
     pub action: Action,
+    /// The command npm runs (canonical name), if any.
+    pub command: Option<&'static str>,
     /// Index in argv of the command word (to swap `install` for `ci`).
     pub command_index: Option<usize>,
+    /// Indexes in argv of the package arguments after the command.
+    pub package_indexes: Vec<usize>,
     /// `--prefix`/`-C` value: the project directory.
     pub prefix: Option<String>,
     /// `-g`/`--global`/`--location=global`.
@@ -38,200 +54,291 @@ pub struct Invocation {
     pub omit_dev: bool,
     /// `--omit=optional` / `--no-optional`.
     pub omit_optional: bool,
+    /// `--package-lock-only`: the user wants the lockfile, not an install.
+    pub lock_only: bool,
+    /// `--dry-run`: npm changes nothing.
+    pub dry_run: bool,
 }
 
-/// Options that take a separate value (`--opt value`); `--opt=value` needs no entry.
-const VALUE_OPTS: &[&str] = &[
-    "--prefix",
-    "-C",
-    "--workspace",
-    "-w",
-    "--registry",
-    "--cache",
-    "--userconfig",
-    "--globalconfig",
-    "--loglevel",
-    "--tag",
-    "--otp",
-    "--scope",
-    "--include",
-    "--omit",
-    "--before",
-    "--install-strategy",
-    "--location",
-    "-L",
-    "--script-shell",
-    "--node-options",
-    "--access",
-    "--auth-type",
-    "--call",
-    "-c",
-    "--package",
-    "--save-prefix",
-    "--tag-version-prefix",
-    "--preid",
-    "--cafile",
-    "--ca",
-    "--cert",
-    "--key",
-    "--proxy",
-    "--https-proxy",
-    "--noproxy",
-    "--local-address",
-    "--maxsockets",
-    "--fetch-retries",
-    "--fetch-timeout",
-    "--fetch-retry-mintimeout",
-    "--fetch-retry-maxtimeout",
-    "--fetch-retry-factor",
-    "--lockfile-version",
-    "--replace-registry-host",
-    "--umask",
-    "--shell",
-    "--editor",
-    "--viewer",
-    "--heading",
-    "--init-module",
-    "--node-gyp",
-    "--only",
-    "--also",
-    "--cidr",
-    "--depth",
-    "--format",
-    "--expect-results",
-    "--expect-result-count",
-    "--sbom-format",
-    "--sbom-type",
-    "--allow-git",
-];
+impl Invocation {
+    fn new(action: Action) -> Invocation {
+        Invocation {
+            action,
+            command: None,
+            command_index: None,
+            package_indexes: Vec::new(),
+            prefix: None,
+            global: false,
+            then_test: false,
+            omit_dev: false,
+            omit_optional: false,
+            lock_only: false,
+            dry_run: false,
+        }
+    }
 
-/// Every npm command and alias (npm 10/11 `cmd-list`), mapped to what lockgate does with it.
-fn command(word: &str) -> Option<Cmd> {
-    use Cmd::*;
-    Some(match word {
-        "ci" | "clean-install" | "ic" | "install-clean" | "isntall-clean" => Ci,
-        "install" | "i" | "in" | "ins" | "inst" | "insta" | "instal" | "isnt" | "isnta"
-        | "isntal" | "isntall" | "add" => Install,
-        "install-test" | "it" => InstallTest,
-        "install-ci-test" | "cit" | "clean-install-test" | "sit" => CiTest,
-        "update" | "up" | "upgrade" | "udpate" => Update,
-        "exec" | "x" => Notice("`npm exec` downloads and runs packages"),
-        "init" | "create" | "innit" => Init,
-        "dedupe" | "ddp" => Notice("`npm dedupe` may fetch packages"),
-        "link" | "ln" => Notice("`npm link` installs the linked package's dependencies"),
-        "audit" => Audit,
-        "access" | "adduser" | "add-user" | "login" | "logout" | "bugs" | "issues" | "cache"
-        | "completion" | "config" | "c" | "get" | "set" | "deprecate" | "undeprecate" | "diff"
-        | "dist-tag" | "dist-tags" | "docs" | "home" | "doctor" | "edit" | "explain" | "why"
-        | "explore" | "find-dupes" | "fund" | "help" | "hlep" | "help-search" | "hook" | "ll"
-        | "la" | "ls" | "list" | "org" | "ogr" | "outdated" | "owner" | "author" | "pack"
-        | "ping" | "pkg" | "prefix" | "profile" | "prune" | "publish" | "pub" | "query"
-        | "rebuild" | "rb" | "repo" | "restart" | "root" | "run" | "run-script" | "rum" | "urn"
-        | "sbom" | "search" | "find" | "s" | "se" | "shrinkwrap" | "star" | "stars" | "start"
-        | "stop" | "team" | "test" | "t" | "tst" | "token" | "trust" | "uninstall" | "unlink"
-        | "remove" | "rm" | "r" | "un" | "unpublish" | "unstar" | "version" | "verison"
-        | "view" | "info" | "show" | "v" | "whoami" | "install-scripts" => PassThrough,
-        _ => return None,
-    })
+    fn refuse(what: impl Into<String>, hint: impl Into<String>) -> Invocation {
+        Invocation::new(Action::Refuse {
+            what: what.into(),
+            hint: hint.into(),
+        })
+    }
 }
 
-enum Cmd {
+/// What lockgate does with each npm command (canonical names, npm 10 and 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
     Ci,
     Install,
     InstallTest,
     CiTest,
     Update,
+    Relock,
+    Exec,
     Init,
     Audit,
-    Notice(&'static str),
+    Cache,
+    Pack,
+    Rebuild,
+    Refuse(&'static str, &'static str),
     PassThrough,
 }
 
-/// Classify npm's argv (without the program name).
-pub fn classify(args: &[OsString]) -> Invocation {
-    let args: Vec<String> = args
-        .iter()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let mut inv = Invocation {
-        action: Action::PassThrough,
-        command_index: None,
-        prefix: None,
-        global: false,
-        then_test: false,
-        omit_dev: false,
-        omit_optional: false,
-    };
-    let mut positionals: Vec<(usize, &str)> = Vec::new();
-    let mut i = 0;
-    let mut only_positionals = false;
-    while i < args.len() {
-        let a = args[i].as_str();
-        if only_positionals || !a.starts_with('-') || a == "-" {
-            positionals.push((i, a));
-            i += 1;
-            continue;
-        }
-        if a == "--" {
-            only_positionals = true;
-            i += 1;
-            continue;
-        }
-        let (opt, inline) = match a.split_once('=') {
-            Some((o, v)) => (o, Some(v)),
-            None => (a, None),
-        };
-        let value = if inline.is_none() && VALUE_OPTS.contains(&opt) {
-            i += 1;
-            args.get(i).map(String::as_str)
-        } else {
-            inline
-        };
-        match (opt, value) {
-            ("--prefix" | "-C", Some(v)) => inv.prefix = Some(v.to_string()),
-            ("-g" | "--global", None) | ("--global", Some("true")) => inv.global = true,
-            ("--location", Some("global")) => inv.global = true,
-            ("--omit", Some("dev")) | ("--only", Some("prod" | "production")) => {
-                inv.omit_dev = true
+/// The class of every command npm 10 and 11 have; `None` for a command lockgate has not
+/// classified (a unit test checks every generated table).
+pub fn class_of(command: &str) -> Option<Class> {
+    use Class::*;
+    Some(match command {
+        "ci" => Ci,
+        "install" => Install,
+        "install-test" => InstallTest,
+        "install-ci-test" => CiTest,
+        "update" => Update,
+        "uninstall" | "prune" | "dedupe" => Relock,
+        "exec" => Exec,
+        "init" => Init,
+        "audit" => Audit,
+        "cache" => Cache,
+        "pack" => Pack,
+        "rebuild" => Rebuild,
+        "link" => Refuse(
+            "`npm link` installs the linked package and its dependencies outside the lockfile, with their install scripts",
+            "use npm workspaces, or `npm install <path>` through lockgate (guarded)",
+        ),
+        "edit" => Refuse(
+            "`npm edit` rebuilds the package afterwards, which runs its install scripts",
+            "edit the files in node_modules directly; to run a package's install script, add it to [npm.scripts] allow and run `npm ci`",
+        ),
+        "diff" => Refuse(
+            "`npm diff` downloads packages outside lockgate (a git spec is even built, running its scripts)",
+            "compare versions with `npm view`, or run the real npm ($LOCKGATE_REAL_NPM) knowingly",
+        ),
+        // Never reify, never fetch a package to run or install it: registry, config and
+        // information commands, and the project's own scripts (which the user runs knowingly).
+        "access" | "adduser" | "approve-scripts" | "bugs" | "completion" | "config"
+        | "deny-scripts" | "deprecate" | "dist-tag" | "docs" | "doctor" | "explain" | "explore"
+        | "find-dupes" | "fund" | "get" | "help" | "help-search" | "hook" | "install-scripts"
+        | "ll" | "login" | "logout" | "ls" | "org" | "outdated" | "owner" | "ping" | "pkg"
+        | "prefix" | "profile" | "publish" | "query" | "repo" | "restart" | "root" | "run"
+        | "run-script" | "sbom" | "search" | "set" | "shrinkwrap" | "stage" | "star" | "stars"
+        | "start" | "stop" | "team" | "test" | "token" | "trust" | "undeprecate" | "unpublish"
+        | "unstar" | "version" | "view" | "whoami" => PassThrough,
+        _ => return None,
+    })
+}
+
+/// Classify npm's argv (without the program name) as npm `version` reads it (every known npm
+/// version when `None`).
+pub fn classify(args: &[OsString], version: Option<&str>) -> Invocation {
+    let mut text = Vec::with_capacity(args.len());
+    for a in args {
+        match a.to_str() {
+            Some(s) => text.push(s.to_string()),
+            None => {
+                return Invocation::refuse(
+                    format!("the npm argument {a:?} is not valid UTF-8"),
+                    "pass the argument in UTF-8",
+                )
             }
-            ("--production", None) | ("--production", Some("true")) => inv.omit_dev = true,
-            ("--omit", Some("optional")) | ("--no-optional", None) => inv.omit_optional = true,
-            _ => {}
         }
-        i += 1;
     }
-    let Some(pos) = positionals.iter().position(|(_, w)| command(w).is_some()) else {
+    let tables: Vec<&'static Npm> = match version.and_then(nopt::for_version) {
+        Some(t) => vec![t],
+        None => nopt::all(),
+    };
+    let mut readings = tables.iter().map(|t| classify_with(t, &text));
+    let first = readings.next().expect("at least one generated table");
+    // The same meaning: npm 10 calls `run` `run-script`.
+    let meaning = |i: &Invocation| Invocation {
+        command: None,
+        ..i.clone()
+    };
+    for other in readings {
+        if meaning(&other) != meaning(&first) {
+            return Invocation::refuse(
+                format!(
+                    "npm versions read these arguments differently ({:?} vs {:?}) and the real npm's version is not known",
+                    first.action, other.action
+                ),
+                "set LOCKGATE_REAL_NPM to an npm 10 or 11, or write the arguments so that they are unambiguous (`--opt=value`)",
+            );
+        }
+    }
+    first
+}
+
+/// Classify with one npm version's table.
+pub fn classify_with(npm: &Npm, args: &[String]) -> Invocation {
+    let parsed = match npm.parse(args) {
+        Ok(p) => p,
+        Err(nopt::Uncertain(name)) => {
+            return Invocation::refuse(
+                format!("npm's parser would look `{name}` up on a JavaScript object prototype; lockgate cannot tell what npm does with it"),
+                "remove that argument",
+            )
+        }
+    };
+    let mut inv = Invocation::new(Action::PassThrough);
+    read_flags(&parsed, &mut inv);
+    // `npm -v`, `npm --versions`, `npm <cmd> --help`: npm prints and runs nothing.
+    if parsed.flag("version") == Some(true)
+        || parsed.flag("versions") == Some(true)
+        || parsed.flag("usage") == Some(true)
+    {
+        return inv;
+    }
+    let Some(word) = parsed.remain.first() else {
         return inv;
     };
-    let (idx, word) = positionals[pos];
-    inv.command_index = Some(idx);
-    let rest: Vec<String> = positionals[pos + 1..]
-        .iter()
-        .map(|(_, w)| w.to_string())
-        .collect();
-    inv.action = match command(word).expect("checked above") {
-        Cmd::Ci => Action::Ci,
-        Cmd::Install => Action::Install { packages: rest },
-        Cmd::InstallTest => {
-            inv.then_test = true;
-            Action::Install { packages: rest }
+    let command = match npm.deref(&word.text) {
+        Ok(Some(c)) => c,
+        // npm stops with "Unknown command": nothing runs.
+        Ok(None) => return inv,
+        Err(nopt::Uncertain(name)) => {
+            return Invocation::refuse(
+                format!("npm would look the command `{name}` up on a JavaScript object prototype"),
+                "use a real npm command",
+            )
         }
-        Cmd::CiTest => {
+    };
+    let Some(class) = class_of(command) else {
+        return Invocation::refuse(
+            format!(
+                "`npm {command}` (npm {}) is a command lockgate has not classified",
+                npm.table.version
+            ),
+            "update lockgate, or run the real npm ($LOCKGATE_REAL_NPM) knowingly",
+        );
+    };
+    inv.command = Some(command);
+    inv.command_index = Some(word.arg);
+    let rest = &parsed.remain[1..];
+    let rest_text: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
+    let needs_rebuild = matches!(
+        class,
+        Class::Ci
+            | Class::Install
+            | Class::InstallTest
+            | Class::CiTest
+            | Class::Update
+            | Class::Relock
+            | Class::Exec
+            | Class::Init
+    );
+    if needs_rebuild && (!word.whole || rest.iter().any(|w| !w.whole)) {
+        return Invocation::refuse(
+            format!(
+                "npm reads `{}` as a word of the command line although it is part of an option (`--flag=word` on a flag that takes no value)",
+                parsed.remain.iter().find(|w| !w.whole).map_or(word.text.as_str(), |w| w.text.as_str())
+            ),
+            "write the command and its arguments as separate words, and boolean options as `--flag` or `--flag=false`",
+        );
+    }
+    inv.package_indexes = rest.iter().map(|w| w.arg).collect();
+    let workspace_flags =
+        parsed.all("workspace").next().is_some() || parsed.flag("workspaces") == Some(true);
+    inv.action = match class {
+        Class::Ci => Action::Ci,
+        Class::Install => Action::Install {
+            packages: rest_text,
+        },
+        Class::InstallTest => {
+            inv.then_test = true;
+            Action::Install {
+                packages: rest_text,
+            }
+        }
+        Class::CiTest => {
             inv.then_test = true;
             Action::Ci
         }
-        Cmd::Update => Action::Update { packages: rest },
-        // `npm init` alone writes package.json; `npm init <initializer>` runs `npm exec create-…`.
-        Cmd::Init if rest.is_empty() => Action::PassThrough,
-        Cmd::Init => Action::Unguarded("`npm init <initializer>` downloads and runs a package"),
-        Cmd::Audit if rest.first().is_some_and(|w| w == "fix") => {
-            Action::Unguarded("`npm audit fix` changes installed packages")
+        Class::Update => Action::Update {
+            packages: rest_text,
+        },
+        Class::Relock => Action::Relock,
+        Class::Exec => Action::NoInstall,
+        // `npm init` alone writes package.json; with -w it also reifies the new workspaces;
+        // `npm init <initializer>` is `npm exec create-<initializer>`.
+        Class::Init if rest.is_empty() && !workspace_flags => Action::PassThrough,
+        Class::Init if rest.is_empty() => {
+            return Invocation::refuse(
+                "`npm init -w <dir>` installs the new workspace's dependencies (reify) outside the lockfile",
+                "create the workspace's package.json with `npm init` in its folder, then run `npm install` through lockgate",
+            )
         }
-        Cmd::Audit => Action::PassThrough,
-        Cmd::Notice(n) => Action::Unguarded(n),
-        Cmd::PassThrough => Action::PassThrough,
+        Class::Init => Action::NoInstall,
+        Class::Audit if rest_text.first().is_some_and(|w| w == "fix") => {
+            return Invocation::refuse(
+                "`npm audit fix` installs new versions outside the guarded path",
+                "run `npm audit` to see the fixes, then `npm install <pkg>@<fixed version>` through lockgate",
+            )
+        }
+        Class::Cache if rest_text.first().is_some_and(|w| w == "add") => {
+            return Invocation::refuse(
+                "`npm cache add` downloads packages outside lockgate",
+                "`npm ci`/`npm install` through lockgate fetch and verify what the project needs",
+            )
+        }
+        Class::Pack
+            if !rest_text.iter().all(|s| {
+                s.starts_with('.') || s.starts_with('/') || s.starts_with("file:")
+            }) =>
+        {
+            return Invocation::refuse(
+                "`npm pack <package>` downloads a package outside lockgate (a git spec is even built, running its scripts)",
+                "pack local folders only (`npm pack`, `npm pack ./dir`)",
+            )
+        }
+        Class::Rebuild if parsed.flag("ignore-scripts") == Some(true) => Action::PassThrough,
+        Class::Rebuild => {
+            return Invocation::refuse(
+                "`npm rebuild` runs the install scripts lockgate blocked",
+                "add the package to [npm.scripts] allow (\"name@version\") and run `npm ci` through lockgate: it rebuilds exactly the approved packages",
+            )
+        }
+        Class::Refuse(what, hint) => return Invocation::refuse(what, hint),
+        Class::Audit | Class::Cache | Class::Pack | Class::PassThrough => Action::PassThrough,
     };
     inv
+}
+
+fn read_flags(p: &Parsed, inv: &mut Invocation) {
+    inv.prefix = p
+        .last("prefix")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    inv.global = p.flag("global") == Some(true)
+        || p.last("location").and_then(|v| v.as_str()) == Some("global");
+    let omit: Vec<&str> = p.all("omit").filter_map(|v| v.as_str()).collect();
+    inv.omit_dev = omit.contains(&"dev")
+        || p.flag("production") == Some(true)
+        || matches!(
+            p.last("only").and_then(|v| v.as_str()),
+            Some("prod" | "production")
+        );
+    inv.omit_optional = omit.contains(&"optional") || p.flag("optional") == Some(false);
+    inv.lock_only = p.flag("package-lock-only") == Some(true);
+    inv.dry_run = p.flag("dry-run") == Some(true);
 }
 
 #[cfg(test)]
@@ -240,13 +347,32 @@ mod tests {
 
     fn c(line: &str) -> Invocation {
         let args: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
-        classify(&args)
+        classify(&args, None)
+    }
+
+    fn refused(line: &str) -> bool {
+        matches!(c(line).action, Action::Refuse { .. })
+    }
+
+    #[test]
+    fn every_command_of_every_table_is_classified() {
+        for t in nopt::all() {
+            for cmd in t.table.commands {
+                assert!(
+                    class_of(cmd).is_some(),
+                    "npm {} has `{cmd}`, which lockgate has not classified",
+                    t.table.version
+                );
+            }
+        }
     }
 
     #[test]
     fn install_like() {
         assert_eq!(c("ci").action, Action::Ci);
         assert_eq!(c("clean-install").action, Action::Ci);
+        assert_eq!(c("install-cl").action, Action::Ci);
+        assert_eq!(c("installClean").action, Action::Ci);
         assert_eq!(c("install").action, Action::Install { packages: vec![] });
         assert_eq!(c("i").action, Action::Install { packages: vec![] });
         assert_eq!(c("isntall").action, Action::Install { packages: vec![] });
@@ -272,6 +398,13 @@ mod tests {
         let cit = c("cit");
         assert_eq!(cit.action, Action::Ci);
         assert!(cit.then_test);
+        assert!(c("installCiTest").then_test);
+        for l in ["uninstall foo", "rm foo", "prune", "dedupe", "ddp"] {
+            assert_eq!(c(l).action, Action::Relock, "{l}");
+        }
+        for l in ["exec cowsay", "x cowsay", "init react-app x", "create vite"] {
+            assert_eq!(c(l).action, Action::NoInstall, "{l}");
+        }
     }
 
     #[test]
@@ -282,31 +415,46 @@ mod tests {
             "test",
             "--version",
             "-v",
+            "ci --help",
             "ls",
             "publish",
             "view react",
             "",
             "config get registry",
             "help install",
-            "uninstall foo",
-            "rebuild",
+            "rebuild --ignore-scripts",
             "audit",
             "init",
+            "pack",
+            "pack ./sub",
+            "cache ls",
+            "not-a-command install",
         ] {
             assert_eq!(c(l).action, Action::PassThrough, "{l}");
         }
     }
 
     #[test]
-    fn unguarded_notices() {
-        assert!(matches!(c("exec cowsay").action, Action::Unguarded(_)));
-        assert!(matches!(c("x cowsay").action, Action::Unguarded(_)));
-        assert!(matches!(c("init react-app x").action, Action::Unguarded(_)));
-        assert!(matches!(c("audit fix").action, Action::Unguarded(_)));
+    fn refused_commands() {
+        for l in [
+            "link",
+            "ln ../x",
+            "audit fix",
+            "rebuild",
+            "rb esbuild",
+            "edit x",
+            "diff",
+            "cache add x",
+            "pack lodash",
+            "init -w packages/a",
+            "--dry-run=install ci",
+        ] {
+            assert!(refused(l), "{l}");
+        }
     }
 
     #[test]
-    fn global_options_before_the_command() {
+    fn options_are_read_as_npm_reads_them() {
         let i = c("--prefix ci install");
         assert_eq!(i.action, Action::Install { packages: vec![] });
         assert_eq!(i.prefix.as_deref(), Some("ci"));
@@ -318,13 +466,30 @@ mod tests {
                 packages: vec!["x".into()]
             }
         );
-        // An option we do not know still cannot hide the command (fail closed).
-        assert_eq!(c("--some-new-option value ci").action, Action::Ci);
+        // A known value option swallows `ls`: npm runs install, and so do we.
+        assert_eq!(
+            c("--cache ls install").action,
+            Action::Install { packages: vec![] }
+        );
+        // An unknown option is a boolean to nopt: `ls` is the command.
+        assert_eq!(
+            c("--some-new-option ls install").action,
+            Action::PassThrough
+        );
+        assert_eq!(c("--some-new-option value ci").action, Action::PassThrough);
         assert_eq!(
             c("--tag beta install").action,
             Action::Install { packages: vec![] }
         );
         assert_eq!(c("--prefix=/p ci").prefix.as_deref(), Some("/p"));
+        // After `--` everything is positional, even the command.
+        assert_eq!(
+            c("-- install x").action,
+            Action::Install {
+                packages: vec!["x".into()]
+            }
+        );
+        assert_eq!(c("run x -- --prefix y").prefix, None);
     }
 
     #[test]
@@ -336,7 +501,8 @@ mod tests {
         assert!(c("ci --production").omit_dev);
         assert!(!c("ci").omit_optional);
         assert!(c("ci --omit=optional").omit_optional);
-        // After `--` everything is positional.
-        assert_eq!(c("run x -- --prefix y").prefix, None);
+        assert!(c("install x --package-lock-only").lock_only);
+        assert!(c("i --dry-run x").dry_run);
+        assert!(!c("i --dry-run=false x").dry_run);
     }
 }

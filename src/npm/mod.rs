@@ -14,10 +14,12 @@
 
 pub mod classify;
 pub mod lockfile;
+pub mod nopt;
 pub mod npmrc;
 pub mod plan;
 pub mod scripts;
 pub mod serve;
+pub mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -48,26 +50,199 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     let depth = tool::next_depth()?;
     let real = tool::find_real(tool, me)?;
     if tool == Tool::Npx {
-        eprintln!("lockgate: npx is not guarded yet; running it unchanged");
-        return Err(tool::exec_passthrough(&real, args, depth));
+        let args = npx_args(args).or_else(refused)?;
+        eprintln!("{NO_INSTALL_NOTICE}");
+        std::env::set_var("npm_config_yes", "false");
+        return Err(tool::exec_passthrough(&real, &args, depth));
     }
-    let mut inv = classify::classify(args);
-    match inv.action {
+    let version = npm_version(&real);
+    let mut inv = classify::classify(args, version.as_deref());
+    match &inv.action {
         Action::PassThrough => return Err(tool::exec_passthrough(&real, args, depth)),
-        Action::Unguarded(what) => {
-            eprintln!("lockgate: {what}; this is not guarded yet, running npm unchanged");
-            return Err(tool::exec_passthrough(&real, args, depth));
+        Action::Refuse { what, hint } => {
+            return refused(Error::config(
+                format!(
+                    "{what}; lockgate does not run it (npm's own reading of `npm {}`)",
+                    args.iter()
+                        .map(|a| a.to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+                hint.clone(),
+            ))
+        }
+        Action::NoInstall => {
+            let argv = npm_argv(
+                version.as_deref(),
+                args,
+                &BTreeMap::new(),
+                &[("yes".into(), "false".into())],
+            )
+            .or_else(refused)?;
+            eprintln!("{NO_INSTALL_NOTICE}");
+            std::env::set_var("npm_config_yes", "false");
+            return Err(tool::exec_passthrough(&real, &argv, depth));
         }
         _ => {}
     }
     inv.omit_dev |= std::env::var("NODE_ENV").is_ok_and(|v| v == "production");
-    check_npm_version(&real)?;
+    check_npm_version(&real, version.as_deref())?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
     tool::run_guarded("npm", |reporter| async move {
-        Ctx::new(real, args.to_vec(), inv, depth, &cwd, reporter)?
+        Ctx::new(real, args.to_vec(), inv, version, depth, &cwd, reporter)?
             .guarded()
             .await
     })
+}
+
+/// A refusal before any guarded flow starts: recorded in the audit log like every other.
+fn refused<T>(e: Error) -> Result<T> {
+    let reporter = Reporter::from_env("npm");
+    reporter.audit(
+        "refuse",
+        json!({"exit": e.exit_code(), "error": e.to_string()}),
+    );
+    reporter.flush();
+    Err(e)
+}
+
+const NO_INSTALL_NOTICE: &str = "lockgate: npx/`npm exec`/`npm init <pkg>` run only packages already installed (--yes=false); install a tool through lockgate first (`npm install -D <pkg>`)";
+
+/// npx's options before the command, limited to those that cannot make it install: npx runs
+/// `npm exec`, and lockgate adds `--yes=false` in front (and in the environment) so a package
+/// that is not installed is refused by npm itself instead of downloaded and run.
+fn npx_args(args: &[OsString]) -> Result<Vec<OsString>> {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let a = a.to_string_lossy();
+        if a == "--" || !a.starts_with('-') {
+            break;
+        }
+        let (key, value) = match a.trim_start_matches('-').split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (a.trim_start_matches('-').to_string(), None),
+        };
+        match key.as_str() {
+            "no-install" | "no" | "no-yes" | "q" | "quiet" | "version" | "v" | "help" | "h" => {}
+            "yes" | "y" if value.as_deref() == Some("false") => {}
+            "package" | "p" | "call" | "c" => {
+                if value.is_none() {
+                    i += 1;
+                }
+            }
+            _ => {
+                return Err(Error::config(
+                    format!("npx option `{a}`: lockgate lets npx take only --package/-p, --call/-c, --no-install and --quiet before the command, so that nothing can make it download and run a package"),
+                    "install the tool through lockgate (`npm install -D <pkg>`), then run `npx <bin>`",
+                ))
+            }
+        }
+        i += 1;
+    }
+    Ok(std::iter::once(OsString::from("--yes=false"))
+        .chain(args.iter().cloned())
+        .collect())
+}
+
+/// The real npm's argv, rebuilt from the user's: every argument before the end of options
+/// (with `edits`: index → replacement, or `None` to drop it), then lockgate's `ours` as
+/// `--key=value` (after the user's options, so they win: nopt keeps the last value), then the
+/// terminator and what follows it. The result is read back with npm's own parser: npm must see
+/// each of lockgate's values and exactly the positionals intended, else 20 — a user option
+/// that would swallow lockgate's (`--cache` with no value) cannot slip through.
+pub fn npm_argv(
+    version: Option<&str>,
+    user: &[OsString],
+    edits: &BTreeMap<usize, Option<String>>,
+    ours: &[(String, String)],
+) -> Result<Vec<OsString>> {
+    let text: Vec<String> = user
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let tables: Vec<&'static nopt::Npm> = match version.and_then(nopt::for_version) {
+        Some(t) => vec![t],
+        None => nopt::all(),
+    };
+    let unreadable = |why: String| {
+        Error::config(
+            format!("lockgate cannot hand these npm arguments over safely: {why}"),
+            "give every npm option its value as `--opt=value`, and put lockgate-owned settings (registry, proxy, scripts) in lockgate.toml instead of on the command line",
+        )
+    };
+    let mut out = None;
+    for npm in &tables {
+        let parsed = npm
+            .parse(&text)
+            .map_err(|nopt::Uncertain(n)| unreadable(format!("`{n}`")))?;
+        if parsed.last("noproxy").is_some() {
+            return Err(unreadable(
+                "`--noproxy` would let npm reach hosts without the gate".into(),
+            ));
+        }
+        let at = parsed.terminator.unwrap_or(text.len());
+        let mut argv: Vec<String> = Vec::new();
+        for (i, a) in text.iter().enumerate().take(at) {
+            match edits.get(&i) {
+                Some(Some(r)) => argv.push(r.clone()),
+                Some(None) => {}
+                None => argv.push(a.clone()),
+            }
+        }
+        argv.extend(ours.iter().map(|(k, v)| format!("--{k}={v}")));
+        for (i, a) in text.iter().enumerate().skip(at) {
+            match edits.get(&i) {
+                Some(Some(r)) => argv.push(r.clone()),
+                Some(None) => {}
+                None => argv.push(a.clone()),
+            }
+        }
+        let expected: Vec<String> = parsed
+            .remain
+            .iter()
+            .filter_map(|w| match edits.get(&w.arg) {
+                Some(r) => r.clone(),
+                None => Some(w.text.clone()),
+            })
+            .collect();
+        let again = npm
+            .parse(&argv)
+            .map_err(|nopt::Uncertain(n)| unreadable(format!("`{n}`")))?;
+        let got: Vec<String> = again.remain.iter().map(|w| w.text.clone()).collect();
+        if got != expected {
+            return Err(unreadable(format!(
+                "npm {} would read the words {got:?} instead of {expected:?}",
+                npm.table.version
+            )));
+        }
+        for (k, v) in ours {
+            let seen = again.last(k);
+            let ok = match v.as_str() {
+                "true" | "false" => seen.and_then(nopt::Raw::as_bool) == Some(v == "true"),
+                _ => seen.and_then(nopt::Raw::as_str) == Some(v.as_str()),
+            };
+            if !ok {
+                return Err(unreadable(format!(
+                    "npm {} would read lockgate's `--{k}` as {seen:?} (an option before it takes it as its value)",
+                    npm.table.version
+                )));
+            }
+        }
+        match &out {
+            None => out = Some(argv),
+            Some(prev) if *prev == argv => {}
+            Some(_) => {
+                return Err(unreadable(
+                    "npm versions end its options at different places".into(),
+                ))
+            }
+        }
+    }
+    Ok(out
+        .unwrap_or_default()
+        .into_iter()
+        .map(OsString::from)
+        .collect())
 }
 
 /// Everything a guarded run needs, resolved once.
@@ -75,6 +250,8 @@ struct Ctx {
     real: PathBuf,
     args: Vec<OsString>,
     inv: Invocation,
+    /// The real npm's version (selects npm's option table), when known.
+    version: Option<String>,
     depth: u32,
     project: PathBuf,
     policy: Policy,
@@ -96,6 +273,7 @@ impl Ctx {
         real: PathBuf,
         args: Vec<OsString>,
         inv: Invocation,
+        version: Option<String>,
         depth: u32,
         cwd: &Path,
         reporter: Reporter,
@@ -124,6 +302,7 @@ impl Ctx {
             real,
             args,
             inv,
+            version,
             depth,
             project,
             policy,
@@ -172,7 +351,10 @@ impl Ctx {
             (Action::Install { packages }, Some(p)) if packages.is_empty() => {
                 let lock = read_lockfile(&p)?;
                 let diffs = lockfile::out_of_sync(&lock, &read_manifests(&self.project, &lock)?);
-                if diffs.is_empty() {
+                if diffs.is_empty() && (self.inv.lock_only || self.inv.dry_run) {
+                    // Nothing to install: npm still runs (through the gate), lockgate checks.
+                    self.route().await
+                } else if diffs.is_empty() {
                     self.locked(&lock).await
                 } else {
                     eprintln!("lockgate: package.json changed since the lockfile was written; resolving the changes through the gate");
@@ -232,12 +414,12 @@ impl Ctx {
             &gate.url(),
         ));
         gate.serve(route.clone());
-        let user = self.args_for_ci();
-        let args = handoff::before_terminator(
-            &user,
-            handoff::first_double_dash(&user),
-            self.gate_flags(&gate),
-        );
+        let args = npm_argv(
+            self.version.as_deref(),
+            &self.args,
+            &self.edits_for_ci(),
+            &self.gate_flags(&gate),
+        )?;
         self.install_started = true;
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         let direct = gate.direct_error("npm");
@@ -258,7 +440,13 @@ impl Ctx {
             }
             return Ok(code);
         }
-        let rebuild_code = self.scripts(lock, &plan).await?;
+        // `--dry-run`: npm installed nothing, so no script was blocked or run; counting them
+        // would be a lie.
+        let rebuild_code = if self.inv.dry_run {
+            0
+        } else {
+            self.scripts(lock, &plan).await?
+        };
         let internal = artifacts.iter().filter(|a| a.internal).count();
         let against = file_name(&lock.path);
         eprintln!(
@@ -310,8 +498,10 @@ impl Ctx {
             None => read_root_manifest(&self.project)?,
         };
         self.guard_new_names(lock.as_ref(), &manifests)?;
-        let code = self.routed(&["--package-lock-only"]).await?;
-        if code != 0 {
+        let code = self.routed(&["package-lock-only"]).await?;
+        if code != 0 || self.inv.dry_run {
+            // `--dry-run`: npm resolved through the gate and changed nothing; neither does
+            // lockgate (the locked install would install the old lockfile).
             return Ok(code);
         }
         let lock_path = find_lockfile(&self.project).ok_or_else(|| {
@@ -322,6 +512,22 @@ impl Ctx {
             )
         })?;
         let lock = read_lockfile(&lock_path)?;
+        if self.inv.lock_only {
+            // `--package-lock-only`: the user asked for the lockfile alone. It is checked as the
+            // locked install would check it (confusion, sources, hashes), and nothing installs.
+            let target = Target::this_machine(self.inv.omit_dev, self.inv.omit_optional);
+            let plan = plan::plan(&lock, &self.sources, &target);
+            self.reporter.refuse_on_errors(&plan.findings)?;
+            for f in plan.findings.iter().filter(|f| !f.is_error()) {
+                eprintln!("lockgate: warning: {f}");
+            }
+            eprintln!(
+                "lockgate: {} written through the gate and checked ({} packages); nothing installed (--package-lock-only)",
+                file_name(&lock.path),
+                plan.artifacts().len()
+            );
+            return Ok(0);
+        }
         // The new lockfile is installed exactly, with `ci` semantics (`args_for_ci` drops the
         // package arguments).
         self.locked(&lock).await
@@ -343,12 +549,12 @@ impl Ctx {
             self.reporter.clone(),
         ));
         gate.serve(route.clone());
-        let ours = extra
+        let ours: Vec<(String, String)> = extra
             .iter()
-            .map(OsString::from)
-            .chain(self.gate_flags(&gate));
-        let args =
-            handoff::before_terminator(&self.args, handoff::first_double_dash(&self.args), ours);
+            .map(|k| (k.to_string(), "true".to_string()))
+            .chain(self.gate_flags(&gate))
+            .collect();
+        let args = npm_argv(self.version.as_deref(), &self.args, &BTreeMap::new(), &ours)?;
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         route.finish().await;
         match route.take_failure().or_else(|| gate.direct_error("npm")) {
@@ -416,43 +622,39 @@ impl Ctx {
         }
     }
 
-    /// The user's arguments with the command turned into `ci` and package arguments dropped.
-    fn args_for_ci(&self) -> Vec<OsString> {
-        let mut args = self.args.clone();
+    /// The edits that turn the user's command into `ci`: the command word becomes `ci`, the
+    /// package arguments are dropped.
+    fn edits_for_ci(&self) -> BTreeMap<usize, Option<String>> {
+        let mut edits = BTreeMap::new();
         if let Some(i) = self.inv.command_index {
-            let drop: BTreeSet<String> = match &self.inv.action {
-                Action::Install { packages } | Action::Update { packages } => {
-                    packages.iter().cloned().collect()
-                }
-                _ => BTreeSet::new(),
-            };
-            args = args
-                .into_iter()
-                .enumerate()
-                .filter(|(j, a)| *j <= i || !drop.contains(&a.to_string_lossy().into_owned()))
-                .map(|(_, a)| a)
-                .collect();
-            args[i] = "ci".into();
+            edits.insert(i, Some("ci".to_string()));
+            for &p in &self.inv.package_indexes {
+                edits.insert(p, None);
+            }
         }
-        args
+        edits
     }
 
-    /// Flags that point npm only at the gate (they beat every .npmrc), scripts off.
-    fn gate_flags(&self, gate: &Gate) -> Vec<OsString> {
-        let url = gate.url();
-        let mut f: Vec<OsString> = vec![
-            "--ignore-scripts".into(),
-            "--no-audit".into(),
-            "--update-notifier=false".into(),
-            format!("--registry={url}").into(),
-            "--replace-registry-host=always".into(),
-            format!("--proxy={url}").into(),
-            format!("--https-proxy={url}").into(),
-        ];
+    /// Settings that point npm only at the gate (on the command line they beat every .npmrc),
+    /// scripts off; given as `--key=value` after the user's options by [`npm_argv`].
+    fn gate_flags(&self, gate: &Gate) -> Vec<(String, String)> {
+        let url = gate.url().to_string();
+        let mut f: Vec<(String, String)> = [
+            ("ignore-scripts", "true"),
+            ("audit", "false"),
+            ("update-notifier", "false"),
+            ("registry", url.as_str()),
+            ("replace-registry-host", "always"),
+            ("proxy", url.as_str()),
+            ("https-proxy", url.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         f.extend(
             self.scopes
                 .iter()
-                .map(|s| OsString::from(format!("--{s}:registry={url}"))),
+                .map(|s| (format!("{s}:registry"), url.clone())),
         );
         f
     }
@@ -637,12 +839,10 @@ pub fn sources(policy: &Policy, npmrc: &npmrc::NpmConfig) -> Result<Sources> {
     })
 }
 
-/// npm ≥ 8.11 is needed: older npm has no `--replace-registry-host`, so tarballs whose `resolved`
-/// names another host would bypass the gate. The version is read from npm's own package.json next
-/// to the real binary (no process spawn); when it cannot be found, npm is assumed recent.
-fn check_npm_version(real: &Path) -> Result<()> {
-    let Some(version) = real
-        .canonicalize()
+/// The real npm's version, read from its own package.json next to the binary (no process
+/// spawn); `None` when it cannot be found.
+pub fn npm_version(real: &Path) -> Option<String> {
+    real.canonicalize()
         .ok()
         .and_then(|p| {
             p.ancestors()
@@ -652,10 +852,16 @@ fn check_npm_version(real: &Path) -> Result<()> {
         .and_then(|p| std::fs::read_to_string(p).ok())
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|v| v["version"].as_str().map(str::to_string))
-    else {
+}
+
+/// npm ≥ 8.11 is needed: older npm has no `--replace-registry-host`, so tarballs whose `resolved`
+/// names another host would bypass the gate. When the version cannot be found, npm is assumed
+/// recent (and its argv must read the same under every npm table lockgate has).
+fn check_npm_version(real: &Path, version: Option<&str>) -> Result<()> {
+    let Some(version) = version else {
         return Ok(());
     };
-    if serve::version_cmp(&version, "8.11.0").is_lt() {
+    if serve::version_cmp(version, "8.11.0").is_lt() {
         return Err(Error::config(
             format!("npm {version} ({}) is too old for guarded installs: it has no --replace-registry-host", real.display()),
             "upgrade npm to 8.11 or later (`npm install -g npm@10` through a trusted path), or point LOCKGATE_REAL_NPM at a newer npm",
@@ -851,6 +1057,70 @@ impl Backup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn argv(
+        line: &str,
+        edits: &[(usize, Option<&str>)],
+        ours: &[(&str, &str)],
+    ) -> Result<Vec<String>> {
+        let user: Vec<OsString> = line.split_whitespace().map(OsString::from).collect();
+        let edits = edits
+            .iter()
+            .map(|(i, r)| (*i, r.map(str::to_string)))
+            .collect();
+        let ours: Vec<(String, String)> = ours
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        npm_argv(None, &user, &edits, &ours)
+            .map(|v| v.into_iter().map(|a| a.into_string().unwrap()).collect())
+    }
+
+    #[test]
+    fn hand_off_argv_is_rebuilt_and_proved() {
+        let ours = [
+            ("ignore-scripts", "true"),
+            ("registry", "http://127.0.0.1:1/"),
+        ];
+        // In front of the terminator, after the user's options (so they win).
+        assert_eq!(
+            argv("ci --ignore-scripts=false -- x", &[], &ours).unwrap(),
+            [
+                "ci",
+                "--ignore-scripts=false",
+                "--ignore-scripts=true",
+                "--registry=http://127.0.0.1:1/",
+                "--",
+                "x"
+            ]
+        );
+        // The command after `--` is turned into `ci` and the packages are dropped.
+        assert_eq!(
+            argv(
+                "--prefix p -- install foo",
+                &[(3, Some("ci")), (4, None)],
+                &ours
+            )
+            .unwrap(),
+            [
+                "--prefix",
+                "p",
+                "--ignore-scripts=true",
+                "--registry=http://127.0.0.1:1/",
+                "--",
+                "ci"
+            ]
+        );
+        // An option left without its value would take lockgate's: refused.
+        assert_eq!(argv("ci --cache", &[], &ours).unwrap_err().exit_code(), 20);
+        assert_eq!(
+            argv("ci --noproxy=*", &[], &ours).unwrap_err().exit_code(),
+            20
+        );
+        // `npm exec … --yes`: lockgate's --yes=false comes after it.
+        let v = argv("exec --yes cowsay", &[], &[("yes", "false")]).unwrap();
+        assert_eq!(v, ["exec", "--yes", "cowsay", "--yes=false"]);
+    }
 
     #[test]
     fn package_names_from_specs() {

@@ -183,43 +183,50 @@ pub fn env_pairs(vars: impl Iterator<Item = (OsString, OsString)>) -> Vec<(Strin
     .collect()
 }
 
-/// `--registry=X`, `--registry X`, `--@scope:registry=X` and the proxy settings (`--proxy`,
-/// `--https-proxy`, `--noproxy`) from npm's own argv.
-pub fn cli_pairs(args: &[OsString]) -> Vec<(String, String)> {
+/// The settings lockgate reads from npm's own argv — `registry`, `@scope:registry`, nerf-darted
+/// `//host/:key`, `userconfig`, `globalconfig` — read as npm reads them (nopt with npm
+/// `version`'s option table: `--reg=X` is `--registry=X`; `--@s:registry X` without `=` is a
+/// boolean to npm and maps nothing), and the proxy settings `proxy`, `https-proxy`, `noproxy`.
+pub fn cli_pairs(args: &[OsString], version: Option<&str>) -> Vec<(String, String)> {
     let args: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        if let Some(opt) = args[i].strip_prefix("--") {
-            let (k, v) = match opt.split_once('=') {
-                Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                None => (opt.to_string(), args.get(i + 1).cloned()),
-            };
-            if k == "registry"
+    let npm = match version.and_then(super::nopt::for_version) {
+        Some(n) => n,
+        None => super::nopt::all()[0],
+    };
+    let Ok(parsed) = npm.parse(&args) else {
+        return Vec::new();
+    };
+    parsed
+        .data
+        .into_iter()
+        .filter(|(k, _)| {
+            k == "registry"
                 || k.ends_with(":registry")
                 || k.starts_with("//")
+                || k == "userconfig"
+                || k == "globalconfig"
                 || ["proxy", "https-proxy", "noproxy"].contains(&k.as_str())
-            {
-                if let Some(v) = v {
-                    if !opt.contains('=') {
-                        i += 1;
-                    }
-                    out.push((k, v));
-                }
-            }
-        }
-        i += 1;
-    }
-    out
+        })
+        .filter_map(|(k, v)| match v {
+            super::nopt::Raw::Str(v) => Some((k, v)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The npmrc files npm reads for a project, lowest precedence first, with labels for messages.
-fn files(project: &Path, real_npm: &Path) -> Vec<(PathBuf, String)> {
+fn files(project: &Path, real_npm: &Path, cli: &[(String, String)]) -> Vec<(PathBuf, String)> {
+    // The command line beats the environment (`npm ci --userconfig=ci.npmrc`).
     let env = |k: &str| {
-        std::env::var_os(k)
+        let key = k.trim_start_matches("npm_config_");
+        cli.iter()
+            .rev()
+            .find(|(c, _)| c == key)
+            .map(|(_, v)| OsString::from(v))
+            .or_else(|| std::env::var_os(k))
             .or_else(|| std::env::var_os(k.to_uppercase()))
             .filter(|v| !v.is_empty())
     };
@@ -265,7 +272,8 @@ fn files(project: &Path, real_npm: &Path) -> Vec<(PathBuf, String)> {
 pub fn load(project: &Path, real_npm: &Path, args: &[OsString]) -> NpmConfig {
     let getenv = |k: &str| std::env::var(k).ok();
     let mut cfg = NpmConfig::default();
-    for (path, label) in files(project, real_npm) {
+    let cli = cli_pairs(args, super::npm_version(real_npm).as_deref());
+    for (path, label) in files(project, real_npm, &cli) {
         if let Ok(text) = std::fs::read_to_string(&path) {
             cfg.apply(&parse(&text, &getenv), &label);
         }
@@ -274,7 +282,7 @@ pub fn load(project: &Path, real_npm: &Path, args: &[OsString]) -> NpmConfig {
         &env_pairs(std::env::vars_os()),
         "npm_config_* environment variables",
     );
-    cfg.apply(&cli_pairs(args), "the npm command line");
+    cfg.apply(&cli, "the npm command line");
     cfg
 }
 
@@ -345,17 +353,31 @@ mod tests {
             "https://x/",
             "--@o:registry=https://o/",
             "--loglevel=http",
+            "--@p:registry",
+            "https://p/",
+            "--userconfig",
+            "/ci.npmrc",
         ]
         .iter()
         .map(OsString::from)
         .collect();
-        let c = cli_pairs(&args);
+        let c = cli_pairs(&args, None);
         assert_eq!(
             c,
             vec![
                 ("registry".into(), "https://x/".into()),
-                ("@o:registry".into(), "https://o/".into())
+                ("@o:registry".into(), "https://o/".into()),
+                ("userconfig".into(), "/ci.npmrc".into()),
             ]
+        );
+        // npm's abbreviation of `--registry`.
+        let reg: Vec<OsString> = ["ci", "--reg=https://y/"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            cli_pairs(&reg, None),
+            vec![("registry".into(), "https://y/".into())]
         );
     }
 
@@ -373,7 +395,7 @@ mod tests {
             .iter()
             .map(OsString::from)
             .collect();
-        c.apply(&cli_pairs(&args), "the npm command line");
+        c.apply(&cli_pairs(&args, None), "the npm command line");
         let no_env = |_: &str| None;
         let p = c.proxies(&no_env).unwrap();
         let url = |s: &str| reqwest::Url::parse(s).unwrap();
