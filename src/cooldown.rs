@@ -357,7 +357,9 @@ pub fn format_rfc3339(t: i64) -> String {
     )
 }
 
-/// Now, in unix seconds. `LOCKGATE_NOW` (RFC 3339) overrides it, for tests and reproducible audits.
+/// The time cooldown decisions are made at, in unix seconds: `LOCKGATE_NOW` (RFC 3339) when set
+/// — "judge as of this time", for tests and reproducible audits — else the wall clock.
+/// First-seen records always use the wall clock.
 pub fn now() -> i64 {
     if let Some(t) = std::env::var("LOCKGATE_NOW")
         .ok()
@@ -365,6 +367,10 @@ pub fn now() -> i64 {
     {
         return t;
     }
+    wall_clock()
+}
+
+pub fn wall_clock() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -390,13 +396,14 @@ pub struct NpmFiltered {
 /// Remove versions younger than `min-age` from a full packument: from `versions`, `time`, and
 /// every dist-tag (a tag on a removed version is dropped; `latest` moves to the newest admitted
 /// stable version, else the newest admitted). A version without a `time` entry is judged by
-/// `first_seen` (which records it), else held: lockgate does not admit what it cannot date.
+/// `first_seen` (which records it as seen at `seen_at`), else held: lockgate does not admit what
+/// it cannot date.
 pub fn filter_packument(
     doc: &mut Value,
     name: &str,
     policy: &Cooldown,
     now: i64,
-    first_seen: Option<&FirstSeen>,
+    first_seen: Option<(&FirstSeen, i64)>,
     cmp: fn(&str, &str) -> std::cmp::Ordering,
 ) -> NpmFiltered {
     let mut out = NpmFiltered::default();
@@ -429,7 +436,7 @@ pub fn filter_packument(
         let (published, clock) = match times.get(v) {
             Some(t) => (*t, Clock::NpmTime),
             None => match first_seen {
-                Some(fs) => (fs.record(&key(v), now), Clock::FirstSeen),
+                Some((fs, seen_at)) => (fs.record(&key(v), seen_at), Clock::FirstSeen),
                 None => (now, Clock::FirstSeen),
             },
         };
@@ -509,12 +516,13 @@ pub fn filter_files(
     files: &[IndexFile],
     policy: &Cooldown,
     now: i64,
-    first_seen: Option<&FirstSeen>,
+    first_seen: Option<(&FirstSeen, i64)>,
     norm: fn(&str) -> String,
 ) -> Vec<Option<Held>> {
     let project = format!("pip:{}", norm(name));
     let undated = files.iter().any(|f| f.upload_time.is_none());
-    let baseline = undated && first_seen.is_some_and(|fs| fs.first_sight(&project, now));
+    let baseline =
+        undated && first_seen.is_some_and(|(fs, seen_at)| fs.first_sight(&project, seen_at));
     files
         .iter()
         .map(|f| {
@@ -526,8 +534,8 @@ pub fn filter_files(
                 None => {
                     let key = format!("{project}/{}", f.filename);
                     let t = match first_seen {
-                        Some(fs) if baseline => fs.record(&key, 0),
-                        Some(fs) => fs.record(&key, now),
+                        Some((fs, _)) if baseline => fs.record(&key, 0),
+                        Some((fs, seen_at)) => fs.record(&key, seen_at),
                         None => now,
                     };
                     (t, Clock::FirstSeen)
@@ -545,6 +553,220 @@ pub fn filter_files(
             }
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// One route-mode run.
+
+/// The cooldown's state for one route-mode run: what it held back, which names are new. The gate
+/// calls [`Watch::npm_packument`] / [`Watch::files`] on each answer it relays; after the real tool
+/// exits, [`Watch::verdict`] turns what was held into a refusal (28) or a note.
+#[derive(Debug)]
+pub struct Watch {
+    pub policy: Cooldown,
+    /// The time decisions are made at ([`now`]).
+    now: i64,
+    /// The wall clock, for first-seen records (differs from `now` only under `LOCKGATE_NOW`).
+    wall: i64,
+    first_seen: Option<FirstSeen>,
+    /// Names this command adds (not in the lockfile): checked against `new-package-age`.
+    new_names: Vec<String>,
+    /// `(name, version)` the user asked for explicitly (`foo@1.2.3`, `foo==1.2.3`).
+    explicit: Vec<(String, String)>,
+    held: Mutex<Vec<Held>>,
+    /// Names whose newest version was held (npm `latest` moved, or nothing left).
+    newest_held: Mutex<Vec<String>>,
+    new_packages: Mutex<Vec<Held>>,
+    norm: fn(&str) -> String,
+}
+
+impl Watch {
+    /// None when the cooldown is off. `store_root`: where first-seen records live.
+    pub fn new(
+        policy: &Cooldown,
+        store_root: Option<&Path>,
+        new_names: Vec<String>,
+        explicit: Vec<(String, String)>,
+        norm: fn(&str) -> String,
+    ) -> Option<Watch> {
+        if policy.is_off() {
+            return None;
+        }
+        Some(Watch {
+            policy: policy.clone(),
+            now: now(),
+            wall: wall_clock(),
+            first_seen: store_root.map(FirstSeen::open),
+            new_names: new_names.iter().map(|n| norm(n)).collect(),
+            explicit,
+            held: Mutex::new(Vec::new()),
+            newest_held: Mutex::new(Vec::new()),
+            new_packages: Mutex::new(Vec::new()),
+            norm,
+        })
+    }
+
+    /// Whether `name` is filtered at all (not wholly excluded). Internal names are the caller's
+    /// to exempt.
+    pub fn applies(&self, name: &str) -> bool {
+        !self.policy.excluded(name, None, self.norm)
+    }
+
+    /// Whether `name` is one this command adds (so its creation date matters).
+    pub fn is_new(&self, name: &str) -> bool {
+        self.policy.new_package_age > 0 && self.new_names.contains(&(self.norm)(name))
+    }
+
+    /// Whether `version` of `name` was held back (a tarball request for it is refused).
+    pub fn is_held(&self, name: &str, version: &str) -> bool {
+        self.held
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.name == name && h.version.as_deref() == Some(version))
+    }
+
+    /// Check a new name's first-publish time; `Err(message)` when it is too new.
+    pub fn check_new(&self, name: &str, created: Option<i64>, clock: Clock) -> Result<(), String> {
+        let Some(created) = created.filter(|_| self.is_new(name)) else {
+            return Ok(());
+        };
+        if let Decision::Hold { age } = self.policy.decide_new(created, self.now) {
+            let h = Held {
+                name: name.to_string(),
+                version: None,
+                published: created,
+                age,
+                clock,
+            };
+            let msg = h.describe(&self.policy);
+            self.new_packages.lock().unwrap().push(h);
+            return Err(msg);
+        }
+        Ok(())
+    }
+
+    /// Filter a full npm packument. `Ok(Some(bytes))`: the filtered document; `Ok(None)`: nothing
+    /// changed, relay the original; `Err(message)`: the name is too new (refuse it).
+    pub fn npm_packument(
+        &self,
+        name: &str,
+        body: &[u8],
+        cmp: fn(&str, &str) -> std::cmp::Ordering,
+    ) -> Result<Option<Vec<u8>>, String> {
+        let Ok(mut doc) = serde_json::from_slice::<Value>(body) else {
+            return Ok(None);
+        };
+        let f = filter_packument(
+            &mut doc,
+            name,
+            &self.policy,
+            self.now,
+            self.first_seen.as_ref().map(|f| (f, self.wall)),
+            cmp,
+        );
+        self.check_new(name, f.created, Clock::NpmTime)?;
+        if f.held.is_empty() {
+            return Ok(None);
+        }
+        if f.latest_moved || f.admitted == 0 {
+            self.newest_held.lock().unwrap().push(name.to_string());
+        }
+        self.held.lock().unwrap().extend(f.held);
+        Ok(Some(
+            serde_json::to_vec(&doc).unwrap_or_else(|_| body.to_vec()),
+        ))
+    }
+
+    /// Decide the files of one simple-index page: true for each file to list.
+    pub fn files(&self, name: &str, files: &[IndexFile]) -> Result<Vec<bool>, String> {
+        let created = files
+            .iter()
+            .filter_map(|f| f.upload_time.and_then(parse_rfc3339))
+            .min();
+        self.check_new(name, created, Clock::UploadTime)?;
+        let out = filter_files(
+            name,
+            files,
+            &self.policy,
+            self.now,
+            self.first_seen.as_ref().map(|f| (f, self.wall)),
+            self.norm,
+        );
+        let mut held: Vec<Held> = out.iter().flatten().cloned().collect();
+        if !held.is_empty() {
+            held.dedup_by(|a, b| a.version == b.version);
+            if out.iter().all(Option::is_some) {
+                self.newest_held.lock().unwrap().push(name.to_string());
+            }
+            self.held.lock().unwrap().extend(held);
+        }
+        Ok(out.iter().map(Option::is_none).collect())
+    }
+
+    /// Everything held back so far, one version once.
+    pub fn held(&self) -> Vec<Held> {
+        let mut v = self.held.lock().unwrap().clone();
+        v.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+        v
+    }
+
+    /// After the real tool exited with `code`: a refusal (28) when a new package was refused, or
+    /// when the tool failed and the cooldown is the reason (the user named a held version, or a
+    /// name's newest versions were all held); otherwise a note on stderr of what was held back.
+    /// Saves the first-seen records either way. Returns the refusals (pass them to
+    /// `Reporter::refuse_on_errors`).
+    pub fn verdict(&self, code: i32, file: &Path) -> Vec<Finding> {
+        if let Some(fs) = &self.first_seen {
+            if let Err(e) = fs.save() {
+                eprintln!("lockgate: warning: cannot save first-seen times: {e}");
+            }
+        }
+        let held = self.held();
+        let new = self.new_packages.lock().unwrap().clone();
+        let mut findings: Vec<Finding> =
+            new.iter().map(|h| h.finding(&self.policy, file)).collect();
+        if code != 0 {
+            let newest = self.newest_held.lock().unwrap().clone();
+            let norm = self.norm;
+            let mut blamed: Vec<&Held> = held
+                .iter()
+                .filter(|h| {
+                    self.explicit.iter().any(|(n, v)| {
+                        norm(n) == norm(&h.name) && h.version.as_deref() == Some(v.as_str())
+                    })
+                })
+                .collect();
+            if blamed.is_empty() {
+                // The newest held version of each name whose newest versions were all held.
+                for n in &newest {
+                    if let Some(h) = held.iter().find(|h| &h.name == n) {
+                        blamed.push(h);
+                    }
+                }
+            }
+            findings.extend(blamed.iter().map(|h| h.finding(&self.policy, file)));
+        }
+        if !findings.is_empty() {
+            return findings;
+        }
+        if !held.is_empty() {
+            let list: Vec<String> = held
+                .iter()
+                .take(8)
+                .map(|h| format!("{} ({} old)", h.id(), human(h.age)))
+                .collect();
+            eprintln!(
+                "lockgate: cooldown: {} version{} younger than {} held back from resolution: {}{}",
+                held.len(),
+                if held.len() == 1 { "" } else { "s" },
+                human(self.policy.min_age),
+                list.join(", "),
+                if held.len() > 8 { ", …" } else { "" }
+            );
+        }
+        Vec::new()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -776,7 +998,14 @@ mod tests {
         fs.record("npm:x@1.0.0", now - 10 * DAY as i64);
         let mut doc =
             json!({"dist-tags": {"latest": "1.1.0"}, "versions": {"1.0.0": {}, "1.1.0": {}}});
-        let f = filter_packument(&mut doc, "x", &Cooldown::default(), now, Some(&fs), ver);
+        let f = filter_packument(
+            &mut doc,
+            "x",
+            &Cooldown::default(),
+            now,
+            Some((&fs, now)),
+            ver,
+        );
         assert_eq!(f.held.len(), 1);
         assert_eq!(f.held[0].clock, Clock::FirstSeen);
         assert_eq!(doc["dist-tags"]["latest"], "1.0.0");
@@ -798,19 +1027,27 @@ mod tests {
             upload_time: None,
         };
         // First sight: everything listed is baseline.
-        assert!(filter_files("a", &[v1.clone()], &c, now, Some(&fs), norm)[0].is_none());
+        assert!(filter_files("a", &[v1.clone()], &c, now, Some((&fs, now)), norm)[0].is_none());
         let v2 = IndexFile {
             filename: "a-2.0-py3-none-any.whl",
             version: "2.0",
             upload_time: None,
         };
         let later = now + 3600;
-        let out = filter_files("a", &[v1.clone(), v2.clone()], &c, later, Some(&fs), norm);
+        let out = filter_files(
+            "a",
+            &[v1.clone(), v2.clone()],
+            &c,
+            later,
+            Some((&fs, later)),
+            norm,
+        );
         assert!(out[0].is_none());
         let held = out[1].as_ref().unwrap();
         assert_eq!((held.clock, held.age), (Clock::FirstSeen, 0));
         // Three days after it first appeared, 2.0 is admitted.
-        let out = filter_files("a", &[v1, v2], &c, later + 3 * DAY as i64, Some(&fs), norm);
+        let t = later + 3 * DAY as i64;
+        let out = filter_files("a", &[v1, v2], &c, t, Some((&fs, t)), norm);
         assert!(out.iter().all(Option::is_none));
         // A PEP 700 upload-time wins over first-seen.
         let dated = IndexFile {
@@ -818,7 +1055,7 @@ mod tests {
             version: "3.0",
             upload_time: Some("1970-04-10T23:00:00Z"),
         };
-        let out = filter_files("a", &[dated], &c, now, Some(&fs), norm);
+        let out = filter_files("a", &[dated], &c, now, Some((&fs, now)), norm);
         assert_eq!(out[0].as_ref().unwrap().clock, Clock::UploadTime);
     }
 }

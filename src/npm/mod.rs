@@ -287,7 +287,8 @@ impl Ctx {
             None => read_root_manifest(&self.project)?,
         };
         self.guard_new_names(lock.as_ref(), &manifests)?;
-        let code = self.routed(&["--package-lock-only"]).await?;
+        let new_names = self.new_names(lock.as_ref(), &manifests);
+        let code = self.routed(&["--package-lock-only"], new_names).await?;
         if code != 0 {
             return Ok(code);
         }
@@ -307,35 +308,43 @@ impl Ctx {
     /// Run the user's npm command (plus `extra` flags) against a route-mode gate: each name is
     /// answered from its one source. A failure the gate saw (auth, insecure redirect) wins over
     /// npm's own exit code.
-    async fn routed(&self, extra: &[&str]) -> Result<i32> {
+    async fn routed(&self, extra: &[&str], new_names: Vec<String>) -> Result<i32> {
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));
             }
         }
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(
-            self.sources.clone(),
-            self.client.clone(),
-            self.reporter.clone(),
-        ));
+        let route = Arc::new(
+            serve::RouteMode::new(
+                self.sources.clone(),
+                self.client.clone(),
+                self.reporter.clone(),
+            )
+            .with_cooldown(self.cooldown_watch(new_names)),
+        );
         gate.serve(route.clone());
         let mut args = self.args.clone();
         args.extend(extra.iter().map(OsString::from));
         args.extend(self.gate_flags(&gate));
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         route.finish().await;
-        match route.take_failure() {
-            Some(e) => Err(e),
-            None => Ok(code),
+        if let Some(e) = route.take_failure() {
+            return Err(e);
         }
+        if let Some(w) = &route.cooldown {
+            let refusals = w.verdict(code, &self.project.join("package.json"));
+            self.reporter.refuse_on_errors(&refusals)?;
+        }
+        Ok(code)
     }
 
     /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
     /// name's one source; npm checks each tarball against the registry's integrity.
     async fn global_install(&mut self) -> Result<i32> {
         self.guard_new_names(None, &BTreeMap::new())?;
-        let code = self.routed(&[]).await?;
+        let new_names = self.new_names(None, &BTreeMap::new());
+        let code = self.routed(&[], new_names).await?;
         if code == 0 {
             eprintln!("lockgate: global install done with install scripts off; if a package needs its script, review it and run `npm rebuild -g <pkg>`");
         }
@@ -360,6 +369,45 @@ impl Ctx {
         }
         let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
         guard.guard_new(&names, &self.project.join("package.json"), &self.reporter)
+    }
+
+    /// Names this command adds: packages on the command line and direct dependencies that the
+    /// lockfile does not have yet.
+    fn new_names(
+        &self,
+        lock: Option<&Lockfile>,
+        manifests: &BTreeMap<String, Value>,
+    ) -> Vec<String> {
+        typoguard::npm_new_names(lock, manifests, self.command_packages())
+    }
+
+    fn command_packages(&self) -> &[String] {
+        match &self.inv.action {
+            Action::Install { packages } | Action::Update { packages } => packages.as_slice(),
+            _ => &[],
+        }
+    }
+
+    /// The cooldown for a route-mode run (None when `[cooldown]` turns it off). Versions the
+    /// user names exactly (`foo@1.2.3`) are remembered so that holding one is refused with 28.
+    fn cooldown_watch(&self, new_names: Vec<String>) -> Option<crate::cooldown::Watch> {
+        let explicit = self
+            .command_packages()
+            .iter()
+            .filter_map(|spec| {
+                let i = spec.rfind('@').filter(|&i| i > 0)?;
+                let (name, version) = (&spec[..i], &spec[i + 1..]);
+                (!name.contains(':') && version.starts_with(|c: char| c.is_ascii_digit()))
+                    .then(|| (name.to_string(), version.to_string()))
+            })
+            .collect();
+        crate::cooldown::Watch::new(
+            &self.policy.cooldown,
+            Some(self.store.root()),
+            new_names,
+            explicit,
+            str::to_string,
+        )
     }
 
     fn route_touches_internal(&self) -> bool {
