@@ -693,9 +693,8 @@ impl Watch {
             self.first_seen.as_ref().map(|f| (f, self.wall)),
             self.norm,
         );
-        let mut held: Vec<Held> = out.iter().flatten().cloned().collect();
+        let held: Vec<Held> = out.iter().flatten().cloned().collect();
         if !held.is_empty() {
-            held.dedup_by(|a, b| a.version == b.version);
             if out.iter().all(Option::is_some) {
                 self.newest_held.lock().unwrap().push(name.to_string());
             }
@@ -706,8 +705,9 @@ impl Watch {
 
     /// Everything held back so far, one version once.
     pub fn held(&self) -> Vec<Held> {
+        let mut seen = std::collections::HashSet::new();
         let mut v = self.held.lock().unwrap().clone();
-        v.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+        v.retain(|h| seen.insert(h.id()));
         v
     }
 
@@ -738,9 +738,13 @@ impl Watch {
                 })
                 .collect();
             if blamed.is_empty() {
-                // The newest held version of each name whose newest versions were all held.
-                for n in &newest {
-                    if let Some(h) = held.iter().find(|h| &h.name == n) {
+                // The newest held version of each name whose newest versions were all held, and
+                // of each name this command asked for directly.
+                for h in &held {
+                    let direct = self.new_names.contains(&norm(&h.name));
+                    if (newest.contains(&h.name) || direct)
+                        && !blamed.iter().any(|b| b.name == h.name)
+                    {
                         blamed.push(h);
                     }
                 }

@@ -14,8 +14,12 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::npm::{npm_registries, NpmPackage, NpmRegistries};
+use common::process::{spawn_server, test_root, ServerProcess};
+use common::pypi::{build_wheel, installed_version as pip_installed, PypiServer};
+use common::sandbox::{base_env, command_with_env};
 use common::{tools, uniq, Sandbox};
-use serde_json::Value;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 const TOKEN_VAR: &str = "INTERNAL_NPM_TOKEN";
 const HOUR: u64 = 3600;
@@ -218,4 +222,207 @@ fn npm_new_package_is_refused_with_28_internal_names_are_exempt() {
         .run(sb.shim("npm").args(["install", &brand_new]))
         .code_is(28);
     assert!(run.stderr.contains(&brand_new), "{run}");
+}
+
+// ----- pip -----
+
+/// A static PEP 691 index: `simple/<name>/index.html` holds the JSON page (served as
+/// `application/vnd.pypi.simple.v1+json` by a plain static file server), files under `files/`.
+struct StaticIndex {
+    root: std::path::PathBuf,
+    url: String,
+    _process: ServerProcess,
+}
+
+impl StaticIndex {
+    fn start() -> StaticIndex {
+        let root = test_root().join(uniq("pep691"));
+        fs::create_dir_all(root.join("files")).unwrap();
+        let script = "import functools,http.server as h,sys\n\
+                      H=h.SimpleHTTPRequestHandler\n\
+                      H.extensions_map={'.html':'application/vnd.pypi.simple.v1+json','':'application/octet-stream'}\n\
+                      h.ThreadingHTTPServer(('127.0.0.1',int(sys.argv[1])),functools.partial(H,directory=sys.argv[2])).serve_forever()\n";
+        let dir = root.clone();
+        let process = spawn_server("static-index", &root, "/files/", |port| {
+            let mut cmd = command_with_env(&tools().venv_python, &base_env());
+            cmd.args(["-c", script, &port.to_string()]).arg(&dir);
+            cmd
+        });
+        let url = format!("http://127.0.0.1:{}/simple/", process.port);
+        StaticIndex {
+            root,
+            url,
+            _process: process,
+        }
+    }
+
+    /// Publishes `name`'s page: each wheel with its PEP 700 `upload-time` (`age` seconds ago).
+    fn page(&self, name: &str, files: &[(&std::path::Path, u64)]) {
+        let entries: Vec<Value> = files
+            .iter()
+            .map(|(f, age)| {
+                let file = f.file_name().unwrap().to_str().unwrap();
+                fs::copy(f, self.root.join("files").join(file)).unwrap();
+                let sha: String = Sha256::digest(fs::read(f).unwrap())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                json!({"filename": file, "url": format!("../../files/{file}"),
+                       "hashes": {"sha256": sha}, "upload-time": rfc3339_ago(*age)})
+            })
+            .collect();
+        let dir = self.root.join("simple").join(name);
+        fs::create_dir_all(&dir).unwrap();
+        let page = json!({"meta": {"api-version": "1.1"}, "name": name, "files": entries});
+        fs::write(dir.join("index.html"), page.to_string()).unwrap();
+    }
+}
+
+fn pip_sandbox(index: &str, extra_policy: &str) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.remove_env("LOCKGATE_NOW");
+    sb.write(
+        "lockgate.toml",
+        format!("[pip]\nindex-url = \"{index}\"\n{extra_policy}"),
+    );
+    sb
+}
+
+fn plain_pip(sb: &Sandbox, index: &str, args: &[&str]) -> Command {
+    let mut cmd = sb.cmd(&tools().pip);
+    cmd.args(["install", "--index-url", index]).args(args);
+    cmd
+}
+
+fn guarded_pip(sb: &Sandbox, args: &[&str]) -> Command {
+    let mut cmd = sb.shim("pip");
+    cmd.arg("install").args(args);
+    cmd
+}
+
+#[test]
+fn pip_pep691_upload_time_holds_the_new_release_and_refuses_explicit_pins_and_new_names() {
+    let index = StaticIndex::start();
+    let name = uniq("coolpkg");
+    let (old, new) = (
+        build_wheel(&name, "1.0", &[]),
+        build_wheel(&name, "2.0", &[]),
+    );
+    index.page(&name, &[(&old, 40 * DAY), (&new, HOUR)]);
+
+    let sb = pip_sandbox(&index.url, "");
+    sb.run(&mut plain_pip(
+        &sb,
+        &index.url,
+        &["--target", "plain", &name],
+    ))
+    .ok();
+    assert_eq!(
+        pip_installed(&sb.path("plain"), &name).as_deref(),
+        Some("2.0")
+    );
+
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "guarded", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("guarded"), &name).as_deref(),
+        Some("1.0"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("held back"), "{run}");
+
+    let pin = format!("{name}==2.0");
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "pinned", &pin]))
+        .code_is(28);
+    assert!(
+        run.stderr.contains(&format!("{name}@2.0"))
+            && run.stderr.contains("upload-time")
+            && run.stderr.contains("published 1h"),
+        "{run}"
+    );
+    assert!(!sb.exists("pinned"));
+
+    // A project first uploaded 5 days ago, added by this command: a new package (28).
+    let fresh = uniq("huggingface-cli-py");
+    index.page(&fresh, &[(&build_wheel(&fresh, "1.0", &[]), 5 * DAY)]);
+    sb.run(&mut plain_pip(
+        &sb,
+        &index.url,
+        &["--target", "plain2", &fresh],
+    ))
+    .ok();
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "fresh", &fresh]))
+        .code_is(28);
+    assert!(
+        run.stderr.contains("first published 5d") && run.stderr.contains("new-package-age"),
+        "{run}"
+    );
+}
+
+/// pypiserver publishes no upload times: lockgate's first-seen record is the clock. Files listed
+/// the first time lockgate sees a project are its baseline; a file that appears later is held
+/// until it has been known for `min-age`.
+#[test]
+fn pip_first_seen_clock_with_pypiserver() {
+    let server = PypiServer::start(None);
+    let index = server.simple_url();
+    let name = uniq("fsclock");
+    server.add(&build_wheel(&name, "1.0", &[]));
+
+    let sb = pip_sandbox(&index, "");
+    sb.run(&mut guarded_pip(&sb, &["--target", "first", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("first"), &name).as_deref(),
+        Some("1.0")
+    );
+    let seen = sb.root().join("lockgate-cache/first-seen.json");
+    assert!(
+        seen.exists(),
+        "first-seen records beside the verified store"
+    );
+
+    server.add(&build_wheel(&name, "2.0", &[]));
+    sb.run(&mut plain_pip(&sb, &index, &["--target", "plain", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("plain"), &name).as_deref(),
+        Some("2.0")
+    );
+
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "second", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("second"), &name).as_deref(),
+        Some("1.0"),
+        "{run}"
+    );
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &["--target", "pinned", &format!("{name}==2.0")],
+        ))
+        .code_is(28);
+    assert!(run.stderr.contains("first-seen"), "{run}");
+
+    // Judged three days later (LOCKGATE_NOW), 2.0 has been known long enough.
+    let mut later = pip_sandbox(&index, "");
+    fs::create_dir_all(later.root().join("lockgate-cache")).unwrap();
+    fs::copy(&seen, later.root().join("lockgate-cache/first-seen.json")).unwrap();
+    let t = Command::new("date")
+        .args(["-u", "-d", "+3 days 1 hour", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    later.set_env("LOCKGATE_NOW", String::from_utf8(t.stdout).unwrap().trim());
+    later
+        .run(&mut guarded_pip(&later, &["--target", "t", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&later.path("t"), &name).as_deref(),
+        Some("2.0")
+    );
 }

@@ -408,6 +408,7 @@ impl Ctx {
                     requires_python: note.requires_python,
                     yanked: None,
                     core_metadata: None,
+                    upload_time: None,
                 })
             })
             .collect();
@@ -651,6 +652,39 @@ impl Ctx {
 
     // ----- route mode -----
 
+    /// The cooldown for a route-mode run: every name pip is asked for directly is one the user
+    /// adds (there is no lock to compare with), and `name==version` pins are remembered so that
+    /// holding one is refused with 28.
+    fn cooldown_watch(
+        &self,
+        names: &[String],
+        inputs: &[requirements::Requirement],
+        set: &RequirementSet,
+    ) -> Option<crate::cooldown::Watch> {
+        let explicit = inputs
+            .iter()
+            .chain(&set.requirements)
+            .filter_map(|r| {
+                let text = r.text.split(';').next()?.trim();
+                let (n, v) = text.split_once("==")?;
+                let v = v.trim();
+                (!v.is_empty() && !v.contains([',', '*', ' '])).then(|| {
+                    (
+                        name::normalize(n.split('[').next().unwrap_or(n).trim()),
+                        v.to_string(),
+                    )
+                })
+            })
+            .collect();
+        crate::cooldown::Watch::new(
+            &self.policy.cooldown,
+            Some(self.store.root()),
+            names.to_vec(),
+            explicit,
+            name::normalize,
+        )
+    }
+
     /// No lock: pip resolves through the gate. Requirements files without hashes are read here
     /// and handed to pip rewritten (their option lines dropped), like `-c` files.
     async fn route(&self, set: &RequirementSet) -> Result<i32> {
@@ -720,16 +754,19 @@ impl Ctx {
         let rewritten = self.rewrite_requirements(set)?;
 
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(
-            self.sources.clone(),
-            self.client.clone(),
-            self.reporter.clone(),
-            self.store.clone(),
-            gate.url(),
-            &self.policy.pip.allow_sdist,
-            guard,
-            self.missing_password.clone(),
-        ));
+        let route = Arc::new(
+            serve::RouteMode::new(
+                self.sources.clone(),
+                self.client.clone(),
+                self.reporter.clone(),
+                self.store.clone(),
+                gate.url(),
+                &self.policy.pip.allow_sdist,
+                guard,
+                self.missing_password.clone(),
+            )
+            .with_cooldown(self.cooldown_watch(&names, &inputs, set)),
+        );
         gate.serve(route.clone());
         let mut args = self.command_args();
         args.extend(
@@ -771,6 +808,10 @@ impl Ctx {
         drop(gate);
         if let Some(e) = route.take_failure() {
             return Err(e);
+        }
+        if let Some(w) = &route.cooldown {
+            self.reporter
+                .refuse_on_errors(&w.verdict(code, Path::new("the index")))?;
         }
         let only_sdists = route.only_sdists();
         if code != 0 && !only_sdists.is_empty() {
