@@ -67,6 +67,7 @@ pub enum Clock {
     /// PEP 700 `upload-time` on the simple index.
     UploadTime,
     /// `Last-Modified` of a Maven artifact.
+    #[allow(dead_code)] // Maven route mode: not wired yet
     LastModified,
     /// lockgate's own first-seen record (the registry publishes no time).
     FirstSeen,
@@ -316,6 +317,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * DAY as i64 + h * 3600 + mi * 60 + se - offset)
 }
 
+#[allow(dead_code)] // Maven route mode: not wired yet
 /// HTTP dates (`Sun, 06 Dec 2026 18:00:00 GMT`, RFC 9110 IMF-fixdate) → unix seconds.
 pub fn parse_http_date(s: &str) -> Option<i64> {
     let parts: Vec<&str> = s.split_whitespace().collect();
@@ -329,6 +331,7 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     parse_rfc3339(&format!("{y}-{m:02}-{:0>2}T{t}Z", d))
 }
 
+#[allow(dead_code)] // Maven route mode: not wired yet
 /// Maven's `lastUpdated` (`yyyyMMddHHmmss`, UTC) → unix seconds.
 pub fn parse_maven_timestamp(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -1031,7 +1034,15 @@ mod tests {
             upload_time: None,
         };
         // First sight: everything listed is baseline.
-        assert!(filter_files("a", &[v1.clone()], &c, now, Some((&fs, now)), norm)[0].is_none());
+        assert!(filter_files(
+            "a",
+            std::slice::from_ref(&v1),
+            &c,
+            now,
+            Some((&fs, now)),
+            norm
+        )[0]
+        .is_none());
         let v2 = IndexFile {
             filename: "a-2.0-py3-none-any.whl",
             version: "2.0",

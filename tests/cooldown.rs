@@ -224,6 +224,55 @@ fn npm_new_package_is_refused_with_28_internal_names_are_exempt() {
     assert!(run.stderr.contains(&brand_new), "{run}");
 }
 
+/// The Renovate/Dependabot case: a pull request bumps the lockfile to an hour-old release, and
+/// adds a direct dependency registered 5 days ago. `lockgate check --cooldown` fails the build;
+/// plain `lockgate check` (offline) has nothing to say about ages.
+#[test]
+fn check_cooldown_reports_a_lockfile_bumped_to_a_too_young_version() {
+    let reg = npm_registries();
+    let (lib, _) = hijacked_release(reg);
+    let fresh = uniq("fresh-dep");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&fresh, "1.0.0"));
+    set_ages(reg, &fresh, 5 * DAY, &[("1.0.0", 5 * DAY)]);
+
+    let sb = sandbox(reg, "");
+    let lock = |spec: &str| {
+        sb.run(plain_npm(&sb, reg).args([
+            "install",
+            "--package-lock-only",
+            "--ignore-scripts",
+            spec,
+        ]))
+        .ok();
+    };
+    lock(&format!("{lib}@1.0.0"));
+    sb.run(sb.lockgate().args(["check", "--cooldown"])).ok();
+
+    lock(&format!("{lib}@1.1.0"));
+    lock(&fresh);
+    let offline = sb.run(sb.lockgate().arg("check"));
+    assert_ne!(offline.code(), Some(28), "{offline}");
+    let run = sb
+        .run(sb.lockgate().args(["check", "--cooldown"]))
+        .code_is(28);
+    assert!(
+        run.stdout.contains(&format!("{lib}@1.1.0")) && run.stdout.contains("published 1h"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains(&fresh) && run.stdout.contains("first published 5d"),
+        "{run}"
+    );
+    let json = sb
+        .run(
+            sb.lockgate()
+                .args(["check", "--cooldown", "--format", "json"]),
+        )
+        .code_is(28);
+    assert!(json.stdout.contains("\"too-new\""), "{json}");
+}
+
 // ----- pip -----
 
 /// A static PEP 691 index: `simple/<name>/index.html` holds the JSON page (served as
