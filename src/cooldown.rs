@@ -67,7 +67,6 @@ pub enum Clock {
     /// PEP 700 `upload-time` on the simple index.
     UploadTime,
     /// `Last-Modified` of a Maven artifact.
-    #[allow(dead_code)] // Maven route mode: not wired yet
     LastModified,
     /// lockgate's own first-seen record (the registry publishes no time).
     FirstSeen,
@@ -317,7 +316,6 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * DAY as i64 + h * 3600 + mi * 60 + se - offset)
 }
 
-#[allow(dead_code)] // Maven route mode: not wired yet
 /// HTTP dates (`Sun, 06 Dec 2026 18:00:00 GMT`, RFC 9110 IMF-fixdate) → unix seconds.
 pub fn parse_http_date(s: &str) -> Option<i64> {
     let parts: Vec<&str> = s.split_whitespace().collect();
@@ -331,7 +329,6 @@ pub fn parse_http_date(s: &str) -> Option<i64> {
     parse_rfc3339(&format!("{y}-{m:02}-{:0>2}T{t}Z", d))
 }
 
-#[allow(dead_code)] // Maven route mode: not wired yet
 /// Maven's `lastUpdated` (`yyyyMMddHHmmss`, UTC) → unix seconds.
 pub fn parse_maven_timestamp(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -559,6 +556,80 @@ pub fn filter_files(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Maven metadata.
+
+/// The versions an artifact-level `maven-metadata.xml` lists, and its `lastUpdated`.
+pub fn maven_versions(xml: &str) -> Option<(Vec<String>, Option<i64>)> {
+    let root = crate::maven::xml::parse(xml).ok()?;
+    let versioning = root.child("versioning")?;
+    let versions = versioning
+        .child("versions")
+        .map(|v| {
+            v.children_named("version")
+                .map(|e| e.text.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((
+        versions,
+        versioning
+            .child_text("lastUpdated")
+            .and_then(parse_maven_timestamp),
+    ))
+}
+
+/// `maven-metadata.xml` without the `held` versions; `latest`/`release` pointing at a held
+/// version move to the newest version left (by `cmp`), or are dropped when none is left.
+pub fn filter_maven_metadata(
+    xml: &str,
+    held: &[String],
+    cmp: fn(&str, &str) -> std::cmp::Ordering,
+) -> Option<String> {
+    let mut root = crate::maven::xml::parse(xml).ok()?;
+    let versioning = root.children.iter_mut().find(|c| c.name == "versioning")?;
+    let mut left: Vec<String> = Vec::new();
+    if let Some(vs) = versioning
+        .children
+        .iter_mut()
+        .find(|c| c.name == "versions")
+    {
+        vs.children
+            .retain(|v| !held.contains(&v.text.trim().to_string()));
+        left = vs
+            .children
+            .iter()
+            .map(|v| v.text.trim().to_string())
+            .collect();
+    }
+    let newest = left.iter().max_by(|a, b| cmp(a, b)).cloned();
+    let newest_release = left
+        .iter()
+        .filter(|v| !v.ends_with("-SNAPSHOT"))
+        .max_by(|a, b| cmp(a, b))
+        .cloned();
+    versioning.children.retain_mut(|c| {
+        let target = match c.name.as_str() {
+            "latest" => &newest,
+            "release" => &newest_release,
+            _ => return true,
+        };
+        if !held.contains(&c.text.trim().to_string()) {
+            return true;
+        }
+        match target {
+            Some(v) => {
+                c.text = v.clone();
+                true
+            }
+            None => false,
+        }
+    });
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    root.write(&mut out, 0);
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------------------------
 // One route-mode run.
 
 /// The cooldown's state for one route-mode run: what it held back, which names are new. The gate
@@ -580,6 +651,8 @@ pub struct Watch {
     /// Names whose newest version was held (npm `latest` moved, or nothing left).
     newest_held: Mutex<Vec<String>>,
     new_packages: Mutex<Vec<Held>>,
+    /// Held versions the tool asked for by exact version (refused whatever its exit code).
+    demanded: Mutex<Vec<Held>>,
     norm: fn(&str) -> String,
 }
 
@@ -605,6 +678,7 @@ impl Watch {
             held: Mutex::new(Vec::new()),
             newest_held: Mutex::new(Vec::new()),
             new_packages: Mutex::new(Vec::new()),
+            demanded: Mutex::new(Vec::new()),
             norm,
         })
     }
@@ -706,6 +780,62 @@ impl Watch {
         Ok(out.iter().map(Option::is_none).collect())
     }
 
+    /// Judge one version dated `published` by `clock` (None: the registry gave no time, so
+    /// lockgate's first-seen record decides). Records a hold; true when the version is admitted.
+    /// A held version counts as one the resolution needed (the tool asked for it by name).
+    pub fn admit_version(
+        &self,
+        name: &str,
+        version: &str,
+        published: Option<i64>,
+        clock: Clock,
+    ) -> bool {
+        if self.policy.min_age == 0 || self.policy.excluded(name, Some(version), self.norm) {
+            return true;
+        }
+        let (published, clock) = match (published, &self.first_seen) {
+            (Some(t), _) => (t, clock),
+            (None, Some(fs)) => (
+                fs.record(&format!("{name}@{version}"), self.wall),
+                Clock::FirstSeen,
+            ),
+            (None, None) => (self.now, Clock::FirstSeen),
+        };
+        match self.policy.decide(published, self.now) {
+            Decision::Admit => true,
+            Decision::Hold { age } => {
+                self.held.lock().unwrap().push(Held {
+                    name: name.to_string(),
+                    version: Some(version.to_string()),
+                    published,
+                    age,
+                    clock,
+                });
+                self.newest_held.lock().unwrap().push(name.to_string());
+                false
+            }
+        }
+    }
+
+    /// The tool asked for exactly this held version (a Maven POM pinned by the project): refuse
+    /// it whatever the tool does without it.
+    pub fn demand(&self, name: &str, version: &str) {
+        if let Some(h) = self
+            .held
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|h| h.name == name && h.version.as_deref() == Some(version))
+        {
+            self.demanded.lock().unwrap().push(h.clone());
+        }
+    }
+
+    /// Whether the metadata's `lastUpdated` shows nothing was published within `min-age`.
+    pub fn quiet_since(&self, last_updated: Option<i64>) -> bool {
+        last_updated.is_some_and(|t| self.policy.decide(t, self.now) == Decision::Admit)
+    }
+
     /// Everything held back so far, one version once.
     pub fn held(&self) -> Vec<Held> {
         let mut seen = std::collections::HashSet::new();
@@ -729,7 +859,15 @@ impl Watch {
         let new = self.new_packages.lock().unwrap().clone();
         let mut findings: Vec<Finding> =
             new.iter().map(|h| h.finding(&self.policy, file)).collect();
-        if code != 0 {
+        let mut seen = std::collections::HashSet::new();
+        let demanded = self.demanded.lock().unwrap().clone();
+        findings.extend(
+            demanded
+                .iter()
+                .filter(|h| seen.insert(h.id()))
+                .map(|h| h.finding(&self.policy, file)),
+        );
+        if code != 0 && findings.is_empty() {
             let newest = self.newest_held.lock().unwrap().clone();
             let norm = self.norm;
             let mut blamed: Vec<&Held> = held
@@ -1019,6 +1157,26 @@ mod tests {
         fs.save().unwrap();
         let again = FirstSeen::open(dir.path());
         assert_eq!(again.record("npm:x@1.1.0", now + 5), now);
+    }
+
+    #[test]
+    fn maven_metadata_loses_held_versions() {
+        let xml = "<?xml version=\"1.0\"?>\n<metadata><groupId>g</groupId><artifactId>a</artifactId><versioning><latest>1.1</latest><release>1.1</release><versions><version>1.0</version><version>1.1</version></versions><lastUpdated>20240520160819</lastUpdated></versioning></metadata>";
+        let (versions, last) = maven_versions(xml).unwrap();
+        assert_eq!(versions, ["1.0", "1.1"]);
+        assert_eq!(last, Some(1_716_221_299));
+        let out = filter_maven_metadata(xml, &["1.1".into()], ver).unwrap();
+        let (versions, _) = maven_versions(&out).unwrap();
+        assert_eq!(versions, ["1.0"]);
+        assert!(
+            out.contains("<latest>1.0</latest>") && out.contains("<release>1.0</release>"),
+            "{out}"
+        );
+        let out = filter_maven_metadata(xml, &["1.0".into(), "1.1".into()], ver).unwrap();
+        assert!(
+            !out.contains("<latest>") && !out.contains("<version>"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::fs;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::maven::{maven_project, maven_repos, maven_settings, MavenArtifact, MavenRepo};
 use common::npm::{npm_registries, NpmPackage, NpmRegistries};
 use common::process::{spawn_server, test_root, ServerProcess};
 use common::pypi::{build_wheel, installed_version as pip_installed, PypiServer};
@@ -474,4 +475,85 @@ fn pip_first_seen_clock_with_pypiserver() {
         pip_installed(&later.path("t"), &name).as_deref(),
         Some("2.0")
     );
+}
+
+// ----- Maven -----
+
+/// `lockgate lock mvn`: a version range resolves to the newest version whose POM is old enough
+/// (`Last-Modified`, nginx's file time), where plain Maven takes the hour-old one; a POM pinning
+/// the hour-old version directly is refused with 28.
+#[test]
+fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
+    let repos = maven_repos();
+    let artifact = uniq("cool-lib");
+    let group = "org.example.cool";
+    for (v, age) in [("1.0", "10 days ago"), ("1.1", "1 hour ago")] {
+        let a = MavenArtifact::new(group, &artifact, v);
+        a.deploy(&repos.public_overlay);
+        for f in fs::read_dir(a.version_dir(&repos.public_overlay))
+            .unwrap()
+            .flatten()
+        {
+            Command::new("touch")
+                .args(["-d", age])
+                .arg(f.path())
+                .status()
+                .unwrap();
+        }
+    }
+    // A real deploy updates `lastUpdated`.
+    let meta = repos
+        .public_overlay
+        .join(group.replace('.', "/"))
+        .join(&artifact)
+        .join("maven-metadata.xml");
+    let now = Command::new("date")
+        .args(["-u", "+%Y%m%d%H%M%S"])
+        .output()
+        .unwrap();
+    let text = fs::read_to_string(&meta).unwrap().replace(
+        "20240101000000",
+        String::from_utf8(now.stdout).unwrap().trim(),
+    );
+    fs::write(&meta, text).unwrap();
+
+    let project = |spec: &str| {
+        let mut sb = Sandbox::new();
+        sb.remove_env("LOCKGATE_NOW");
+        sb.write(
+            "lockgate.toml",
+            format!("[maven]\nrepository = \"{}\"\n", repos.public_url),
+        );
+        sb.maven_settings(&maven_settings(&[MavenRepo {
+            id: "central",
+            url: &repos.public_url,
+            auth: None,
+        }]));
+        maven_project(&sb.project(), &[(group, &artifact, spec)]);
+        sb
+    };
+    let sb = project("[1.0,2.0)");
+    sb.run(sb.cmd(&tools().mvn).args(["-B", "-ntp", "package"]))
+        .ok();
+    let plain = sb.m2_repo().join(group.replace('.', "/")).join(&artifact);
+    assert!(plain.join("1.1").exists(), "plain Maven takes 1.1");
+    fs::remove_dir_all(sb.m2_repo()).unwrap();
+
+    let run = sb
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]))
+        .ok();
+    let lock = sb.read(".mvn/checksums/checksums.sha256");
+    assert!(lock.contains(&format!("/{artifact}/1.0/")), "{run}\n{lock}");
+    assert!(!lock.contains(&format!("/{artifact}/1.1/")), "{lock}");
+
+    let sb = project("1.1");
+    let run = sb
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]))
+        .code_is(28);
+    assert!(
+        run.stderr.contains(&format!("{group}:{artifact}@1.1"))
+            && run.stderr.contains("Last-Modified"),
+        "{run}"
+    );
+    assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
 }
