@@ -274,6 +274,37 @@ fn check_cooldown_reports_a_lockfile_bumped_to_a_too_young_version() {
     assert!(json.stdout.contains("\"too-new\""), "{json}");
 }
 
+/// The registry's metadata separates established near-names from squats: `babylonjs` (next to
+/// `babylon`) and `is-email` (next to `isemail`) have existed for years and install; a look-alike
+/// first published days ago is refused as a typosquat (24).
+#[test]
+fn established_near_names_pass_new_look_alikes_are_refused() {
+    let reg = npm_registries();
+    for name in ["babylonjs", "is-email"] {
+        reg.public
+            .publish(&reg.attacker_token, &NpmPackage::new(name, "1.0.0"));
+        set_ages(reg, name, 3000 * DAY, &[("1.0.0", 2000 * DAY)]);
+    }
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new("chalk-js", "1.0.0"));
+    set_ages(reg, "chalk-js", 5 * DAY, &[("1.0.0", 5 * DAY)]);
+
+    let sb = sandbox(reg, "");
+    for name in ["babylonjs", "is-email"] {
+        let run = sb.run(sb.shim("npm").args(["install", name])).ok();
+        assert_eq!(
+            installed_version(&sb, name).as_deref(),
+            Some("1.0.0"),
+            "{run}"
+        );
+        assert!(run.stderr.contains("established"), "{run}");
+    }
+    let run = sb
+        .run(sb.shim("npm").args(["install", "chalk-js"]))
+        .code_is(24);
+    assert!(run.stderr.contains("did you mean `chalk`"), "{run}");
+}
+
 // ----- pip -----
 
 /// A static PEP 691 index: `simple/<name>/index.html` holds the JSON page (served as

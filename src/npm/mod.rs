@@ -286,7 +286,8 @@ impl Ctx {
             Some(l) => read_manifests(&self.project, l)?,
             None => read_root_manifest(&self.project)?,
         };
-        self.guard_new_names(lock.as_ref(), &manifests)?;
+        self.guard_new_names_online(lock.as_ref(), &manifests)
+            .await?;
         let new_names = self.new_names(lock.as_ref(), &manifests);
         let code = self.routed(&["--package-lock-only"], new_names).await?;
         if code != 0 {
@@ -342,7 +343,7 @@ impl Ctx {
     /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
     /// name's one source; npm checks each tarball against the registry's integrity.
     async fn global_install(&mut self) -> Result<i32> {
-        self.guard_new_names(None, &BTreeMap::new())?;
+        self.guard_new_names_online(None, &BTreeMap::new()).await?;
         let new_names = self.new_names(None, &BTreeMap::new());
         let code = self.routed(&[], new_names).await?;
         if code == 0 {
@@ -369,6 +370,51 @@ impl Ctx {
         }
         let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
         guard.guard_new(&names, &self.project.join("package.json"), &self.reporter)
+    }
+
+    /// [`Ctx::guard_new_names`] with the registry's metadata: a name that looks like a popular
+    /// one but was first published long ago (its packument's `time.created`) is an established
+    /// near-name and passes (with a warning); a recent or unknown one is refused (24).
+    async fn guard_new_names_online(
+        &self,
+        lock: Option<&Lockfile>,
+        manifests: &BTreeMap<String, Value>,
+    ) -> Result<()> {
+        let names = typoguard::npm_new_names(lock, manifests, self.command_packages());
+        if names.is_empty() {
+            return Ok(());
+        }
+        let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
+        let now = crate::cooldown::now();
+        let ages = guard
+            .popular_suspects(&names)
+            .into_iter()
+            .map(|name| async move {
+                let url = plan::packument_url(self.sources.registry_for(&name), &name);
+                let created = self
+                    .client
+                    .get_bytes(&url, Some("application/json"), &name)
+                    .await
+                    .ok()
+                    .and_then(|(b, _)| serde_json::from_slice::<Value>(&b).ok())
+                    .and_then(|doc| {
+                        doc["time"]["created"]
+                            .as_str()
+                            .and_then(crate::cooldown::parse_rfc3339)
+                    });
+                created.map(|c| (name, now.saturating_sub(c).max(0) as u64))
+            });
+        let established: BTreeMap<String, u64> = futures_util::future::join_all(ages)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        guard.guard_new_established(
+            &names,
+            &established,
+            &self.project.join("package.json"),
+            &self.reporter,
+        )
     }
 
     /// Names this command adds: packages on the command line and direct dependencies that the
