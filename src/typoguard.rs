@@ -85,12 +85,16 @@ impl TypoGuard {
         )
     }
 
-    /// Names among `names` that look like imitations of a popular (not internal) name: the ones
-    /// whose registry age can clear them (see [`TypoGuard::guard_new_established`]).
+    /// Names among `names` whose registry age decides: look-alikes of a popular (not internal)
+    /// name, which an old age clears, and the names only the age-gated rules flag
+    /// (`Detector::check_young`), which a young age condemns.
     pub fn popular_suspects(&self, names: &[String]) -> Vec<String> {
         names
             .iter()
-            .filter(|n| self.detector.check(n).is_some_and(|s| !s.internal))
+            .filter(|n| match self.detector.check(n) {
+                Some(s) => !s.internal,
+                None => self.detector.check_young(n).is_some(),
+            })
             .cloned()
             .collect()
     }
@@ -98,7 +102,7 @@ impl TypoGuard {
     /// Checks the names a user adds, before anything is fetched: every decision goes to the audit
     /// log; any suspect refuses the whole command (exit 24) with "did you mean".
     pub fn guard_new(&self, names: &[String], file: &Path, reporter: &Reporter) -> Result<()> {
-        self.guard_new_established(names, &BTreeMap::new(), file, reporter)
+        self.guard(names, None, file, reporter)
     }
 
     /// [`TypoGuard::guard_new`], where `established` maps look-alikes of popular names to how long
@@ -114,6 +118,19 @@ impl TypoGuard {
         file: &Path,
         reporter: &Reporter,
     ) -> Result<()> {
+        self.guard(names, Some(established), file, reporter)
+    }
+
+    /// `established`: None offline (the age-gated rules are not applied: nothing dates the name).
+    fn guard(
+        &self,
+        names: &[String],
+        dated: Option<&BTreeMap<String, u64>>,
+        file: &Path,
+        reporter: &Reporter,
+    ) -> Result<()> {
+        let empty = BTreeMap::new();
+        let established = dated.unwrap_or(&empty);
         let mut refused = Vec::new();
         for name in names {
             let finding = self.finding(name, Severity::Error, file);
@@ -130,6 +147,29 @@ impl TypoGuard {
                 );
                 continue;
             }
+            // Age-gated rules: a look-alike the registry says is young (or cannot date) is a squat.
+            let finding = finding.or_else(|| {
+                dated?;
+                let s = self.detector.check_young(name)?;
+                let age = established.get(name).copied();
+                if age.is_some_and(|a| a >= ESTABLISHED) {
+                    return None;
+                }
+                let when = match age {
+                    Some(a) => format!("first published {} ago", crate::cooldown::human(a)),
+                    None => "not datable on the registry".to_string(),
+                };
+                Some(
+                    Finding::error(Kind::Typosquat, name.as_str(), file)
+                        .msg(format!(
+                            "looks like a typosquat of `{}` ({}) and is new ({when}): did you mean `{}`?",
+                            s.resembles, s.rule, s.resembles
+                        ))
+                        .hint(format!(
+                            "if `{name}` is really the package you want, allow it in lockgate.toml: [typosquat] allow = [\"{name}\"]"
+                        )),
+                )
+            });
             let verdict = match (&finding, self.detector.allowed(name)) {
                 (Some(_), _) => "refused",
                 (None, true) => "allowed-by-policy",

@@ -385,7 +385,8 @@ impl Ctx {
             return Ok(());
         }
         let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
-        let now = crate::cooldown::now();
+        // A name's age is a fact of today: the wall clock, not `LOCKGATE_NOW`.
+        let now = crate::cooldown::wall_clock();
         let ages = guard
             .popular_suspects(&names)
             .into_iter()
