@@ -134,6 +134,8 @@ pub struct RouteMode {
     pub resolved: Mutex<Vec<String>>,
     /// The release-age cooldown (None: off). Internal names are never filtered.
     pub cooldown: Option<crate::cooldown::Watch>,
+    /// The upstream's abbreviated packuments carry no `modified`: skip the cheap path.
+    corgi_undated: std::sync::atomic::AtomicBool,
 }
 
 impl RouteMode {
@@ -147,6 +149,7 @@ impl RouteMode {
             offers: Mutex::new(Vec::new()),
             resolved: Mutex::new(Vec::new()),
             cooldown: None,
+            corgi_undated: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -277,12 +280,21 @@ impl RouteMode {
             return self.relay(name, url, accept).await;
         }
         let corgi = accept.is_some_and(|a| a.contains("application/vnd.npm.install-v1+json"));
-        if corgi && !watch.is_new(name) {
+        let dated = !self
+            .corgi_undated
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if corgi && dated && !watch.is_new(name) {
             // Cheap path: an abbreviated packument whose `modified` is older than min-age has no
-            // version young enough to hold.
+            // version young enough to hold. A registry whose abbreviated packuments carry no
+            // `modified` (Verdaccio) is asked for full ones from then on.
             match self.client.get_bytes(url, accept, name).await {
                 Ok((body, _)) => {
-                    let modified = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
+                    let doc = serde_json::from_slice::<Value>(&body).ok();
+                    if doc.as_ref().is_some_and(|d| d.get("modified").is_none()) {
+                        self.corgi_undated
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let modified = doc.and_then(|v| {
                         v["modified"]
                             .as_str()
                             .and_then(crate::cooldown::parse_rfc3339)
