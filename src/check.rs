@@ -480,10 +480,16 @@ async fn probe_cooldown(
         };
         ((*npm, name.to_string()), doc)
     });
-    let pages: BTreeMap<(bool, String), Result<Page>> = futures_util::future::join_all(fetches)
-        .await
-        .into_iter()
-        .collect();
+    // At most 16 registry requests at a time (a lockfile may name a thousand packages).
+    let pages: BTreeMap<(bool, String), Result<Page>> = {
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(fetches)
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    };
     let mut out = Vec::new();
     let mut new_checked = BTreeSet::new();
     for l in locked {
