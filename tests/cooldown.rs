@@ -443,6 +443,28 @@ fn pip_pep691_upload_time_holds_the_new_release_and_refuses_explicit_pins_and_ne
     );
 }
 
+/// pip route mode reads the index's `upload-time` for typosquat suspects too: a look-alike first
+/// uploaded years ago is an established package and installs (with a warning); one uploaded days
+/// ago is refused as a typosquat (24).
+#[test]
+fn pip_established_look_alike_passes_a_new_one_is_refused() {
+    let index = StaticIndex::start();
+    let old = "setup-tools";
+    let new = "python3-dateutil";
+    index.page(old, &[(&build_wheel(old, "1.0", &[]), 2000 * DAY)]);
+    index.page(new, &[(&build_wheel(new, "1.0", &[]), 5 * DAY)]);
+    let sb = pip_sandbox(&index.url, "");
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "old", old]))
+        .ok();
+    assert!(run.stderr.contains("established"), "{run}");
+    assert_eq!(pip_installed(&sb.path("old"), old).as_deref(), Some("1.0"));
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "new", new]))
+        .code_is(24);
+    assert!(run.stderr.contains("python-dateutil"), "{run}");
+}
+
 /// pypiserver publishes no upload times: lockgate's first-seen record is the clock. Files listed
 /// the first time lockgate sees a project are its baseline; a file that appears later is held
 /// until it has been known for `min-age`.

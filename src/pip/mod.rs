@@ -685,6 +685,52 @@ impl Ctx {
         )
     }
 
+    /// Typosquat suspects (look-alikes of popular names) that the index says were first uploaded
+    /// two or more years ago (PEP 700 `upload-time`): established near-names, not squats. Each is
+    /// announced and audited; the caller lets them through.
+    async fn established(&self, guard: &TypoGuard, findings: &[Finding]) -> Vec<String> {
+        let suspects: Vec<String> = findings
+            .iter()
+            .filter(|f| f.kind == Kind::Typosquat)
+            .map(|f| f.package.clone())
+            .collect();
+        let suspects = guard.popular_suspects(&suspects);
+        let now = crate::cooldown::wall_clock();
+        let mut out = Vec::new();
+        for name in suspects {
+            let (index, internal) = self.sources.index_for(&name);
+            if internal {
+                continue;
+            }
+            let Ok(Some((_, files))) = project_page(&self.client, index, &name).await else {
+                continue;
+            };
+            let created = files
+                .iter()
+                .filter_map(|f| {
+                    f.upload_time
+                        .as_deref()
+                        .and_then(crate::cooldown::parse_rfc3339)
+                })
+                .min();
+            let Some(age) = created.map(|c| now.saturating_sub(c).max(0) as u64) else {
+                continue;
+            };
+            if age >= crate::typoguard::ESTABLISHED {
+                eprintln!(
+                    "lockgate: warning: {name} looks like a popular name, but the index says it was first uploaded {} ago: an established package, not a new look-alike; installing it",
+                    crate::cooldown::human(age)
+                );
+                self.reporter.audit(
+                    "typosquat-check",
+                    json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY}),
+                );
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// No lock: pip resolves through the gate. Requirements files without hashes are read here
     /// and handed to pip rewritten (their option lines dropped), like `-c` files.
     async fn route(&self, set: &RequirementSet) -> Result<i32> {
@@ -718,7 +764,8 @@ impl Ctx {
                 })?,
             );
         }
-        let guard = TypoGuard::pip(&self.policy, &known_internal_names(&self.cwd, &prefixes));
+        let internal_names = known_internal_names(&self.cwd, &prefixes);
+        let mut guard = TypoGuard::pip(&self.policy, &internal_names);
         let mut names = Vec::new();
         let mut findings = Vec::new();
         let mut builds_locally = false;
@@ -739,6 +786,13 @@ impl Ctx {
                         .hint("publish it to the internal index and install it by name"),
                 ),
             }
+        }
+        let established = self.established(&guard, &findings).await;
+        if !established.is_empty() {
+            findings.retain(|f| !(f.kind == Kind::Typosquat && established.contains(&f.package)));
+            let mut policy = self.policy.clone();
+            policy.typosquat_allow.extend(established);
+            guard = TypoGuard::pip(&policy, &internal_names);
         }
         self.reporter.refuse_on_errors(&findings)?;
         let in_files: Vec<String> = plan::overridden(&set.options)
