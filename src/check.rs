@@ -9,6 +9,10 @@
 //! stdout as text, JSON or SARIF 2.1.0; the exit code is that of the most severe error finding, so
 //! a CI step fails exactly when a guarded install would refuse. A Maven project's lock is audited
 //! by `maven::audit` (missing or malformed lock, internal-repository credentials, http sources).
+//! With `--cooldown` it asks the registries when each locked public version was published and
+//! reports versions younger than `[cooldown] min-age` (the Renovate/Dependabot pull request that
+//! bumps to an hour-old release) and direct dependencies first published less than
+//! `new-package-age` ago, as errors (28).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -49,6 +53,19 @@ enum Eco {
     Pip,
 }
 
+/// A locked public version, for `--cooldown`.
+#[derive(Debug, Clone)]
+struct LockedVersion {
+    eco: Eco,
+    name: String,
+    version: String,
+    /// sha256 hex of the locked files (pip), to date exactly those files.
+    hashes: Vec<String>,
+    direct: bool,
+    file: PathBuf,
+    line: Option<usize>,
+}
+
 /// What the audits of one directory found.
 #[derive(Default)]
 struct Audit {
@@ -56,9 +73,10 @@ struct Audit {
     /// Lockfiles and requirements files read.
     files: Vec<PathBuf>,
     internal: Vec<InternalName>,
+    locked: Vec<LockedVersion>,
 }
 
-pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
+pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i32> {
     let dir = dir
         .canonicalize()
         .map_err(|e| Error::io("open the project directory", dir, e))?;
@@ -114,6 +132,22 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
             !(f.kind == Kind::UnscopedInternal && answered.contains(f.package.as_str()))
         });
         audit.findings.extend(probed);
+    }
+    if cooldown && !policy.cooldown.is_off() {
+        let client = Client::new(npmrc.credentials(), reporter.clone())?;
+        let pip_index = policy
+            .pip
+            .index_url
+            .clone()
+            .unwrap_or_else(|| Url::parse(PYPI_SIMPLE).expect("constant URL"));
+        let found = crate::tool::runtime()?.block_on(probe_cooldown(
+            &client,
+            &policy.cooldown,
+            &sources.public,
+            &pip_index,
+            &audit.locked,
+        ))?;
+        audit.findings.extend(found);
     }
     for f in audit
         .findings
@@ -225,6 +259,23 @@ fn check_npm(
             line: line_of_key(&manifest_text, name),
         });
     }
+    // Public registry versions, for `--cooldown` (internal names are never delayed).
+    let mut locked_seen = BTreeSet::new();
+    for e in lock.entries.iter().filter(|e| {
+        !e.local && !internal.contains(&e.name) && sources.internal_registry(&e.name).is_none()
+    }) {
+        if locked_seen.insert(e.id()) {
+            audit.locked.push(LockedVersion {
+                eco: Eco::Npm,
+                name: e.name.clone(),
+                version: e.version.clone(),
+                hashes: Vec::new(),
+                direct: direct.contains(&e.name),
+                file: lock_path.to_path_buf(),
+                line: e.line,
+            });
+        }
+    }
     // Point each lockfile finding at its entry's line.
     let lines: BTreeMap<String, usize> = lock
         .entries
@@ -296,8 +347,37 @@ fn check_pip_typosquats(files: &[PathBuf], policy: &Policy, audit: &mut Audit) -
             });
         }
     }
-    let guard = TypoGuard::pip(policy, &internal.iter().cloned().collect::<Vec<_>>());
     let mut texts: BTreeMap<PathBuf, String> = BTreeMap::new();
+    for r in &requirements {
+        let Some(name) = r.normalized_name() else {
+            continue;
+        };
+        let pin = r.text.split(';').next().unwrap_or_default();
+        let Some((_, version)) = pin.split_once("==") else {
+            continue;
+        };
+        if internal.contains(&name) || version.contains(['*', ',']) {
+            continue;
+        }
+        let text = texts
+            .entry(r.origin.file.clone())
+            .or_insert_with(|| std::fs::read_to_string(&r.origin.file).unwrap_or_default());
+        audit.locked.push(LockedVersion {
+            eco: Eco::Pip,
+            direct: typoguard::pip_is_direct(text, r.origin.line),
+            name,
+            version: version.trim().to_string(),
+            hashes: r
+                .hashes
+                .iter()
+                .filter(|h| h.algorithm == "sha256")
+                .map(|h| h.digest.clone())
+                .collect(),
+            file: r.origin.file.clone(),
+            line: Some(r.origin.line),
+        });
+    }
+    let guard = TypoGuard::pip(policy, &internal.iter().cloned().collect::<Vec<_>>());
     let mut seen = BTreeSet::new();
     for r in &requirements {
         let (Some(name), Some(normalized)) = (&r.name, r.normalized_name()) else {
@@ -357,6 +437,159 @@ async fn probe_public(
         out.extend(a?);
     }
     Ok(out)
+}
+
+/// `--cooldown`: when was each locked public version published? npm: the full packument's
+/// `time`; pip: the PEP 700 `upload-time` of the locked files (the newest of them). A registry that
+/// publishes no time gives a warning: `check` keeps no first-seen records.
+async fn probe_cooldown(
+    client: &Client,
+    policy: &crate::cooldown::Cooldown,
+    npm_public: &Url,
+    pip_index: &Url,
+    locked: &[LockedVersion],
+) -> Result<Vec<Finding>> {
+    use crate::cooldown::{self as cd, Clock, Decision, Held};
+    let now = cd::now();
+    let names: BTreeSet<(bool, &str)> = locked
+        .iter()
+        .map(|l| (l.eco == Eco::Npm, l.name.as_str()))
+        .collect();
+    let fetches = names.iter().map(|(npm, name)| async move {
+        let doc = if *npm {
+            let url = npm::plan::packument_url(npm_public, name);
+            client
+                .get_bytes(&url, Some("application/json"), name)
+                .await
+                .map(|(b, _)| Page::Npm(serde_json::from_slice(&b).unwrap_or_default()))
+        } else {
+            let url = Url::parse(&crate::pip::index::project_url(pip_index.as_str(), name))
+                .unwrap_or_else(|_| pip_index.clone());
+            let accept = crate::pip::index::ACCEPT;
+            match client.get(&url, Some(accept), name).await {
+                Ok(f) => {
+                    let ct = f
+                        .response
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("text/html")
+                        .to_string();
+                    let final_url = f.final_url.to_string();
+                    let body = f.response.text().await.unwrap_or_default();
+                    Ok(Page::Pip(
+                        crate::pip::index::parse_page(&final_url, &ct, &body).unwrap_or_default(),
+                    ))
+                }
+                Err(e) => Err(e),
+            }
+        };
+        ((*npm, name.to_string()), doc)
+    });
+    // At most 16 registry requests at a time (a lockfile may name a thousand packages).
+    let pages: BTreeMap<(bool, String), Result<Page>> = {
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(fetches)
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    };
+    let mut out = Vec::new();
+    let mut new_checked = BTreeSet::new();
+    for l in locked {
+        let norm: fn(&str) -> String = match l.eco {
+            Eco::Npm => str::to_string,
+            Eco::Pip => crate::pip::name::normalize,
+        };
+        if policy.excluded(&l.name, Some(&l.version), norm) {
+            continue;
+        }
+        let page = match pages.get(&(l.eco == Eco::Npm, l.name.clone())) {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                return Err(Error::Unavailable {
+                    package: l.name.clone(),
+                    url: String::new(),
+                    detail: format!("could not be dated for --cooldown: {e}"),
+                })
+            }
+            None => continue,
+        };
+        let (published, created, clock) = match page {
+            Page::Npm(doc) => {
+                let t = |k: &str| doc["time"][k].as_str().and_then(cd::parse_rfc3339);
+                (t(&l.version), t("created"), Clock::NpmTime)
+            }
+            Page::Pip(files) => {
+                let ours = files.iter().filter(|f| {
+                    crate::pip::wheel::DistName::parse(&f.filename).is_ok_and(|d| {
+                        crate::pip::version::Version::parse(d.version()).ok()
+                            == crate::pip::version::Version::parse(&l.version).ok()
+                    }) && (l.hashes.is_empty()
+                        || f.sha256.as_ref().is_some_and(|h| l.hashes.contains(h)))
+                });
+                let times: Vec<Option<i64>> = ours
+                    .map(|f| f.upload_time.as_deref().and_then(cd::parse_rfc3339))
+                    .collect();
+                let published = if times.is_empty() || times.iter().any(Option::is_none) {
+                    None
+                } else {
+                    times.iter().flatten().max().copied()
+                };
+                let created = files
+                    .iter()
+                    .filter_map(|f| f.upload_time.as_deref().and_then(cd::parse_rfc3339))
+                    .min();
+                (published, created, Clock::UploadTime)
+            }
+        };
+        let finding = |h: Held| {
+            let mut f = h.finding(policy, &l.file);
+            f.line = l.line;
+            f
+        };
+        match published {
+            Some(p) => {
+                if let Decision::Hold { age } = policy.decide(p, now) {
+                    out.push(finding(Held {
+                        name: l.name.clone(),
+                        version: Some(l.version.clone()),
+                        published: p,
+                        age,
+                        clock,
+                    }));
+                }
+            }
+            None => {
+                let mut f = Finding::warning(Kind::TooNew, format!("{}@{}", l.name, l.version), &l.file)
+                    .msg("the registry publishes no time for this version, so `check --cooldown` cannot date it")
+                    .hint("a guarded install dates it by lockgate's first-seen record instead");
+                f.line = l.line;
+                out.push(f);
+            }
+        }
+        if l.direct && new_checked.insert(l.name.clone()) && policy.new_package_age > 0 {
+            if let Some(c) = created {
+                if let Decision::Hold { age } = policy.decide_new(c, now) {
+                    out.push(finding(Held {
+                        name: l.name.clone(),
+                        version: None,
+                        published: c,
+                        age,
+                        clock,
+                    }));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+enum Page {
+    Npm(serde_json::Value),
+    Pip(Vec<crate::pip::index::FileEntry>),
 }
 
 /// The finding for one internal name after asking the public registry.

@@ -81,6 +81,11 @@ enum Command {
         /// name exists there: held by someone else → error 22; unscoped and free → claimable.
         #[arg(long)]
         public: bool,
+        /// Also ask the registries when each locked version was published: versions younger than
+        /// `[cooldown] min-age`, and direct dependencies first published less than
+        /// `new-package-age` ago, are errors (28).
+        #[arg(long)]
+        cooldown: bool,
     },
     /// Check this machine and project: shims first on PATH, real tools found, policy valid, and
     /// every internal source refusing anonymous readers while accepting lockgate's credentials.
@@ -113,7 +118,13 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             dir,
             format,
             public,
-        } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, public),
+            cooldown,
+        } => check::run(
+            &dir.unwrap_or_else(|| PathBuf::from(".")),
+            format,
+            public,
+            cooldown,
+        ),
         Command::Doctor { dir } => {
             crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me)
         }

@@ -19,6 +19,8 @@ pub mod code {
     pub const AUTH: i32 = 25;
     pub const INSECURE: i32 = 26;
     pub const UNAVAILABLE: i32 = 27;
+    /// A version younger than the cooldown, or a newly created package, was requested.
+    pub const TOO_NEW: i32 = 28;
 }
 
 /// Everything that makes lockgate stop before (or instead of) running the real tool.

@@ -42,6 +42,9 @@ pub enum Kind {
     UnscopedInternal,
     /// A source file lockgate refuses to build (sdist) unless allowed.
     SourceBuild,
+    /// A version younger than `[cooldown] min-age`, or a package first published less than
+    /// `new-package-age` ago.
+    TooNew,
 }
 
 impl Kind {
@@ -50,6 +53,7 @@ impl Kind {
             Kind::Confusion => code::CONFUSION,
             Kind::Typosquat => code::TYPOSQUAT,
             Kind::InsecureSource => code::INSECURE,
+            Kind::TooNew => code::TOO_NEW,
             Kind::MissingHash
             | Kind::WeakHash
             | Kind::NonRegistry
@@ -73,6 +77,7 @@ impl Kind {
             Kind::Lockfile => "lockfile",
             Kind::UnscopedInternal => "unscoped-internal",
             Kind::SourceBuild => "source-build",
+            Kind::TooNew => "too-new",
         }
     }
 }
@@ -153,10 +158,11 @@ impl fmt::Display for Finding {
 
 /// Severity order between exit codes when several findings disagree: a confusion attempt beats a
 /// tampered artifact beats a typosquat beats an insecure source beats a lockfile problem.
-const ORDER: [i32; 8] = [
+const ORDER: [i32; 9] = [
     code::CONFUSION,
     code::INTEGRITY,
     code::TYPOSQUAT,
+    code::TOO_NEW,
     code::INSECURE,
     code::LOCKFILE,
     code::AUTH,

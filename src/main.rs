@@ -6,6 +6,7 @@
 
 mod check;
 mod cli;
+mod cooldown;
 mod doctor;
 mod error;
 mod fetch;

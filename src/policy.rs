@@ -22,6 +22,7 @@ pub struct PolicyFile {
     pub pip: Option<PipSection>,
     pub maven: Option<MavenSection>,
     pub typosquat: Option<TyposquatSection>,
+    pub cooldown: Option<CooldownSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +117,17 @@ pub struct TyposquatSection {
     pub allow: Option<Vec<String>>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CooldownSection {
+    /// Versions younger than this are hidden from resolution (`"3d"`, `"12h"`, `"30m"`, `"0"` = off).
+    pub min_age: Option<String>,
+    /// Names first published more recently than this are refused when a change adds them.
+    pub new_package_age: Option<String>,
+    /// Names, `*` globs, or `name@version` admitted early.
+    pub exclude: Option<Vec<String>>,
+}
+
 /// The merged, validated policy the rest of lockgate reads.
 #[derive(Debug, Default, Clone)]
 pub struct Policy {
@@ -125,6 +137,8 @@ pub struct Policy {
     pub pip: PipPolicy,
     pub maven: MavenPolicy,
     pub typosquat_allow: Vec<String>,
+    /// `[cooldown]`; internal namespaces are always exempt (callers check).
+    pub cooldown: crate::cooldown::Cooldown,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -236,6 +250,37 @@ struct Merger {
     mvn_wrapper_sha256: Scalar,
     mvn_wrapper_hosts: Vec<String>,
     typo_allow: Vec<String>,
+    cool_min_age: Option<(u64, PathBuf)>,
+    cool_new_age: Option<(u64, PathBuf)>,
+    cool_exclude: Vec<String>,
+}
+
+/// A cooldown duration: the project may lengthen (tighten) the org's value, never shorten it.
+fn set_duration(
+    slot: &mut Option<(u64, PathBuf)>,
+    key: &str,
+    value: &Option<String>,
+    path: &Path,
+) -> Result<()> {
+    let Some(v) = value else { return Ok(()) };
+    let secs = crate::cooldown::parse_duration(v).map_err(|msg| Error::Policy {
+        path: path.to_path_buf(),
+        msg: format!("`{key}`: {msg}"),
+    })?;
+    match slot {
+        Some((old, from)) if secs < *old => Err(Error::Policy {
+            path: path.to_path_buf(),
+            msg: format!(
+                "`{key}` = \"{v}\" is shorter than the {} set by the org policy {}; a project may lengthen the cooldown but not shorten it",
+                crate::cooldown::human(*old),
+                from.display()
+            ),
+        }),
+        _ => {
+            *slot = Some((secs, path.to_path_buf()));
+            Ok(())
+        }
+    }
 }
 
 #[derive(Default)]
@@ -358,6 +403,24 @@ impl Merger {
         if let Some(t) = &l.file.typosquat {
             union(&mut self.typo_allow, &t.allow);
         }
+        if let Some(c) = &l.file.cooldown {
+            set_duration(&mut self.cool_min_age, "cooldown.min-age", &c.min_age, p)?;
+            set_duration(
+                &mut self.cool_new_age,
+                "cooldown.new-package-age",
+                &c.new_package_age,
+                p,
+            )?;
+            for e in c.exclude.iter().flatten() {
+                if e.trim().is_empty() || e.trim() == "*" {
+                    return Err(Error::Policy {
+                        path: p.to_path_buf(),
+                        msg: format!("`cooldown.exclude` entry \"{e}\" would exempt every package; set `min-age = \"0\"` to turn the cooldown off instead"),
+                    });
+                }
+            }
+            union(&mut self.cool_exclude, &c.exclude);
+        }
         Ok(())
     }
 
@@ -426,6 +489,15 @@ impl Merger {
                 wrapper_hosts: self.mvn_wrapper_hosts,
             },
             typosquat_allow: self.typo_allow,
+            cooldown: crate::cooldown::Cooldown {
+                min_age: self
+                    .cool_min_age
+                    .map_or(crate::cooldown::DEFAULT_MIN_AGE, |(s, _)| s),
+                new_package_age: self
+                    .cool_new_age
+                    .map_or(crate::cooldown::DEFAULT_NEW_PACKAGE_AGE, |(s, _)| s),
+                exclude: self.cool_exclude,
+            },
             files,
         })
     }
@@ -683,6 +755,38 @@ prefixes = ["myorg-"]
             ("[maven]\nrepository = \"not a url\"\n", "not a URL"),
         ] {
             let e = merge(None, Some((Path::new("p"), &file(text)))).unwrap_err();
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn cooldown_defaults_parse_and_only_lengthen() {
+        let p = merge(None, None).unwrap();
+        assert_eq!(p.cooldown.min_age, 3 * 86_400);
+        assert_eq!(p.cooldown.new_package_age, 30 * 86_400);
+        let proj =
+            file("[cooldown]\nmin-age = \"12h\"\nexclude = [\"@myorg/*\", \"left-pad@1.3.1\"]\n");
+        let p = merge(None, Some((Path::new("p"), &proj))).unwrap();
+        assert_eq!(p.cooldown.min_age, 12 * 3600);
+        assert_eq!(p.cooldown.exclude, ["@myorg/*", "left-pad@1.3.1"]);
+        let org = file("[cooldown]\nmin-age = \"2d\"\n");
+        let e = merge(Some((Path::new("o"), &org)), Some((Path::new("p"), &proj))).unwrap_err();
+        assert!(e.to_string().contains("shorten"), "{e}");
+        let longer = file("[cooldown]\nmin-age = \"7d\"\n");
+        let p = merge(
+            Some((Path::new("o"), &org)),
+            Some((Path::new("p"), &longer)),
+        )
+        .unwrap();
+        assert_eq!(p.cooldown.min_age, 7 * 86_400);
+        for (text, needle) in [
+            ("[cooldown]\nmin-age = \"3w\"\n", "not a duration"),
+            ("[cooldown]\nexclude = [\"*\"]\n", "every package"),
+            ("[cooldown]\nmin-ages = \"3d\"\n", "min-ages"),
+        ] {
+            let e = parse(text, Path::new("p"))
+                .and_then(|f| merge(None, Some((Path::new("p"), &f))))
+                .unwrap_err();
             assert!(e.to_string().contains(needle), "{text}: {e}");
         }
     }

@@ -97,6 +97,10 @@ fn describe(kind: Kind) -> (&'static str, &'static str) {
             "SourceBuild",
             "A source distribution that runs code to build",
         ),
+        Kind::TooNew => (
+            "TooNew",
+            "A version younger than the release-age cooldown, or a package created too recently",
+        ),
     }
 }
 

@@ -85,12 +85,91 @@ impl TypoGuard {
         )
     }
 
+    /// Names among `names` whose registry age decides: look-alikes of a popular (not internal)
+    /// name, which an old age clears, and the names only the age-gated rules flag
+    /// (`Detector::check_young`), which a young age condemns.
+    pub fn popular_suspects(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter(|n| match self.detector.check(n) {
+                Some(s) => !s.internal,
+                None => self.detector.check_young(n).is_some(),
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Checks the names a user adds, before anything is fetched: every decision goes to the audit
     /// log; any suspect refuses the whole command (exit 24) with "did you mean".
     pub fn guard_new(&self, names: &[String], file: &Path, reporter: &Reporter) -> Result<()> {
+        self.guard(names, None, file, reporter)
+    }
+
+    /// [`TypoGuard::guard_new`], where `established` maps look-alikes of popular names to how long
+    /// ago (seconds) the registry says they were first published: one published at least
+    /// [`ESTABLISHED`] ago is an established near-name (`babylonjs` next to `babylon`, `is-email`
+    /// next to `isemail`), not a squat, and passes with a warning. A squat is new: registries remove
+    /// the ones reported, so a look-alike that has lived for years is almost always legitimate.
+    /// Look-alikes of internal names are never cleared this way.
+    pub fn guard_new_established(
+        &self,
+        names: &[String],
+        established: &BTreeMap<String, u64>,
+        file: &Path,
+        reporter: &Reporter,
+    ) -> Result<()> {
+        self.guard(names, Some(established), file, reporter)
+    }
+
+    /// `established`: None offline (the age-gated rules are not applied: nothing dates the name).
+    fn guard(
+        &self,
+        names: &[String],
+        dated: Option<&BTreeMap<String, u64>>,
+        file: &Path,
+        reporter: &Reporter,
+    ) -> Result<()> {
+        let empty = BTreeMap::new();
+        let established = dated.unwrap_or(&empty);
         let mut refused = Vec::new();
         for name in names {
             let finding = self.finding(name, Severity::Error, file);
+            let age = established.get(name).copied().filter(|a| *a >= ESTABLISHED);
+            if let (Some(f), Some(age)) = (&finding, age) {
+                eprintln!(
+                    "lockgate: warning: {name} looks like `{}`, but the registry says it was first published {} ago: an established package, not a new look-alike; installing it",
+                    f.message.split('`').nth(1).unwrap_or(""),
+                    crate::cooldown::human(age)
+                );
+                reporter.audit(
+                    "typosquat-check",
+                    json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY, "message": f.message}),
+                );
+                continue;
+            }
+            // Age-gated rules: a look-alike the registry says is young (or cannot date) is a squat.
+            let finding = finding.or_else(|| {
+                dated?;
+                let s = self.detector.check_young(name)?;
+                let age = established.get(name).copied();
+                if age.is_some_and(|a| a >= ESTABLISHED) {
+                    return None;
+                }
+                let when = match age {
+                    Some(a) => format!("first published {} ago", crate::cooldown::human(a)),
+                    None => "not datable on the registry".to_string(),
+                };
+                Some(
+                    Finding::error(Kind::Typosquat, name.as_str(), file)
+                        .msg(format!(
+                            "looks like a typosquat of `{}` ({}) and is new ({when}): did you mean `{}`?",
+                            s.resembles, s.rule, s.resembles
+                        ))
+                        .hint(format!(
+                            "if `{name}` is really the package you want, allow it in lockgate.toml: [typosquat] allow = [\"{name}\"]"
+                        )),
+                )
+            });
             let verdict = match (&finding, self.detector.allowed(name)) {
                 (Some(_), _) => "refused",
                 (None, true) => "allowed-by-policy",
@@ -110,6 +189,11 @@ impl TypoGuard {
         }
     }
 }
+
+/// A look-alike of a popular name first published at least this long ago is an established
+/// package, not a squat (two years: the npm and PyPI squats on record were removed within days to
+/// months of publication).
+pub const ESTABLISHED: u64 = 730 * crate::cooldown::DAY;
 
 /// Internal names in an npm lockfile: in an internal scope, or resolved from an internal registry.
 pub fn npm_internal_names(lock: &Lockfile, sources: &Sources) -> BTreeSet<String> {

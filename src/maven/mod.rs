@@ -42,7 +42,7 @@ pub mod repo;
 pub mod serve;
 pub mod settings;
 pub mod wrapper;
-mod xml;
+pub(crate) mod xml;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -224,6 +224,8 @@ struct Ctx {
     /// when something must be fetched from it.
     credentials_problem: Option<Error>,
     started: Instant,
+    /// `[cooldown]`, for `lockgate lock mvn`.
+    cooldown: crate::cooldown::Cooldown,
 }
 
 impl Ctx {
@@ -253,6 +255,7 @@ impl Ctx {
             reporter,
             credentials_problem,
             started: Instant::now(),
+            cooldown: policy.cooldown.clone(),
         })
     }
 
@@ -368,17 +371,30 @@ impl Ctx {
         let lock_path = self.inv.lock_path.clone();
         let run = repo::RunRepo::fresh(&self.store)?;
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(
-            self.sources.clone(),
-            self.client.clone(),
-            self.store.clone(),
-            self.reporter.clone(),
-        ));
+        let route = Arc::new(
+            serve::RouteMode::new(
+                self.sources.clone(),
+                self.client.clone(),
+                self.store.clone(),
+                self.reporter.clone(),
+            )
+            .with_cooldown(crate::cooldown::Watch::new(
+                &self.cooldown,
+                Some(self.store.root()),
+                Vec::new(),
+                Vec::new(),
+                str::to_string,
+            )),
+        );
         gate.serve(route.clone());
         let extra = self.inv.args.goals.is_empty().then_some(DEFAULT_LOCK_GOAL);
         let code = tool::run_child(self.mvn_command(&run, &gate, false, extra)?, "mvn").await?;
         let resolved = route.finish(&lock_path).await;
         drop(gate);
+        if let Some(w) = &route.cooldown {
+            let refusals = w.verdict(code, &self.cwd.join("pom.xml"));
+            self.reporter.refuse_on_errors(&refusals)?;
+        }
         let new = resolved?;
         if code != 0 {
             eprintln!(

@@ -158,6 +158,8 @@ pub struct RouteMode {
     /// Shared with the background probes.
     seen: Arc<Mutex<Seen>>,
     probes: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The release-age cooldown (None: off). Internal groups are never filtered.
+    pub cooldown: Option<crate::cooldown::Watch>,
 }
 
 impl RouteMode {
@@ -169,6 +171,119 @@ impl RouteMode {
             reporter,
             seen: Arc::new(Mutex::new(Seen::default())),
             probes: Mutex::new(Vec::new()),
+            cooldown: None,
+        }
+    }
+
+    /// Hide versions younger than `[cooldown] min-age` (None: off).
+    pub fn with_cooldown(mut self, watch: Option<crate::cooldown::Watch>) -> RouteMode {
+        self.cooldown = watch;
+        self
+    }
+
+    /// When `version`'s POM was published: its `Last-Modified` (None when the repository sends
+    /// none). Err(reply) when the repository cannot be asked.
+    async fn pom_time(&self, coords: &Coords, version: &str, base: &Url) -> Option<i64> {
+        let path = format!(
+            "{}/{}/{version}/{}-{version}.pom",
+            coords.group_id.replace('.', "/"),
+            coords.artifact_id,
+            coords.artifact_id
+        );
+        let path = RepoPath::parse(&path).ok()?;
+        let f = self
+            .client
+            .get(&url_in(base, &path), None, &coords.gav())
+            .await
+            .ok()?;
+        f.response
+            .headers()
+            .get(reqwest::header::LAST_MODIFIED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::cooldown::parse_http_date)
+    }
+
+    /// Under the cooldown: artifact-level metadata loses the versions too young to use (checked
+    /// newest first, by each POM's `Last-Modified`, until one is old enough), unless its
+    /// `lastUpdated` shows nothing was published within `min-age`; a POM of a too-young version
+    /// is refused (the lock then fails with 28). None: serve as usual.
+    async fn cooled(
+        &self,
+        watch: &crate::cooldown::Watch,
+        path: &RepoPath,
+        coords: &Coords,
+        base: &Url,
+    ) -> Option<Reply> {
+        let name = format!("{}:{}", coords.group_id, coords.artifact_id);
+        let snapshot = |v: &str| v.ends_with("-SNAPSHOT");
+        match (&coords.file, &coords.version) {
+            (
+                FileKind::Artifact {
+                    extension,
+                    classifier,
+                    ..
+                },
+                Some(v),
+            ) if extension == "pom" && classifier.is_none() && !snapshot(v) => {
+                let published = self.pom_time(coords, v, base).await;
+                if watch.is_held(&name, v)
+                    || !watch.admit_version(
+                        &name,
+                        v,
+                        published,
+                        crate::cooldown::Clock::LastModified,
+                    )
+                {
+                    watch.demand(&name, v);
+                    return Some(Reply::NotFound(format!(
+                        "{name}:{v} is held back by the cooldown"
+                    )));
+                }
+                None
+            }
+            (FileKind::Artifact { .. }, Some(v)) if watch.is_held(&name, v) => {
+                watch.demand(&name, v);
+                Some(Reply::NotFound(format!(
+                    "{name}:{v} is held back by the cooldown"
+                )))
+            }
+            (FileKind::Metadata, None) => {
+                let (body, _) = self
+                    .client
+                    .get_bytes(&url_in(base, path), None, &name)
+                    .await
+                    .ok()?;
+                let text = std::str::from_utf8(&body).ok()?;
+                let (mut versions, last_updated) = crate::cooldown::maven_versions(text)?;
+                if watch.quiet_since(last_updated) {
+                    return Some(Reply::Bytes {
+                        status: 200,
+                        content_type: "application/xml".into(),
+                        body,
+                    });
+                }
+                versions.sort_by(|a, b| metadata::compare_versions(b, a));
+                let mut held = Vec::new();
+                for v in versions.iter().filter(|v| !snapshot(v)) {
+                    let published = self.pom_time(coords, v, base).await;
+                    if watch.admit_version(
+                        &name,
+                        v,
+                        published,
+                        crate::cooldown::Clock::LastModified,
+                    ) {
+                        break;
+                    }
+                    held.push(v.clone());
+                }
+                let out = crate::cooldown::filter_maven_metadata(
+                    text,
+                    &held,
+                    metadata::compare_versions,
+                )?;
+                Some(text_reply(out, "application/xml"))
+            }
+            _ => None,
         }
     }
 
@@ -400,6 +515,16 @@ impl Route for RouteMode {
         let (base, internal) = route.sources.source_for(&coords);
         if internal && route.sources.probe_public() {
             route.probe_public(&path, &coords);
+        }
+        let ga = format!("{}:{}", coords.group_id, coords.artifact_id);
+        if let Some(w) = route
+            .cooldown
+            .as_ref()
+            .filter(|w| !internal && w.applies(&ga))
+        {
+            if let Some(reply) = route.cooled(w, &path, &coords, base).await {
+                return reply;
+            }
         }
         if coords.file != FileKind::Metadata {
             return route.artifact(&path, &coords, base, internal).await;

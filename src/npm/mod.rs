@@ -497,8 +497,10 @@ impl Ctx {
             Some(l) => read_manifests(&self.project, l)?,
             None => read_root_manifest(&self.project)?,
         };
-        self.guard_new_names(lock.as_ref(), &manifests)?;
-        let code = self.routed(&["package-lock-only"]).await?;
+        self.guard_new_names_online(lock.as_ref(), &manifests)
+            .await?;
+        let new_names = self.new_names(lock.as_ref(), &manifests);
+        let code = self.routed(&["package-lock-only"], new_names).await?;
         if code != 0 || self.inv.dry_run {
             // `--dry-run`: npm resolved through the gate and changed nothing; neither does
             // lockgate (the locked install would install the old lockfile).
@@ -536,18 +538,21 @@ impl Ctx {
     /// Run the user's npm command (plus `extra` flags) against a route-mode gate: each name is
     /// answered from its one source. A failure the gate saw (auth, insecure redirect) wins over
     /// npm's own exit code.
-    async fn routed(&self, extra: &[&str]) -> Result<i32> {
+    async fn routed(&self, extra: &[&str], new_names: Vec<String>) -> Result<i32> {
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));
             }
         }
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(
-            self.sources.clone(),
-            self.client.clone(),
-            self.reporter.clone(),
-        ));
+        let route = Arc::new(
+            serve::RouteMode::new(
+                self.sources.clone(),
+                self.client.clone(),
+                self.reporter.clone(),
+            )
+            .with_cooldown(self.cooldown_watch(new_names)),
+        );
         gate.serve(route.clone());
         let ours: Vec<(String, String)> = extra
             .iter()
@@ -557,17 +562,22 @@ impl Ctx {
         let args = npm_argv(self.version.as_deref(), &self.args, &BTreeMap::new(), &ours)?;
         let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
         route.finish().await;
-        match route.take_failure().or_else(|| gate.direct_error("npm")) {
-            Some(e) => Err(e),
-            None => Ok(code),
+        if let Some(e) = route.take_failure().or_else(|| gate.direct_error("npm")) {
+            return Err(e);
         }
+        if let Some(w) = &route.cooldown {
+            let refusals = w.verdict(code, &self.project.join("package.json"));
+            self.reporter.refuse_on_errors(&refusals)?;
+        }
+        Ok(code)
     }
 
     /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
     /// name's one source; npm checks each tarball against the registry's integrity.
     async fn global_install(&mut self) -> Result<i32> {
-        self.guard_new_names(None, &BTreeMap::new())?;
-        let code = self.routed(&[]).await?;
+        self.guard_new_names_online(None, &BTreeMap::new()).await?;
+        let new_names = self.new_names(None, &BTreeMap::new());
+        let code = self.routed(&[], new_names).await?;
         if code == 0 {
             eprintln!("lockgate: global install done with install scripts off; if a package needs its script, review it and run `npm rebuild -g <pkg>`");
         }
@@ -592,6 +602,91 @@ impl Ctx {
         }
         let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
         guard.guard_new(&names, &self.project.join("package.json"), &self.reporter)
+    }
+
+    /// [`Ctx::guard_new_names`] with the registry's metadata: a name that looks like a popular
+    /// one but was first published long ago (its packument's `time.created`) is an established
+    /// near-name and passes (with a warning); a recent or unknown one is refused (24).
+    async fn guard_new_names_online(
+        &self,
+        lock: Option<&Lockfile>,
+        manifests: &BTreeMap<String, Value>,
+    ) -> Result<()> {
+        let names = typoguard::npm_new_names(lock, manifests, self.command_packages());
+        if names.is_empty() {
+            return Ok(());
+        }
+        let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
+        // A name's age is a fact of today: the wall clock, not `LOCKGATE_NOW`.
+        let now = crate::cooldown::wall_clock();
+        let ages = guard
+            .popular_suspects(&names)
+            .into_iter()
+            .map(|name| async move {
+                let url = plan::packument_url(self.sources.registry_for(&name), &name);
+                let created = self
+                    .client
+                    .get_bytes(&url, Some("application/json"), &name)
+                    .await
+                    .ok()
+                    .and_then(|(b, _)| serde_json::from_slice::<Value>(&b).ok())
+                    .and_then(|doc| {
+                        doc["time"]["created"]
+                            .as_str()
+                            .and_then(crate::cooldown::parse_rfc3339)
+                    });
+                created.map(|c| (name, now.saturating_sub(c).max(0) as u64))
+            });
+        let established: BTreeMap<String, u64> = futures_util::future::join_all(ages)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        guard.guard_new_established(
+            &names,
+            &established,
+            &self.project.join("package.json"),
+            &self.reporter,
+        )
+    }
+
+    /// Names this command adds: packages on the command line and direct dependencies that the
+    /// lockfile does not have yet.
+    fn new_names(
+        &self,
+        lock: Option<&Lockfile>,
+        manifests: &BTreeMap<String, Value>,
+    ) -> Vec<String> {
+        typoguard::npm_new_names(lock, manifests, self.command_packages())
+    }
+
+    fn command_packages(&self) -> &[String] {
+        match &self.inv.action {
+            Action::Install { packages } | Action::Update { packages } => packages.as_slice(),
+            _ => &[],
+        }
+    }
+
+    /// The cooldown for a route-mode run (None when `[cooldown]` turns it off). Versions the
+    /// user names exactly (`foo@1.2.3`) are remembered so that holding one is refused with 28.
+    fn cooldown_watch(&self, new_names: Vec<String>) -> Option<crate::cooldown::Watch> {
+        let explicit = self
+            .command_packages()
+            .iter()
+            .filter_map(|spec| {
+                let i = spec.rfind('@').filter(|&i| i > 0)?;
+                let (name, version) = (&spec[..i], &spec[i + 1..]);
+                (!name.contains(':') && version.starts_with(|c: char| c.is_ascii_digit()))
+                    .then(|| (name.to_string(), version.to_string()))
+            })
+            .collect();
+        crate::cooldown::Watch::new(
+            &self.policy.cooldown,
+            Some(self.store.root()),
+            new_names,
+            explicit,
+            str::to_string,
+        )
     }
 
     fn route_touches_internal(&self) -> bool {

@@ -132,6 +132,10 @@ pub struct RouteMode {
     offers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Names npm resolved through the gate (for the audit log and typosquat checks).
     pub resolved: Mutex<Vec<String>>,
+    /// The release-age cooldown (None: off). Internal names are never filtered.
+    pub cooldown: Option<crate::cooldown::Watch>,
+    /// The upstream's abbreviated packuments carry no `modified`: skip the cheap path.
+    corgi_undated: std::sync::atomic::AtomicBool,
 }
 
 impl RouteMode {
@@ -144,7 +148,15 @@ impl RouteMode {
             checked: Mutex::new(HashSet::new()),
             offers: Mutex::new(Vec::new()),
             resolved: Mutex::new(Vec::new()),
+            cooldown: None,
+            corgi_undated: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Filter packuments through the cooldown (`[cooldown]`; None: off).
+    pub fn with_cooldown(mut self, watch: Option<crate::cooldown::Watch>) -> RouteMode {
+        self.cooldown = watch;
+        self
     }
 
     /// The first error that should decide lockgate's exit code (auth, insecure redirect…).
@@ -240,6 +252,102 @@ impl RouteMode {
     }
 }
 
+impl RouteMode {
+    /// A public packument or tarball under the cooldown: packuments are fetched whole (the
+    /// abbreviated form has no `time`) unless the abbreviated one shows nothing changed within
+    /// `min-age`, and relayed without the versions too young to install; a tarball of a held
+    /// version is refused.
+    async fn cooled(
+        &self,
+        watch: &crate::cooldown::Watch,
+        raw_path: &str,
+        name: &str,
+        url: &Url,
+        accept: Option<&str>,
+    ) -> Reply {
+        let decoded = percent_decode(raw_path);
+        if let Some((_, file)) = decoded.split_once("/-/") {
+            let base = name.rsplit('/').next().unwrap_or(name);
+            let version = file
+                .strip_prefix(&format!("{base}-"))
+                .and_then(|f| f.strip_suffix(".tgz"));
+            if version.is_some_and(|v| watch.is_held(name, v)) {
+                return Reply::NotFound(format!(
+                    "{name}@{} is held back by the cooldown",
+                    version.unwrap_or_default()
+                ));
+            }
+            return self.relay(name, url, accept).await;
+        }
+        let corgi = accept.is_some_and(|a| a.contains("application/vnd.npm.install-v1+json"));
+        let dated = !self
+            .corgi_undated
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if corgi && dated && !watch.is_new(name) {
+            // Cheap path: an abbreviated packument whose `modified` is older than min-age has no
+            // version young enough to hold. A registry whose abbreviated packuments carry no
+            // `modified` (Verdaccio) is asked for full ones from then on.
+            match self.client.get_bytes(url, accept, name).await {
+                Ok((body, _)) => {
+                    let doc = serde_json::from_slice::<Value>(&body).ok();
+                    if doc.as_ref().is_some_and(|d| d.get("modified").is_none()) {
+                        self.corgi_undated
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    let modified = doc.and_then(|v| {
+                        v["modified"]
+                            .as_str()
+                            .and_then(crate::cooldown::parse_rfc3339)
+                    });
+                    if modified.is_some_and(|m| {
+                        watch.policy.decide(m, crate::cooldown::now())
+                            == crate::cooldown::Decision::Admit
+                    }) {
+                        return Reply::json(body);
+                    }
+                }
+                Err(e) => return self.upstream_error(e),
+            }
+        }
+        match self
+            .client
+            .get_bytes(url, Some("application/json"), name)
+            .await
+        {
+            Ok((body, final_url)) => {
+                self.reporter.audit(
+                    "route",
+                    json!({"package": name, "source": "public", "url": crate::error::redact_url(final_url.as_str())}),
+                );
+                match watch.npm_packument(name, &body, version_cmp) {
+                    Ok(Some(filtered)) => Reply::json(filtered),
+                    Ok(None) => Reply::json(body),
+                    Err(msg) => Reply::NotFound(msg),
+                }
+            }
+            Err(e) => self.upstream_error(e),
+        }
+    }
+
+    async fn relay(&self, name: &str, url: &Url, accept: Option<&str>) -> Reply {
+        match self.client.get(url, accept, name).await {
+            Ok(f) => Reply::Upstream(f.response),
+            Err(e) => self.upstream_error(e),
+        }
+    }
+
+    fn upstream_error(&self, e: Error) -> Reply {
+        match e {
+            e @ Error::Unavailable { .. } => Reply::NotFound(e.to_string()),
+            e => {
+                let msg = e.to_string();
+                self.fail(e);
+                Reply::NotFound(msg)
+            }
+        }
+    }
+}
+
 fn valid_name(n: &str) -> bool {
     let parts: Vec<&str> = n.split('/').collect();
     let ok = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.starts_with('-');
@@ -266,6 +374,13 @@ impl Route for RouteMode {
         }
         self.resolved.lock().unwrap().push(name.clone());
         let accept = req.headers.get("accept").and_then(|v| v.to_str().ok());
+        if let Some(watch) = self
+            .cooldown
+            .as_ref()
+            .filter(|w| !internal && w.applies(&name))
+        {
+            return self.cooled(watch, &req.path, &name, &url, accept).await;
+        }
         match self.client.get(&url, accept, &name).await {
             Ok(f) => {
                 self.reporter.audit(

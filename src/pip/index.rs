@@ -40,6 +40,8 @@ pub struct FileEntry {
     pub yanked: Option<String>,
     /// The index serves the file's core metadata at `{url}.metadata` (PEP 658/714).
     pub core_metadata: Option<CoreMetadata>,
+    /// PEP 700 `upload-time` (RFC 3339), JSON pages only; the release-age cooldown reads it.
+    pub upload_time: Option<String>,
 }
 
 /// A PEP 658 metadata file, with its hash when the index gives it.
@@ -135,6 +137,7 @@ pub fn parse_html(page_url: &str, body: &str) -> Result<Vec<FileEntry>, IndexErr
                         .has("data-yanked")
                         .then(|| tag.attr("data-yanked").unwrap_or_default().to_string()),
                     core_metadata: metadata.and_then(html_metadata),
+                    upload_time: None,
                 });
             }
             _ => {}
@@ -187,6 +190,7 @@ pub fn parse_json(page_url: &str, body: &str) -> Result<Vec<FileEntry>, IndexErr
                         sha256: hashes.get("sha256").map(|h| h.to_ascii_lowercase()),
                     }),
                 },
+                upload_time: file.upload_time,
             })
         })
         .collect()
@@ -259,6 +263,7 @@ struct JsonFile {
     yanked: Yanked,
     core_metadata: Option<JsonMetadata>,
     dist_info_metadata: Option<JsonMetadata>,
+    upload_time: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -460,6 +465,7 @@ mod tests {
                 requires_python: None,
                 yanked: None,
                 core_metadata: None,
+                upload_time: None,
             }
         );
         assert_eq!(files[1].filename, "myorg-payments-client-1.2.4.tar.gz");
@@ -511,7 +517,18 @@ mod tests {
             PYPI_JSON,
         )
         .unwrap();
-        assert_eq!(json[0], html[0]);
+        assert_eq!(
+            json[0].upload_time.as_deref(),
+            Some("2024-05-20T16:08:19.530618Z"),
+            "PEP 700 upload-time (JSON only)"
+        );
+        assert_eq!(
+            FileEntry {
+                upload_time: None,
+                ..json[0].clone()
+            },
+            html[0]
+        );
         assert_eq!(json[1].yanked, None);
         assert_eq!(json[1].filename, "requests-2.32.3.tar.gz");
         let last = &json[2];
@@ -590,6 +607,7 @@ mod tests {
             requires_python: Some("!=3.0.*,!=3.1.*,!=3.2.*,>=2.7".into()),
             yanked: None,
             core_metadata: None,
+            upload_time: None,
         };
         let v = |s| Version::parse(s).unwrap();
         assert_eq!(six.supports_python(&v("3.11.7")), Ok(true));

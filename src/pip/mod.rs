@@ -419,6 +419,7 @@ impl Ctx {
                     requires_python: note.requires_python,
                     yanked: None,
                     core_metadata: None,
+                    upload_time: None,
                 })
             })
             .collect();
@@ -668,6 +669,85 @@ impl Ctx {
 
     // ----- route mode -----
 
+    /// The cooldown for a route-mode run: every name pip is asked for directly is one the user
+    /// adds (there is no lock to compare with), and `name==version` pins are remembered so that
+    /// holding one is refused with 28.
+    fn cooldown_watch(
+        &self,
+        names: &[String],
+        inputs: &[requirements::Requirement],
+        set: &RequirementSet,
+    ) -> Option<crate::cooldown::Watch> {
+        let explicit = inputs
+            .iter()
+            .chain(&set.requirements)
+            .filter_map(|r| {
+                let text = r.text.split(';').next()?.trim();
+                let (n, v) = text.split_once("==")?;
+                let v = v.trim();
+                (!v.is_empty() && !v.contains([',', '*', ' '])).then(|| {
+                    (
+                        name::normalize(n.split('[').next().unwrap_or(n).trim()),
+                        v.to_string(),
+                    )
+                })
+            })
+            .collect();
+        crate::cooldown::Watch::new(
+            &self.policy.cooldown,
+            Some(self.store.root()),
+            names.to_vec(),
+            explicit,
+            name::normalize,
+        )
+    }
+
+    /// Typosquat suspects (look-alikes of popular names) that the index says were first uploaded
+    /// two or more years ago (PEP 700 `upload-time`): established near-names, not squats. Each is
+    /// announced and audited; the caller lets them through.
+    async fn established(&self, guard: &TypoGuard, findings: &[Finding]) -> Vec<String> {
+        let suspects: Vec<String> = findings
+            .iter()
+            .filter(|f| f.kind == Kind::Typosquat)
+            .map(|f| f.package.clone())
+            .collect();
+        let suspects = guard.popular_suspects(&suspects);
+        let now = crate::cooldown::wall_clock();
+        let mut out = Vec::new();
+        for name in suspects {
+            let (index, internal) = self.sources.index_for(&name);
+            if internal {
+                continue;
+            }
+            let Ok(Some((_, files))) = project_page(&self.client, index, &name).await else {
+                continue;
+            };
+            let created = files
+                .iter()
+                .filter_map(|f| {
+                    f.upload_time
+                        .as_deref()
+                        .and_then(crate::cooldown::parse_rfc3339)
+                })
+                .min();
+            let Some(age) = created.map(|c| now.saturating_sub(c).max(0) as u64) else {
+                continue;
+            };
+            if age >= crate::typoguard::ESTABLISHED {
+                eprintln!(
+                    "lockgate: warning: {name} looks like a popular name, but the index says it was first uploaded {} ago: an established package, not a new look-alike; installing it",
+                    crate::cooldown::human(age)
+                );
+                self.reporter.audit(
+                    "typosquat-check",
+                    json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY}),
+                );
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// No lock: pip resolves through the gate. Requirements files without hashes are read here
     /// and handed to pip rewritten (their option lines dropped), like `-c` files.
     async fn route(&self, set: &RequirementSet) -> Result<i32> {
@@ -701,7 +781,8 @@ impl Ctx {
                 })?,
             );
         }
-        let guard = TypoGuard::pip(&self.policy, &known_internal_names(&self.cwd, &prefixes));
+        let internal_names = known_internal_names(&self.cwd, &prefixes);
+        let mut guard = TypoGuard::pip(&self.policy, &internal_names);
         let mut names = Vec::new();
         let mut findings = Vec::new();
         for r in inputs.iter().chain(&set.requirements) {
@@ -723,6 +804,13 @@ impl Ctx {
                 ),
             }
         }
+        let established = self.established(&guard, &findings).await;
+        if !established.is_empty() {
+            findings.retain(|f| !(f.kind == Kind::Typosquat && established.contains(&f.package)));
+            let mut policy = self.policy.clone();
+            policy.typosquat_allow.extend(established);
+            guard = TypoGuard::pip(&policy, &internal_names);
+        }
         self.reporter.refuse_on_errors(&findings)?;
         let in_files: Vec<String> = plan::overridden(&set.options)
             .iter()
@@ -737,16 +825,19 @@ impl Ctx {
         let rewritten = self.rewrite_requirements(set)?;
 
         let mut gate = Gate::bind().await?;
-        let route = Arc::new(serve::RouteMode::new(
-            self.sources.clone(),
-            self.client.clone(),
-            self.reporter.clone(),
-            self.store.clone(),
-            gate.url(),
-            &self.policy.pip.allow_sdist,
-            guard,
-            self.missing_password.clone(),
-        ));
+        let route = Arc::new(
+            serve::RouteMode::new(
+                self.sources.clone(),
+                self.client.clone(),
+                self.reporter.clone(),
+                self.store.clone(),
+                gate.url(),
+                &self.policy.pip.allow_sdist,
+                guard,
+                self.missing_password.clone(),
+            )
+            .with_cooldown(self.cooldown_watch(&names, &inputs, set)),
+        );
         gate.serve(route.clone());
         let mut args = self.command_args();
         args.extend(
@@ -789,6 +880,10 @@ impl Ctx {
         drop(gate);
         if let Some(e) = route.take_failure().or(direct) {
             return Err(e);
+        }
+        if let Some(w) = &route.cooldown {
+            self.reporter
+                .refuse_on_errors(&w.verdict(code, Path::new("the index")))?;
         }
         let only_sdists = route.only_sdists();
         if code != 0 && !only_sdists.is_empty() {

@@ -830,6 +830,7 @@ vcs = {{ type = "git", url = "https://github.com/o/tool", commit-id = "abc" }}
             requires_python: None,
             yanked: None,
             core_metadata: None,
+            upload_time: None,
         }
     }
 

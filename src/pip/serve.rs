@@ -60,6 +60,8 @@ pub struct RouteMode {
     offers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Files pip downloaded through the gate: (package id, internal, bytes downloaded by lockgate).
     pub served: Mutex<Vec<(String, bool, u64)>>,
+    /// The release-age cooldown (None: off). Internal names are never filtered.
+    pub cooldown: Option<crate::cooldown::Watch>,
 }
 
 impl RouteMode {
@@ -89,7 +91,44 @@ impl RouteMode {
             checked: Mutex::new(HashSet::new()),
             offers: Mutex::new(Vec::new()),
             served: Mutex::new(Vec::new()),
+            cooldown: None,
         }
+    }
+
+    /// Withhold files younger than `[cooldown] min-age` (None: off).
+    pub fn with_cooldown(mut self, watch: Option<crate::cooldown::Watch>) -> RouteMode {
+        self.cooldown = watch;
+        self
+    }
+
+    /// Which files of `name`'s page the cooldown lets pip see (all, when it does not apply).
+    fn cooled(
+        &self,
+        name: &str,
+        internal: bool,
+        entries: &[FileEntry],
+    ) -> Result<Vec<bool>, String> {
+        let Some(w) = self
+            .cooldown
+            .as_ref()
+            .filter(|w| !internal && w.applies(name))
+        else {
+            return Ok(vec![true; entries.len()]);
+        };
+        let dists: Vec<Option<DistName>> = entries
+            .iter()
+            .map(|e| DistName::parse(&e.filename).ok())
+            .collect();
+        let files: Vec<crate::cooldown::IndexFile> = entries
+            .iter()
+            .zip(&dists)
+            .map(|(e, d)| crate::cooldown::IndexFile {
+                filename: &e.filename,
+                version: d.as_ref().map_or("", |d| d.version()),
+                upload_time: e.upload_time.as_deref(),
+            })
+            .collect();
+        w.files(name, &files)
     }
 
     /// The first error that decides lockgate's exit code (typosquat, auth, integrity…).
@@ -152,11 +191,15 @@ impl RouteMode {
             json!({"package": name, "source": source_label(internal), "url": redact_url(page_url.as_str())}),
         );
         let allow_sdist = self.allow_sdist.contains(&name);
+        let keep = match self.cooled(&name, internal, &entries) {
+            Ok(k) => k,
+            Err(msg) => return Reply::NotFound(msg),
+        };
         let mut out = Vec::new();
         let mut withheld = false;
         {
             let mut files = self.files.lock().unwrap();
-            for e in entries {
+            for (e, _) in entries.into_iter().zip(keep).filter(|(_, k)| *k) {
                 let Ok(dist) = DistName::parse(&e.filename) else {
                     continue;
                 };
@@ -369,6 +412,7 @@ mod tests {
                 requires_python: Some(">=3.8, <4 & \"x\"".into()),
                 yanked: None,
                 core_metadata: None,
+                upload_time: None,
             },
             FileEntry {
                 filename: "a_b-0.9-py3-none-any.whl".into(),
@@ -377,6 +421,7 @@ mod tests {
                 requires_python: None,
                 yanked: Some("broken <build>".into()),
                 core_metadata: None,
+                upload_time: None,
             },
         ]
     }

@@ -25,6 +25,11 @@ pub struct Corpus {
     /// npm only: the scopes of popular scoped names (`babel` for `@babel/core`), which their
     /// owners control, so a name inside one cannot be a squat but a look-alike scope can.
     pub(super) scopes: Index,
+    /// npm only: unscoped forms of popular scoped names → the scoped name: the bare name
+    /// (`core-tracing` for `@azure/core-tracing`), scope and name joined (`azure-core-tracing`),
+    /// and the bare name's trailing words (`syntax-decorators` for
+    /// `@babel/plugin-syntax-decorators`). The first popular name to claim a form keeps it.
+    pub(super) unscoped: HashMap<String, String>,
 }
 
 /// The corpus for `eco`, parsed and indexed by the first caller (25-45 ms for PyPI in a release
@@ -49,9 +54,25 @@ impl Corpus {
             .collect();
         scopes.sort_unstable();
         scopes.dedup();
+        let mut unscoped = HashMap::new();
+        for name in &names {
+            let (Some(scope), bare) = split_scope(name) else {
+                continue;
+            };
+            let mut forms = vec![bare.to_owned(), format!("{scope}-{bare}")];
+            forms.extend(
+                bare.match_indices('-')
+                    .map(|(i, _)| bare[i + 1..].to_owned())
+                    .filter(|rest| rest.contains('-')),
+            );
+            for form in forms {
+                unscoped.entry(form).or_insert_with(|| name.clone());
+            }
+        }
         Corpus {
             names: Index::new(eco, names),
             scopes: Index::new(eco, scopes),
+            unscoped,
         }
     }
 }

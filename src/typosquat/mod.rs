@@ -66,6 +66,9 @@ pub enum Rule {
     AffixReplaced { seen: String, expected: String },
     /// An internal scoped name published without its scope.
     ScopeRemoved,
+    /// A popular scoped package's name without its scope (`core-tracing` for
+    /// `@azure/core-tracing`).
+    ScopeDropped,
     /// A scope that imitates an internal or popular one.
     ScopeLookAlike,
     /// An internal name published without its internal prefix (PyPI).
@@ -78,7 +81,7 @@ impl Rule {
     /// Preference when a name resembles several others: lower is more telling.
     fn rank(&self) -> u8 {
         match self {
-            Rule::ScopeRemoved | Rule::PrefixRemoved => 0,
+            Rule::ScopeRemoved | Rule::PrefixRemoved | Rule::ScopeDropped => 0,
             Rule::ScopeLookAlike | Rule::PrefixLookAlike => 1,
             Rule::CaseChanged => 2,
             Rule::SeparatorChanged => 3,
@@ -107,6 +110,7 @@ impl fmt::Display for Rule {
                 write!(f, "affix {seen} instead of {expected}")
             }
             Rule::ScopeRemoved => f.write_str("scope removed"),
+            Rule::ScopeDropped => f.write_str("scope dropped"),
             Rule::ScopeLookAlike => f.write_str("scope look-alike"),
             Rule::PrefixRemoved => f.write_str("internal prefix removed"),
             Rule::PrefixLookAlike => f.write_str("prefix look-alike"),
@@ -268,6 +272,60 @@ impl Detector {
         .map(|(r, rule)| finding(r, rule, false))
     }
 
+    /// Rules for names the registry says are new (first published less than two years ago, or
+    /// not datable): a look-alike that [`Detector::check`] lets pass because, on its own, the
+    /// resemblance also fits unrelated established packages. Unscoped copies of popular scoped
+    /// packages (`core-tracing`, `syntax-decorators`), single edits on short words and digit
+    /// edits (`chalc`, `boto33`), and affixes such as `-npm`, `-lite`, a plural `s`, a bare `py`
+    /// prefix. The caller asks the registry and refuses only a young name; offline, `check`'s
+    /// verdict stands.
+    pub fn check_young(&self, name: &str) -> Option<Finding> {
+        let norm = rules::normalize(self.eco, name);
+        if norm.is_empty()
+            || self.allow.contains(&norm)
+            || self.popular.names.contains(&norm)
+            || self.internal.contains(&norm)
+            || split_scope(&norm).0.is_some()
+            || self
+                .namespaces
+                .iter()
+                .any(|p| self.eco == Ecosystem::Pypi && norm.starts_with(p.as_str()))
+        {
+            return None;
+        }
+        let finding = |resembles: String, rule: Rule| Finding {
+            name: norm.clone(),
+            resembles,
+            rule,
+            internal: false,
+        };
+        if let Some(scoped) = self.popular.unscoped.get(&norm) {
+            return Some(finding(scoped.clone(), Rule::ScopeDropped));
+        }
+        let lower = norm.to_ascii_lowercase();
+        let (prefixes, suffixes) = rules::young_affixes(self.eco);
+        let stems = prefixes
+            .iter()
+            .filter_map(|p| lower.strip_prefix(p).map(|s| (s, *p)))
+            .chain(
+                suffixes
+                    .iter()
+                    .filter_map(|s| lower.strip_suffix(s).map(|t| (t, *s))),
+            );
+        for (stem, affix) in stems {
+            let stem = stem.trim_matches(['-', '_', '.']);
+            if stem.len() >= 3 && self.popular.names.contains(stem) {
+                return Some(finding(stem.to_owned(), Rule::AffixAdded(affix.to_owned())));
+            }
+        }
+        closest(&self.popular.names, name, &norm, |t| {
+            (!t.starts_with('@'))
+                .then(|| rules::classify(self.eco, name, &norm, t, Against::Young))
+                .flatten()
+        })
+        .map(|(r, rule)| finding(r, rule))
+    }
+
     /// npm `@scope/bare`: compared with internal names inside an internal scope, otherwise only its
     /// scope can be an imitation.
     fn check_scoped(
@@ -385,6 +443,45 @@ mod tests {
 
     fn s(resembles: &str, rule: &str, internal: bool) -> (String, String, bool) {
         (resembles.to_owned(), rule.to_owned(), internal)
+    }
+
+    #[test]
+    fn age_gated_rules_cover_the_classes_names_alone_cannot() {
+        let d = npm();
+        let young = |d: &Detector, n: &str| {
+            assert!(d.check(n).is_none(), "{n} flags by name alone");
+            let f = d
+                .check_young(n)
+                .unwrap_or_else(|| panic!("{n} should flag if new"));
+            (f.resembles, f.rule.to_string())
+        };
+        let r = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        // JFrog, March 2022: 218 unscoped copies of @azure packages (`core-tracing`).
+        assert_eq!(
+            young(&d, "core-tracing"),
+            r("@azure/core-tracing", "scope dropped")
+        );
+        assert_eq!(
+            young(&d, "azure-identity"),
+            r("@azure/identity", "scope dropped")
+        );
+        // PhantomRaven (OpenSSF MAL-0000-phantomraven-*): scope and `plugin-` dropped.
+        assert_eq!(
+            young(&d, "syntax-decorators"),
+            r("@babel/plugin-syntax-decorators", "scope dropped")
+        );
+        assert_eq!(young(&d, "chalc"), r("chalk", "one character changed"));
+        assert_eq!(young(&d, "lodash-npm"), r("lodash", "affix -npm added"));
+        assert_eq!(young(&d, "axios-lite"), r("axios", "affix -lite added"));
+        assert_eq!(young(&d, "chalks"), r("chalk", "affix s added"));
+        let p = pypi();
+        assert_eq!(young(&p, "boto33"), r("boto3", "one character added"));
+        assert_eq!(young(&p, "pyrequests"), r("requests", "affix py added"));
+        // Popular, internal, allowed and in-namespace names never flag, young or not.
+        for n in ["chalk", "@azure/identity", "expresso", "@myorg/ui-kit"] {
+            assert!(d.check_young(n).is_none(), "{n}");
+        }
+        assert!(p.check_young("myorg-anything").is_none());
     }
 
     #[test]

@@ -15,6 +15,10 @@ pub(super) enum Against {
     Popular,
     /// The project's internal names, and the few (about 260) popular npm scopes.
     Internal,
+    /// The popular corpus, for rules that flag only names the registry says are new (see
+    /// `Detector::check_young`): single edits on short words and digit edits, which on their own
+    /// land on unrelated real packages too often.
+    Young,
 }
 
 impl Against {
@@ -33,7 +37,7 @@ impl Against {
     fn min_edit_len(self) -> usize {
         match self {
             Against::Popular => 6,
-            Against::Internal => 4,
+            Against::Internal | Against::Young => 4,
         }
     }
 
@@ -44,7 +48,7 @@ impl Against {
     fn min_transpose_len(self) -> usize {
         match self {
             Against::Popular => 5,
-            Against::Internal => 4,
+            Against::Internal | Against::Young => 4,
         }
     }
 }
@@ -208,8 +212,23 @@ pub(super) fn classify(
     // typos (measured on the held-out names): a different first letter (`ghooks`/`ahooks`,
     // `hickle`/`sickle`: people rarely mistype it) and digits added or changed (`angular2`,
     // `pypdf3`/`pypdf2`, `babel-preset-es2016`: forks and majors).
-    let naming = edit.at == 0 || (edit.digits && edit.rule != Rule::CharRemoved);
-    (edit.word_len >= min_len && (against == Against::Internal || !naming)).then_some(edit.rule)
+    let naming = match against {
+        Against::Internal => false,
+        // Young names: digits added or changed count (`boto33`); the first letter still does not.
+        Against::Young => edit.at == 0,
+        Against::Popular => edit.at == 0 || (edit.digits && edit.rule != Rule::CharRemoved),
+    };
+    (edit.word_len >= min_len && !naming).then_some(edit.rule)
+}
+
+/// Affixes that, on a name the registry says is new, pass it off as a variant of a popular
+/// package: npm `-npm`/`npm-`, `-lite`, a plural `s`; PyPI's bare `py`/`python` prefixes,
+/// `-lite`, a plural `s`. On established names they are ordinary naming (`pykdtree`, `colors`).
+pub(super) fn young_affixes(eco: Ecosystem) -> (&'static [&'static str], &'static [&'static str]) {
+    match eco {
+        Ecosystem::Npm => (&["npm-", "node"], &["-npm", "-lite", "s"]),
+        Ecosystem::Pypi => (&["py", "python"], &["-lite", "s"]),
+    }
 }
 
 /// A single edit between two names.

@@ -99,6 +99,10 @@ impl Sandbox {
         env.insert("LOCKGATE_AUDIT_LOG".into(), path("audit.jsonl"));
         // No org policy unless a test writes one (empty = none; a missing file is an error).
         env.insert("LOCKGATE_SYSTEM_CONFIG".into(), OsString::new());
+        // Fixtures are published seconds before they are installed: judge the release-age
+        // cooldown as of a date far ahead so only tests about the cooldown (which remove this)
+        // see it hold anything back.
+        env.insert("LOCKGATE_NOW".into(), "2100-01-01T00:00:00Z".into());
         Sandbox { dir, env }
     }
 

@@ -1,0 +1,612 @@
+//! The release-age cooldown and the new-package check (`[cooldown]`, exit 28) on the loopback
+//! testbed: real Verdaccio, pypiserver, npm, pip and the lockgate binary.
+//!
+//! Ages are controlled as a fixture step: after `npm publish`, the `time` map in Verdaccio's
+//! storage (`<name>/package.json`) is rewritten to say when each version was "published";
+//! Verdaccio serves it from there on the next request. Each scenario shows the plain tool first
+//! (it takes the brand-new version) and then lockgate holding. The sandbox's usual
+//! `LOCKGATE_NOW` (a date far ahead, so other tests' fresh fixtures pass) is removed here.
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::maven::{maven_project, maven_repos, maven_settings, MavenArtifact, MavenRepo};
+use common::npm::{npm_registries, NpmPackage, NpmRegistries};
+use common::process::{spawn_server, test_root, ServerProcess};
+use common::pypi::{build_wheel, installed_version as pip_installed, PypiServer};
+use common::sandbox::{base_env, command_with_env};
+use common::{tools, uniq, Sandbox};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const TOKEN_VAR: &str = "INTERNAL_NPM_TOKEN";
+const HOUR: u64 = 3600;
+const DAY: u64 = 86_400;
+
+fn rfc3339_ago(secs: u64) -> String {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - secs;
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("@{t}"), "+%Y-%m-%dT%H:%M:%S.000Z"])
+        .output()
+        .expect("date");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Rewrites the `time` map of `name` in Verdaccio's storage: each version to `now - age`, and
+/// `created` to `now - created_ago`, `modified` to the newest.
+fn set_ages(reg: &NpmRegistries, name: &str, created_ago: u64, ages: &[(&str, u64)]) {
+    let path = reg.public.packument_path(name);
+    let mut doc: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    let time = doc["time"].as_object_mut().expect("verdaccio records time");
+    for (v, age) in ages {
+        time.insert(v.to_string(), rfc3339_ago(*age).into());
+    }
+    time.insert("created".into(), rfc3339_ago(created_ago).into());
+    let newest = ages.iter().map(|(_, a)| *a).min().unwrap_or(created_ago);
+    time.insert("modified".into(), rfc3339_ago(newest).into());
+    fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+}
+
+/// `lib` 1.0.0 (10 days old) and 1.1.0 (1 hour old), and `parent` 1.0.0 (old) that depends on
+/// `lib@^1.0.0`: the shape of the axios compromise (a hijacked release of a trusted package,
+/// reached directly or transitively).
+fn hijacked_release(reg: &NpmRegistries) -> (String, String) {
+    let lib = uniq("axioslike");
+    let parent = uniq("uses-axioslike");
+    for v in ["1.0.0", "1.1.0"] {
+        reg.public
+            .publish(&reg.attacker_token, &NpmPackage::new(&lib, v));
+    }
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new(&parent, "1.0.0").dependency(&lib, "^1.0.0"),
+    );
+    set_ages(
+        reg,
+        &lib,
+        400 * DAY,
+        &[("1.0.0", 10 * DAY), ("1.1.0", HOUR)],
+    );
+    set_ages(reg, &parent, 400 * DAY, &[("1.0.0", 100 * DAY)]);
+    (lib, parent)
+}
+
+fn sandbox(reg: &NpmRegistries, extra_policy: &str) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.remove_env("LOCKGATE_NOW");
+    sb.npmrc(&format!("registry={}", reg.public.url));
+    sb.set_env(TOKEN_VAR, reg.internal_token.as_str());
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "[npm]\nregistry = \"{}\"\n[npm.internal]\nregistry = \"{}\"\nscopes = [\"@myorg\"]\ntoken-env = \"{TOKEN_VAR}\"\n{extra_policy}",
+            reg.public.url, reg.internal.url
+        ),
+    );
+    sb.write(
+        "package.json",
+        r#"{"name": "app", "version": "1.0.0", "dependencies": {}}"#,
+    );
+    sb
+}
+
+fn installed_version(sb: &Sandbox, name: &str) -> Option<String> {
+    let text = fs::read_to_string(sb.path(format!("node_modules/{name}/package.json"))).ok()?;
+    serde_json::from_str::<Value>(&text).ok()?["version"]
+        .as_str()
+        .map(str::to_string)
+}
+
+fn plain_npm(sb: &Sandbox, reg: &NpmRegistries) -> Command {
+    let mut cmd = sb.cmd(&tools().npm);
+    cmd.arg(format!("--registry={}", reg.public.url));
+    cmd
+}
+
+#[test]
+fn npm_route_mode_picks_the_newest_version_old_enough_plain_npm_takes_the_new_one() {
+    let reg = npm_registries();
+    let (lib, parent) = hijacked_release(reg);
+
+    // Plain npm: the hour-old release, directly and transitively.
+    let plain = sandbox(reg, "");
+    plain
+        .run(plain_npm(&plain, reg).args(["install", "--ignore-scripts", &lib, &parent]))
+        .ok();
+    assert_eq!(installed_version(&plain, &lib).as_deref(), Some("1.1.0"));
+
+    // lockgate: the newest version at least 3 days old, for the direct and the transitive use.
+    let sb = sandbox(reg, "");
+    let run = sb.run(sb.shim("npm").args(["install", &parent])).ok();
+    assert_eq!(installed_version(&sb, &parent).as_deref(), Some("1.0.0"));
+    assert_eq!(installed_version(&sb, &lib).as_deref(), Some("1.0.0"));
+    assert!(
+        run.stderr.contains(&format!("{lib}@1.1.0")) && run.stderr.contains("held back"),
+        "{run}"
+    );
+    let run = sb.run(sb.shim("npm").args(["install", &lib])).ok();
+    assert_eq!(
+        installed_version(&sb, &lib).as_deref(),
+        Some("1.0.0"),
+        "{run}"
+    );
+    let manifest: Value = serde_json::from_str(&sb.read("package.json")).unwrap();
+    assert_eq!(manifest["dependencies"][&lib], "^1.0.0");
+
+    // The cooldown off: lockgate resolves like npm.
+    let off = sandbox(reg, "[cooldown]\nmin-age = \"0\"\n");
+    off.run(off.shim("npm").args(["install", &lib])).ok();
+    assert_eq!(installed_version(&off, &lib).as_deref(), Some("1.1.0"));
+}
+
+#[test]
+fn npm_explicit_too_young_version_is_refused_with_28_unless_excluded() {
+    let reg = npm_registries();
+    let (lib, _) = hijacked_release(reg);
+
+    let plain = sandbox(reg, "");
+    plain
+        .run(plain_npm(&plain, reg).args(["install", "--ignore-scripts", &format!("{lib}@1.1.0")]))
+        .ok();
+    assert_eq!(installed_version(&plain, &lib).as_deref(), Some("1.1.0"));
+
+    let sb = sandbox(reg, "");
+    let before = sb.read("package.json");
+    let run = sb
+        .run(sb.shim("npm").args(["install", &format!("{lib}@1.1.0")]))
+        .code_is(28);
+    for needle in [
+        format!("{lib}@1.1.0"),
+        "published 1h".to_string(),
+        "packument `time`".to_string(),
+        "3d".to_string(),
+        "[cooldown] exclude".to_string(),
+    ] {
+        assert!(run.stderr.contains(&needle), "{needle}\n{run}");
+    }
+    assert_eq!(installed_version(&sb, &lib), None);
+    assert_eq!(sb.read("package.json"), before, "package.json restored");
+    assert!(!sb.exists("package-lock.json"));
+
+    // Reviewed and admitted early.
+    let ok = sandbox(reg, &format!("[cooldown]\nexclude = [\"{lib}@1.1.0\"]\n"));
+    ok.run(ok.shim("npm").args(["install", &format!("{lib}@1.1.0")]))
+        .ok();
+    assert_eq!(installed_version(&ok, &lib).as_deref(), Some("1.1.0"));
+}
+
+#[test]
+fn npm_new_package_is_refused_with_28_internal_names_are_exempt() {
+    let reg = npm_registries();
+    // A name registered 5 days ago (its one version passes the 3-day cooldown): a slopsquat.
+    let fresh = uniq("huggingface-cli-js");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&fresh, "1.0.0"));
+    set_ages(reg, &fresh, 5 * DAY, &[("1.0.0", 5 * DAY)]);
+
+    let plain = sandbox(reg, "");
+    plain
+        .run(plain_npm(&plain, reg).args(["install", "--ignore-scripts", &fresh]))
+        .ok();
+    assert_eq!(installed_version(&plain, &fresh).as_deref(), Some("1.0.0"));
+
+    let sb = sandbox(reg, "");
+    let run = sb.run(sb.shim("npm").args(["install", &fresh])).code_is(28);
+    assert!(
+        run.stderr.contains(&fresh)
+            && run.stderr.contains("first published 5d")
+            && run.stderr.contains("new-package-age"),
+        "{run}"
+    );
+    assert_eq!(installed_version(&sb, &fresh), None);
+
+    // An internal package published a moment ago installs at once: internal names are never
+    // delayed, and are never "new" to the cooldown.
+    let internal = format!("@myorg/{}", uniq("fresh-internal"));
+    reg.internal
+        .publish(&reg.internal_token, &NpmPackage::new(&internal, "1.0.0"));
+    sb.run(sb.shim("npm").args(["install", &internal])).ok();
+    assert_eq!(installed_version(&sb, &internal).as_deref(), Some("1.0.0"));
+
+    // A public package published a moment ago is held (nothing old enough) → 28.
+    let brand_new = uniq("brand-new");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&brand_new, "1.0.0"));
+    let run = sb
+        .run(sb.shim("npm").args(["install", &brand_new]))
+        .code_is(28);
+    assert!(run.stderr.contains(&brand_new), "{run}");
+}
+
+/// The Renovate/Dependabot case: a pull request bumps the lockfile to an hour-old release, and
+/// adds a direct dependency registered 5 days ago. `lockgate check --cooldown` fails the build;
+/// plain `lockgate check` (offline) has nothing to say about ages.
+#[test]
+fn check_cooldown_reports_a_lockfile_bumped_to_a_too_young_version() {
+    let reg = npm_registries();
+    let (lib, _) = hijacked_release(reg);
+    let fresh = uniq("fresh-dep");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&fresh, "1.0.0"));
+    set_ages(reg, &fresh, 5 * DAY, &[("1.0.0", 5 * DAY)]);
+
+    let sb = sandbox(reg, "");
+    let lock = |spec: &str| {
+        sb.run(plain_npm(&sb, reg).args([
+            "install",
+            "--package-lock-only",
+            "--ignore-scripts",
+            spec,
+        ]))
+        .ok();
+    };
+    lock(&format!("{lib}@1.0.0"));
+    sb.run(sb.lockgate().args(["check", "--cooldown"])).ok();
+
+    lock(&format!("{lib}@1.1.0"));
+    lock(&fresh);
+    let offline = sb.run(sb.lockgate().arg("check"));
+    assert_ne!(offline.code(), Some(28), "{offline}");
+    let run = sb
+        .run(sb.lockgate().args(["check", "--cooldown"]))
+        .code_is(28);
+    assert!(
+        run.stdout.contains(&format!("{lib}@1.1.0")) && run.stdout.contains("published 1h"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains(&fresh) && run.stdout.contains("first published 5d"),
+        "{run}"
+    );
+    let json = sb
+        .run(
+            sb.lockgate()
+                .args(["check", "--cooldown", "--format", "json"]),
+        )
+        .code_is(28);
+    assert!(json.stdout.contains("\"too-new\""), "{json}");
+}
+
+/// The registry's metadata separates established near-names from squats: `babylonjs` (next to
+/// `babylon`) and `is-email` (next to `isemail`) have existed for years and install; a look-alike
+/// first published days ago is refused as a typosquat (24).
+#[test]
+fn established_near_names_pass_new_look_alikes_are_refused() {
+    let reg = npm_registries();
+    for name in ["babylonjs", "is-email"] {
+        reg.public
+            .publish(&reg.attacker_token, &NpmPackage::new(name, "1.0.0"));
+        set_ages(reg, name, 3000 * DAY, &[("1.0.0", 2000 * DAY)]);
+    }
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new("chalk-js", "1.0.0"));
+    set_ages(reg, "chalk-js", 5 * DAY, &[("1.0.0", 5 * DAY)]);
+
+    let sb = sandbox(reg, "");
+    for name in ["babylonjs", "is-email"] {
+        let run = sb.run(sb.shim("npm").args(["install", name])).ok();
+        assert_eq!(
+            installed_version(&sb, name).as_deref(),
+            Some("1.0.0"),
+            "{run}"
+        );
+        assert!(run.stderr.contains("established"), "{run}");
+    }
+    let run = sb
+        .run(sb.shim("npm").args(["install", "chalk-js"]))
+        .code_is(24);
+    assert!(run.stderr.contains("did you mean `chalk`"), "{run}");
+}
+
+// ----- pip -----
+
+/// A static PEP 691 index: `simple/<name>/index.html` holds the JSON page (served as
+/// `application/vnd.pypi.simple.v1+json` by a plain static file server), files under `files/`.
+struct StaticIndex {
+    root: std::path::PathBuf,
+    url: String,
+    _process: ServerProcess,
+}
+
+impl StaticIndex {
+    fn start() -> StaticIndex {
+        let root = test_root().join(uniq("pep691"));
+        fs::create_dir_all(root.join("files")).unwrap();
+        let script = "import functools,http.server as h,sys\n\
+                      H=h.SimpleHTTPRequestHandler\n\
+                      H.extensions_map={'.html':'application/vnd.pypi.simple.v1+json','':'application/octet-stream'}\n\
+                      h.ThreadingHTTPServer(('127.0.0.1',int(sys.argv[1])),functools.partial(H,directory=sys.argv[2])).serve_forever()\n";
+        let dir = root.clone();
+        let process = spawn_server("static-index", &root, "/files/", |port| {
+            let mut cmd = command_with_env(&tools().venv_python, &base_env());
+            cmd.args(["-c", script, &port.to_string()]).arg(&dir);
+            cmd
+        });
+        let url = format!("http://127.0.0.1:{}/simple/", process.port);
+        StaticIndex {
+            root,
+            url,
+            _process: process,
+        }
+    }
+
+    /// Publishes `name`'s page: each wheel with its PEP 700 `upload-time` (`age` seconds ago).
+    fn page(&self, name: &str, files: &[(&std::path::Path, u64)]) {
+        let entries: Vec<Value> = files
+            .iter()
+            .map(|(f, age)| {
+                let file = f.file_name().unwrap().to_str().unwrap();
+                fs::copy(f, self.root.join("files").join(file)).unwrap();
+                let sha: String = Sha256::digest(fs::read(f).unwrap())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                json!({"filename": file, "url": format!("../../files/{file}"),
+                       "hashes": {"sha256": sha}, "upload-time": rfc3339_ago(*age)})
+            })
+            .collect();
+        let dir = self.root.join("simple").join(name);
+        fs::create_dir_all(&dir).unwrap();
+        let page = json!({"meta": {"api-version": "1.1"}, "name": name, "files": entries});
+        fs::write(dir.join("index.html"), page.to_string()).unwrap();
+    }
+}
+
+fn pip_sandbox(index: &str, extra_policy: &str) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.remove_env("LOCKGATE_NOW");
+    sb.write(
+        "lockgate.toml",
+        format!("[pip]\nindex-url = \"{index}\"\n{extra_policy}"),
+    );
+    sb
+}
+
+fn plain_pip(sb: &Sandbox, index: &str, args: &[&str]) -> Command {
+    let mut cmd = sb.cmd(&tools().pip);
+    cmd.args(["install", "--index-url", index]).args(args);
+    cmd
+}
+
+fn guarded_pip(sb: &Sandbox, args: &[&str]) -> Command {
+    let mut cmd = sb.shim("pip");
+    cmd.arg("install").args(args);
+    cmd
+}
+
+#[test]
+fn pip_pep691_upload_time_holds_the_new_release_and_refuses_explicit_pins_and_new_names() {
+    let index = StaticIndex::start();
+    let name = uniq("coolpkg");
+    let (old, new) = (
+        build_wheel(&name, "1.0", &[]),
+        build_wheel(&name, "2.0", &[]),
+    );
+    index.page(&name, &[(&old, 40 * DAY), (&new, HOUR)]);
+
+    let sb = pip_sandbox(&index.url, "");
+    sb.run(&mut plain_pip(
+        &sb,
+        &index.url,
+        &["--target", "plain", &name],
+    ))
+    .ok();
+    assert_eq!(
+        pip_installed(&sb.path("plain"), &name).as_deref(),
+        Some("2.0")
+    );
+
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "guarded", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("guarded"), &name).as_deref(),
+        Some("1.0"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("held back"), "{run}");
+
+    let pin = format!("{name}==2.0");
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "pinned", &pin]))
+        .code_is(28);
+    assert!(
+        run.stderr.contains(&format!("{name}@2.0"))
+            && run.stderr.contains("upload-time")
+            && run.stderr.contains("published 1h"),
+        "{run}"
+    );
+    assert!(!sb.exists("pinned"));
+
+    // A project first uploaded 5 days ago, added by this command: a new package (28).
+    let fresh = uniq("huggingface-cli-py");
+    index.page(&fresh, &[(&build_wheel(&fresh, "1.0", &[]), 5 * DAY)]);
+    sb.run(&mut plain_pip(
+        &sb,
+        &index.url,
+        &["--target", "plain2", &fresh],
+    ))
+    .ok();
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "fresh", &fresh]))
+        .code_is(28);
+    assert!(
+        run.stderr.contains("first published 5d") && run.stderr.contains("new-package-age"),
+        "{run}"
+    );
+}
+
+/// pip route mode reads the index's `upload-time` for typosquat suspects too: a look-alike first
+/// uploaded years ago is an established package and installs (with a warning); one uploaded days
+/// ago is refused as a typosquat (24).
+#[test]
+fn pip_established_look_alike_passes_a_new_one_is_refused() {
+    let index = StaticIndex::start();
+    let old = "setup-tools";
+    let new = "python3-dateutil";
+    index.page(old, &[(&build_wheel(old, "1.0", &[]), 2000 * DAY)]);
+    index.page(new, &[(&build_wheel(new, "1.0", &[]), 5 * DAY)]);
+    let sb = pip_sandbox(&index.url, "");
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "old", old]))
+        .ok();
+    assert!(run.stderr.contains("established"), "{run}");
+    assert_eq!(pip_installed(&sb.path("old"), old).as_deref(), Some("1.0"));
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "new", new]))
+        .code_is(24);
+    assert!(run.stderr.contains("python-dateutil"), "{run}");
+}
+
+/// pypiserver publishes no upload times: lockgate's first-seen record is the clock. Files listed
+/// the first time lockgate sees a project are its baseline; a file that appears later is held
+/// until it has been known for `min-age`.
+#[test]
+fn pip_first_seen_clock_with_pypiserver() {
+    let server = PypiServer::start(None);
+    let index = server.simple_url();
+    let name = uniq("fsclock");
+    server.add(&build_wheel(&name, "1.0", &[]));
+
+    let sb = pip_sandbox(&index, "");
+    sb.run(&mut guarded_pip(&sb, &["--target", "first", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("first"), &name).as_deref(),
+        Some("1.0")
+    );
+    let seen = sb.root().join("lockgate-cache/first-seen.json");
+    assert!(
+        seen.exists(),
+        "first-seen records beside the verified store"
+    );
+
+    server.add(&build_wheel(&name, "2.0", &[]));
+    sb.run(&mut plain_pip(&sb, &index, &["--target", "plain", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("plain"), &name).as_deref(),
+        Some("2.0")
+    );
+
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "second", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("second"), &name).as_deref(),
+        Some("1.0"),
+        "{run}"
+    );
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &["--target", "pinned", &format!("{name}==2.0")],
+        ))
+        .code_is(28);
+    assert!(run.stderr.contains("first-seen"), "{run}");
+
+    // Judged three days later (LOCKGATE_NOW), 2.0 has been known long enough.
+    let mut later = pip_sandbox(&index, "");
+    fs::create_dir_all(later.root().join("lockgate-cache")).unwrap();
+    fs::copy(&seen, later.root().join("lockgate-cache/first-seen.json")).unwrap();
+    let t = Command::new("date")
+        .args(["-u", "-d", "+3 days 1 hour", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    later.set_env("LOCKGATE_NOW", String::from_utf8(t.stdout).unwrap().trim());
+    later
+        .run(&mut guarded_pip(&later, &["--target", "t", &name]))
+        .ok();
+    assert_eq!(
+        pip_installed(&later.path("t"), &name).as_deref(),
+        Some("2.0")
+    );
+}
+
+// ----- Maven -----
+
+/// `lockgate lock mvn`: a version range resolves to the newest version whose POM is old enough
+/// (`Last-Modified`, nginx's file time), where plain Maven takes the hour-old one; a POM pinning
+/// the hour-old version directly is refused with 28.
+#[test]
+fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
+    let repos = maven_repos();
+    let artifact = uniq("cool-lib");
+    let group = "org.example.cool";
+    for (v, age) in [("1.0", "10 days ago"), ("1.1", "1 hour ago")] {
+        let a = MavenArtifact::new(group, &artifact, v);
+        a.deploy(&repos.public_overlay);
+        for f in fs::read_dir(a.version_dir(&repos.public_overlay))
+            .unwrap()
+            .flatten()
+        {
+            Command::new("touch")
+                .args(["-d", age])
+                .arg(f.path())
+                .status()
+                .unwrap();
+        }
+    }
+    // A real deploy updates `lastUpdated`.
+    let meta = repos
+        .public_overlay
+        .join(group.replace('.', "/"))
+        .join(&artifact)
+        .join("maven-metadata.xml");
+    let now = Command::new("date")
+        .args(["-u", "+%Y%m%d%H%M%S"])
+        .output()
+        .unwrap();
+    let text = fs::read_to_string(&meta).unwrap().replace(
+        "20240101000000",
+        String::from_utf8(now.stdout).unwrap().trim(),
+    );
+    fs::write(&meta, text).unwrap();
+
+    let project = |spec: &str| {
+        let mut sb = Sandbox::new();
+        sb.remove_env("LOCKGATE_NOW");
+        sb.write(
+            "lockgate.toml",
+            format!("[maven]\nrepository = \"{}\"\n", repos.public_url),
+        );
+        sb.maven_settings(&maven_settings(&[MavenRepo {
+            id: "central",
+            url: &repos.public_url,
+            auth: None,
+        }]));
+        maven_project(&sb.project(), &[(group, &artifact, spec)]);
+        sb
+    };
+    let sb = project("[1.0,2.0)");
+    sb.run(sb.cmd(&tools().mvn).args(["-B", "-ntp", "package"]))
+        .ok();
+    let plain = sb.m2_repo().join(group.replace('.', "/")).join(&artifact);
+    assert!(plain.join("1.1").exists(), "plain Maven takes 1.1");
+    fs::remove_dir_all(sb.m2_repo()).unwrap();
+
+    let run = sb
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]))
+        .ok();
+    let lock = sb.read(".mvn/checksums/checksums.sha256");
+    assert!(lock.contains(&format!("/{artifact}/1.0/")), "{run}\n{lock}");
+    assert!(!lock.contains(&format!("/{artifact}/1.1/")), "{lock}");
+
+    let sb = project("1.1");
+    let run = sb
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]))
+        .code_is(28);
+    assert!(
+        run.stderr.contains(&format!("{group}:{artifact}@1.1"))
+            && run.stderr.contains("Last-Modified"),
+        "{run}"
+    );
+    assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
+}
