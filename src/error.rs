@@ -19,6 +19,7 @@ pub mod code {
     pub const AUTH: i32 = 25;
     pub const INSECURE: i32 = 26;
     pub const UNAVAILABLE: i32 = 27;
+    pub const MALICIOUS: i32 = 29;
 }
 
 /// Everything that makes lockgate stop before (or instead of) running the real tool.
@@ -85,6 +86,17 @@ pub enum Error {
         url: String,
         detail: String,
     },
+
+    /// The version is listed in the malicious-package feed (an OSV `MAL-` record).
+    #[error("{package}@{version} is known malicious: {id} \"{summary}\" (published {published}); lockgate refused it before anything was downloaded")]
+    Malicious {
+        package: String,
+        version: String,
+        id: String,
+        summary: String,
+        published: String,
+        fix: String,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -99,6 +111,7 @@ impl Error {
             Error::Auth { .. } => code::AUTH,
             Error::Insecure { .. } => code::INSECURE,
             Error::Unavailable { .. } => code::UNAVAILABLE,
+            Error::Malicious { .. } => code::MALICIOUS,
         }
     }
 
@@ -118,6 +131,7 @@ impl Error {
             Error::Integrity { .. } => "nothing was installed. Do not override this: find out why the artifact changed (tampering, a poisoned proxy cache, a republished version); if the new bytes are legitimate, regenerate the lockfile entry and review the diff".into(),
             Error::Insecure { .. } => "use an https:// source (http:// is accepted only for loopback), or add the host to the policy if it is really yours".into(),
             Error::Unavailable { .. } => "check that the registry is reachable and that the locked version was published there; nothing was installed".into(),
+            Error::Malicious { fix, .. } => fix.clone(),
         }
     }
 

@@ -42,6 +42,10 @@ pub enum Kind {
     UnscopedInternal,
     /// A source file lockgate refuses to build (sdist) unless allowed.
     SourceBuild,
+    /// A version listed in the malicious-package feed (OSV `MAL-`).
+    Malicious,
+    /// The malicious-package feed is missing or older than `[feed] max-age`.
+    Feed,
 }
 
 impl Kind {
@@ -50,6 +54,8 @@ impl Kind {
             Kind::Confusion => code::CONFUSION,
             Kind::Typosquat => code::TYPOSQUAT,
             Kind::InsecureSource => code::INSECURE,
+            Kind::Malicious => code::MALICIOUS,
+            Kind::Feed => code::CONFIG,
             Kind::MissingHash
             | Kind::WeakHash
             | Kind::NonRegistry
@@ -73,6 +79,8 @@ impl Kind {
             Kind::Lockfile => "lockfile",
             Kind::UnscopedInternal => "unscoped-internal",
             Kind::SourceBuild => "source-build",
+            Kind::Malicious => "malicious",
+            Kind::Feed => "feed",
         }
     }
 }
@@ -91,6 +99,17 @@ pub struct Finding {
     pub message: String,
     /// The next step.
     pub hint: String,
+    /// For [`Kind::Malicious`]: the feed record that lists the version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<Listed>,
+}
+
+/// The package version and the OSV record of a malicious-package finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub version: String,
+    pub id: String,
 }
 
 impl Finding {
@@ -129,6 +148,7 @@ impl FindingBuilder {
             line: None,
             message: String::new(),
             hint: String::new(),
+            listed: None,
         })
     }
     pub fn msg(mut self, m: impl Into<String>) -> Self {
@@ -151,9 +171,11 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Severity order between exit codes when several findings disagree: a confusion attempt beats a
-/// tampered artifact beats a typosquat beats an insecure source beats a lockfile problem.
-const ORDER: [i32; 8] = [
+/// Severity order between exit codes when several findings disagree: known malware beats a
+/// confusion attempt beats a tampered artifact beats a typosquat beats an insecure source beats a
+/// lockfile problem.
+const ORDER: [i32; 9] = [
+    code::MALICIOUS,
     code::CONFUSION,
     code::INTEGRITY,
     code::TYPOSQUAT,
@@ -209,6 +231,8 @@ mod tests {
             Kind::Lockfile,
             Kind::UnscopedInternal,
             Kind::SourceBuild,
+            Kind::Malicious,
+            Kind::Feed,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.id(), "{kind:?}");
         }

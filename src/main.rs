@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod doctor;
 mod error;
+mod feed;
 mod fetch;
 mod finding;
 mod gate;
