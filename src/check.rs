@@ -87,6 +87,11 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
         audit.findings.extend(findings);
         audit.files.push(lock);
     }
+    if !audit.files.is_empty() {
+        audit
+            .findings
+            .extend(crate::feed::check_freshness(&policy.feed, &dir));
+    }
     if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,
@@ -141,6 +146,13 @@ fn check_npm(
     // Audit every entry, whatever platform or omission a particular install would use.
     let plan = npm::plan::plan(&lock, sources, &npm::plan::Target::any());
     let mut findings = plan.findings.clone();
+    let locked = lock.entries.iter().filter(|e| !e.local);
+    let entries = locked.map(|e| (e.name.as_str(), e.version.as_str(), e.line));
+    findings.extend(crate::feed::audit(
+        crate::feed::Eco::Npm,
+        lock_path,
+        entries,
+    ));
     let manifests = npm::read_manifests(dir, &lock)?;
     let diffs = npm::lockfile::out_of_sync(&lock, &manifests);
     if !diffs.is_empty() {

@@ -101,7 +101,7 @@ pub struct Finding {
     pub hint: String,
     /// For [`Kind::Malicious`]: the feed record that lists the version.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub listed: Option<Listed>,
+    pub listed: Option<Box<Listed>>,
 }
 
 /// The package version and the OSV record of a malicious-package finding.

@@ -208,14 +208,14 @@ impl Hit {
     }
 
     pub fn error(&self) -> Error {
-        Error::Malicious {
+        Error::Malicious(Box::new(crate::error::MaliciousVersion {
             package: self.name.clone(),
             version: self.version.clone(),
             id: self.id.clone(),
             summary: self.summary.clone(),
             published: self.published.clone(),
             fix: self.fix.clone(),
-        }
+        }))
     }
 
     fn finding(&self, file: &Path, line: Option<usize>) -> Finding {
@@ -229,11 +229,11 @@ impl Hit {
             ))
             .hint(self.fix.clone());
         f.line = line;
-        f.listed = Some(Listed {
+        f.listed = Some(Box::new(Listed {
             name: self.name.clone(),
             version: self.version.clone(),
             id: self.id.clone(),
-        });
+        }));
         f
     }
 }
@@ -594,20 +594,22 @@ pub fn refuse_listed<'a>(
     out
 }
 
-/// `lockgate check`: the same as [`refuse_listed`], with the freshness finding returned (as a
-/// warning or an error) instead of printed.
+/// `lockgate check`: one error finding per entry the feed lists (no freshness remark; see
+/// [`check_freshness`]).
 pub fn audit<'a>(
-    policy: &FeedPolicy,
     eco: Eco,
     file: &Path,
     entries: impl IntoIterator<Item = (&'a str, &'a str, Option<usize>)>,
 ) -> Vec<Finding> {
-    let loaded = global();
-    let mut out: Vec<Finding> = freshness(loaded, policy, file).into_iter().collect();
-    if let Loaded::Index(i) = loaded {
-        out.extend(hits(i, eco, file, entries));
+    match global() {
+        Loaded::Index(i) => hits(i, eco, file, entries),
+        Loaded::Missing(_) => Vec::new(),
     }
-    out
+}
+
+/// `lockgate check`: a finding when the feed is missing or stale (an error with `require`).
+pub fn check_freshness(policy: &FeedPolicy, file: &Path) -> Option<Finding> {
+    freshness(global(), policy, file)
 }
 
 /// The hit for `name` at `version`, if the feed lists it.
@@ -653,6 +655,18 @@ pub fn refuse_request(eco: Eco, name: &str, version: &str, reporter: &Reporter) 
         json!({"reason": "malicious", "package": name, "version": version, "id": hit.id}),
     );
     Some(hit.error())
+}
+
+/// Route mode, npm: the upstream packument response, or — when the feed lists versions of
+/// `name` — the same document without them ([`npm_packument`]).
+pub async fn npm_packument_reply(name: &str, response: reqwest::Response) -> Reply {
+    if !matches!(global(), Loaded::Index(i) if !i.entries(Eco::Npm, name).is_empty()) {
+        return Reply::Upstream(response);
+    }
+    match response.bytes().await {
+        Ok(body) => Reply::json(npm_packument(name, body)),
+        Err(e) => Reply::NotFound(format!("{name}: the packument broke off: {e}")),
+    }
 }
 
 /// Route mode, npm: the packument without listed versions. `latest` moves to the highest clean
@@ -710,6 +724,22 @@ pub fn filter_packument(doc: &mut Value, hide: &dyn Fn(&str) -> bool) -> bool {
         }
     }
     true
+}
+
+/// Route mode, Maven: the upstream metadata response, or — when the feed lists versions of
+/// `ga` — the same document without them ([`maven_metadata`]).
+pub async fn maven_metadata_reply(ga: &str, response: reqwest::Response) -> Reply {
+    if !matches!(global(), Loaded::Index(i) if !i.entries(Eco::Maven, ga).is_empty()) {
+        return Reply::Upstream(response);
+    }
+    match response.bytes().await {
+        Ok(body) => Reply::Bytes {
+            status: 200,
+            content_type: "application/xml".into(),
+            body: maven_metadata(ga, body),
+        },
+        Err(e) => Reply::NotFound(format!("{ga}: the metadata broke off: {e}")),
+    }
 }
 
 /// Route mode, Maven: `maven-metadata.xml` without listed versions (`<latest>`/`<release>`
@@ -814,11 +844,6 @@ pub fn status(policy: &FeedPolicy) -> Result<i32> {
         eprintln!("lockgate: warning: {msg}; run `lockgate feed update`");
     }
     Ok(0)
-}
-
-/// Route-mode reply for a version the feed lists.
-pub fn refused_reply(e: &Error) -> Reply {
-    Reply::NotFound(e.to_string())
 }
 
 #[cfg(test)]

@@ -23,8 +23,6 @@ pub struct Record {
     #[serde(default)]
     pub withdrawn: Option<String>,
     #[serde(default)]
-    pub aliases: Vec<String>,
-    #[serde(default)]
     pub affected: Vec<Affected>,
 }
 
@@ -176,7 +174,6 @@ mod tests {
         assert_eq!(r.affected[0].package.as_ref().unwrap().name, "debug");
         assert_eq!(r.affected[0].versions, ["4.4.2"]);
         assert!(r.withdrawn.is_none());
-        assert_eq!(r.aliases.len(), 2);
     }
 
     #[test]
