@@ -271,7 +271,11 @@ impl Index {
         let mut lines: Vec<String> = entries
             .into_iter()
             .filter(|(_, name, _)| !name.is_empty() && !name.contains(['\t', '\n', '\r']))
-            .map(|(eco, name, e)| {
+            .map(|(eco, name, mut e)| {
+                // Most summaries are OSV's template; it is rebuilt on read (`entries`).
+                if e.summary == default_summary(eco, &name) {
+                    e.summary.clear();
+                }
                 format!(
                     "{}\t{}\t{}",
                     eco.osv_name(),
@@ -349,10 +353,13 @@ impl Index {
             if line_key(line) != key {
                 break;
             }
-            if let Some(e) = line
+            if let Some(mut e) = line
                 .get(key.len() + 1..)
                 .and_then(|json| serde_json::from_slice::<Entry>(json).ok())
             {
+                if e.summary.is_empty() {
+                    e.summary = default_summary(eco, &eco.key(name));
+                }
                 out.push(e);
             }
             at = end + 1;
@@ -394,6 +401,11 @@ impl Index {
             .unwrap_or_default();
         now.saturating_sub(Duration::from_secs(self.meta.updated))
     }
+}
+
+/// The summary OSV's malicious-packages records carry unless a source wrote its own.
+fn default_summary(eco: Eco, name: &str) -> String {
+    format!("Malicious code in {name} ({})", eco.osv_name())
 }
 
 /// `ecosystem \t name` of an index line.
