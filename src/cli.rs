@@ -98,6 +98,16 @@ enum FeedAction {
     },
     /// Say the feed's age, source and record counts.
     Status,
+    /// Look versions up: `lockgate feed query npm debug@4.4.2 …` (PyPI: `name==1.0`, Maven:
+    /// `group:artifact:1.0`). Prints each listed one; exit 29 when any is listed.
+    Query {
+        /// npm, PyPI or Maven.
+        #[arg(value_parser = ["npm", "PyPI", "Maven"])]
+        ecosystem: String,
+        /// Package versions in the ecosystem's own spelling.
+        #[arg(required = true)]
+        packages: Vec<String>,
+    },
 }
 
 /// Parse the CLI and run the command; `argv` includes the program name.
@@ -128,6 +138,10 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             match action {
                 FeedAction::Update { url } => crate::feed::update::run(&cwd, url),
                 FeedAction::Status => crate::feed::status(&crate::policy::load(&cwd)?.feed),
+                FeedAction::Query {
+                    ecosystem,
+                    packages,
+                } => crate::feed::query(&ecosystem, &packages),
             }
         }
         Command::Doctor { dir } => {

@@ -258,15 +258,47 @@ pub struct Meta {
     pub withdrawn: usize,
 }
 
-/// A loaded index: the file's bytes, searched in place.
+/// Lines per directory block: the directory (in memory) finds the block, one positioned read
+/// fetches it (about 5 KiB).
+const BLOCK: usize = 32;
+
+/// A loaded index: header and block directory in memory, the body read block by block.
 pub struct Index {
-    data: Vec<u8>,
-    body: usize,
+    body: Body,
+    /// First key of every [`BLOCK`]-th body line and that line's offset in the body.
+    dir: Directory,
+    body_len: u64,
     pub meta: Meta,
 }
 
+/// Where the sorted lines are: the index file (installs) or memory (tests, just written).
+enum Body {
+    File {
+        file: std::fs::File,
+        start: u64,
+    },
+    #[cfg(test)]
+    Mem(Vec<u8>),
+}
+
+impl Body {
+    fn read(&self, from: u64, to: u64) -> Option<Vec<u8>> {
+        match self {
+            Body::File { file, start } => {
+                use std::os::unix::fs::FileExt;
+                let mut buf = vec![0; usize::try_from(to - from).ok()?];
+                file.read_exact_at(&mut buf, start + from).ok()?;
+                Some(buf)
+            }
+            #[cfg(test)]
+            Body::Mem(data) => data.get(from as usize..to as usize).map(<[u8]>::to_vec),
+        }
+    }
+}
+
 impl Index {
-    /// Render an index from (ecosystem, package name, entry) triples.
+    /// Render an index from (ecosystem, package name, entry) triples: header, block directory
+    /// (`@<offset> <ecosystem>\t<name>`), an empty line, then the sorted body.
     pub fn render(meta: &Meta, entries: Vec<(Eco, String, Entry)>) -> Vec<u8> {
         let mut lines: Vec<String> = entries
             .into_iter()
@@ -298,7 +330,16 @@ impl Index {
         for (eco, n) in &meta.records {
             out.push_str(&format!("records {eco} {n}\n"));
         }
-        out.push_str(&format!("withdrawn {}\n\n", meta.withdrawn));
+        out.push_str(&format!("withdrawn {}\n", meta.withdrawn));
+        let mut offset = 0;
+        for (i, l) in lines.iter().enumerate() {
+            if i % BLOCK == 0 {
+                let key = String::from_utf8_lossy(line_key(l.as_bytes())).into_owned();
+                out.push_str(&format!("@{offset} {key}\n"));
+            }
+            offset += l.len() + 1;
+        }
+        out.push('\n');
         for l in lines {
             out.push_str(&l);
             out.push('\n');
@@ -306,37 +347,31 @@ impl Index {
         out.into_bytes()
     }
 
-    /// Read an index's bytes; the header must be this version's.
+    /// Read an index from memory (tests; the file itself goes through [`Index::open`]).
+    #[cfg(test)]
     pub fn parse(data: Vec<u8>) -> std::result::Result<Index, String> {
-        let end = find(&data, b"\n\n").ok_or("the index has no header")?;
-        let header =
-            std::str::from_utf8(&data[..end]).map_err(|_| "the index header is not UTF-8")?;
-        let mut lines = header.lines();
-        if lines.next() != Some(MAGIC) {
-            return Err(format!("the index is not a `{MAGIC}` file"));
-        }
-        let mut meta = Meta::default();
-        for l in lines {
-            let (k, v) = l.split_once(' ').unwrap_or((l, ""));
-            match k {
-                "updated" => meta.updated = v.parse().map_err(|_| "bad `updated` in the index")?,
-                "source" => meta.source = v.to_string(),
-                "records" => {
-                    let (eco, n) = v.split_once(' ').ok_or("bad `records` in the index")?;
-                    meta.records.push((
-                        eco.to_string(),
-                        n.parse().map_err(|_| "bad `records` in the index")?,
-                    ));
-                }
-                "withdrawn" => {
-                    meta.withdrawn = v.parse().map_err(|_| "bad `withdrawn` in the index")?
-                }
-                _ => {}
-            }
-        }
+        let mut reader = std::io::Cursor::new(&data);
+        let (meta, dir, start) = read_head(&mut reader)?;
+        let body = data.get(start as usize..).unwrap_or_default().to_vec();
         Ok(Index {
-            data,
-            body: end + 2,
+            body_len: body.len() as u64,
+            body: Body::Mem(body),
+            dir,
+            meta,
+        })
+    }
+
+    /// Open an index file: only the header and the directory are read now.
+    pub fn open(path: &Path) -> std::result::Result<Index, String> {
+        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let mut reader = std::io::BufReader::with_capacity(256 * 1024, &file);
+        let (meta, dir, start) = read_head(&mut reader)?;
+        drop(reader);
+        Ok(Index {
+            body_len: len.saturating_sub(start),
+            body: Body::File { file, start },
+            dir,
             meta,
         })
     }
@@ -345,13 +380,19 @@ impl Index {
     pub fn entries(&self, eco: Eco, name: &str) -> Vec<Entry> {
         let key = format!("{}\t{}", eco.osv_name(), eco.key(name));
         let key = key.as_bytes();
-        let mut at = self.lower_bound(key);
+        // Lines with this key lie after the start of the last block whose first key is below it
+        // and before the first block whose first key is above it.
+        let lo = self.dir.partition_point(|(k, _)| k.as_slice() < key);
+        let hi = self.dir.partition_point(|(k, _)| k.as_slice() <= key);
+        let from = lo.checked_sub(1).map_or(0, |i| self.dir[i].1);
+        let to = self.dir.get(hi).map_or(self.body_len, |d| d.1);
+        let Some(block) = (from < to).then(|| self.body.read(from, to)).flatten() else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
-        while at < self.data.len() {
-            let end = find(&self.data[at..], b"\n").map_or(self.data.len(), |i| at + i);
-            let line = &self.data[at..end];
+        for line in block.split(|b| *b == b'\n') {
             if line_key(line) != key {
-                break;
+                continue;
             }
             if let Some(mut e) = line
                 .get(key.len() + 1..)
@@ -362,7 +403,6 @@ impl Index {
                 }
                 out.push(e);
             }
-            at = end + 1;
         }
         out
     }
@@ -375,25 +415,6 @@ impl Index {
             .map(|e| Hit::new(eco, name, version, e))
     }
 
-    /// Offset of the first body line whose key is not below `key` (binary search on bytes).
-    fn lower_bound(&self, key: &[u8]) -> usize {
-        let (mut lo, mut hi) = (self.body, self.data.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let start = self.data[lo..mid]
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map_or(lo, |i| lo + i + 1);
-            let end = find(&self.data[start..], b"\n").map_or(self.data.len(), |i| start + i);
-            if line_key(&self.data[start..end]) < key {
-                lo = end + 1;
-            } else {
-                hi = start;
-            }
-        }
-        lo.min(self.data.len())
-    }
-
     /// Age of the feed.
     pub fn age(&self) -> Duration {
         let now = SystemTime::now()
@@ -401,6 +422,62 @@ impl Index {
             .unwrap_or_default();
         now.saturating_sub(Duration::from_secs(self.meta.updated))
     }
+}
+
+/// First key of a block and its offset in the body.
+type Directory = Vec<(Vec<u8>, u64)>;
+
+/// Header and directory of an index; returns them and the body's offset.
+fn read_head(
+    reader: &mut impl std::io::BufRead,
+) -> std::result::Result<(Meta, Directory, u64), String> {
+    let mut meta = Meta::default();
+    let mut dir = Vec::new();
+    let mut consumed = 0u64;
+    let mut line = String::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .map_err(|_| "the index header is not UTF-8 text")?;
+        if n == 0 {
+            return Err("the index has no header".into());
+        }
+        consumed += n as u64;
+        let l = line.trim_end_matches('\n');
+        if first {
+            if l != MAGIC {
+                return Err(format!("the index is not a `{MAGIC}` file"));
+            }
+            first = false;
+            continue;
+        }
+        if l.is_empty() {
+            break;
+        }
+        let (k, v) = l.split_once(' ').unwrap_or((l, ""));
+        let bad = |what: &str| format!("bad `{what}` in the index");
+        match k {
+            "updated" => meta.updated = v.parse().map_err(|_| bad("updated"))?,
+            "source" => meta.source = v.to_string(),
+            "records" => {
+                let (eco, n) = v.split_once(' ').ok_or_else(|| bad("records"))?;
+                let n = n.parse().map_err(|_| bad("records"))?;
+                meta.records.push((eco.to_string(), n));
+            }
+            "withdrawn" => meta.withdrawn = v.parse().map_err(|_| bad("withdrawn"))?,
+            _ if k.starts_with('@') => {
+                let offset = k[1..].parse().map_err(|_| bad("directory"))?;
+                if dir.last().is_some_and(|(_, o)| *o >= offset) {
+                    return Err(bad("directory"));
+                }
+                dir.push((v.as_bytes().to_vec(), offset));
+            }
+            _ => {}
+        }
+    }
+    Ok((meta, dir, consumed))
 }
 
 /// The summary OSV's malicious-packages records carry unless a source wrote its own.
@@ -420,10 +497,6 @@ fn line_key(line: &[u8]) -> &[u8] {
         Some(second) => &line[..second],
         None => line,
     }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The index of this machine, or why there is none.
@@ -464,10 +537,7 @@ pub fn load(path: &Path) -> Loaded {
         }
         Ok(_) => {}
     }
-    match std::fs::read(path)
-        .map_err(|e| e.to_string())
-        .and_then(Index::parse)
-    {
+    match Index::open(path) {
         Ok(i) => Loaded::Index(i),
         Err(e) => Loaded::Missing(format!(
             "the feed index {} is unusable: {e}",
@@ -824,6 +894,66 @@ pub fn filter_metadata(text: &str, hide: &dyn Fn(&str) -> bool) -> Option<String
     Some(out)
 }
 
+/// Split `debug@4.4.2` / `name==1.0` / `group:artifact:1.0` into (name, version).
+pub fn split_label(eco: Eco, label: &str) -> Option<(&str, &str)> {
+    let (n, v) = match eco {
+        Eco::Npm => label.rsplit_once('@').filter(|(n, _)| !n.is_empty())?,
+        Eco::PyPI => label.split_once("==")?,
+        Eco::Maven => label.rsplit_once(':')?,
+    };
+    (!n.is_empty() && !v.is_empty()).then_some((n, v))
+}
+
+/// `lockgate feed query ECO PACKAGE…`: each listed version on stdout; timings on stderr; exit 29
+/// when any is listed, 20 without a feed.
+pub fn query(eco: &str, packages: &[String]) -> Result<i32> {
+    let eco = Eco::from_osv(eco).expect("clap checks the ecosystem");
+    let mut pairs = Vec::new();
+    for p in packages {
+        let pair = split_label(eco, p).ok_or_else(|| {
+            Error::config(
+                format!("`{p}` is not a {} package version", eco.osv_name()),
+                "write npm versions as name@1.0.0, PyPI as name==1.0, Maven as group:artifact:1.0",
+            )
+        })?;
+        pairs.push(pair);
+    }
+    let started = std::time::Instant::now();
+    let index = match load(&index_path()?) {
+        Loaded::Index(i) => i,
+        Loaded::Missing(why) => return Err(Error::config(why, "run `lockgate feed update`")),
+    };
+    let loaded = started.elapsed();
+    let hits: Vec<Hit> = pairs
+        .iter()
+        .filter_map(|(n, v)| index.lookup(eco, n, v))
+        .collect();
+    let looked = started.elapsed() - loaded;
+    for h in &hits {
+        println!(
+            "{} {} {} \"{}\" — {}",
+            eco.label(&h.name, &h.version),
+            h.id,
+            date_of(&h.published),
+            h.summary,
+            h.fix
+        );
+    }
+    eprintln!(
+        "lockgate: {} of {} listed; index read in {} µs, {} lookups in {} µs",
+        hits.len(),
+        pairs.len(),
+        loaded.as_micros(),
+        pairs.len(),
+        looked.as_micros()
+    );
+    Ok(if hits.is_empty() {
+        0
+    } else {
+        crate::error::code::MALICIOUS
+    })
+}
+
 /// `lockgate feed status`: age, source and counts on stdout. Exit 0 when the feed is fresh;
 /// a missing feed is an error (20); a stale one is a warning, an error with `require = true`.
 pub fn status(policy: &FeedPolicy) -> Result<i32> {
@@ -938,6 +1068,11 @@ mod tests {
                 ),
             ),
         ];
+        // One name with more records than a block holds, across block boundaries.
+        for i in 0..70 {
+            let e = entry(&format!("MAL-M-{i}"), &[&format!("0.0.{i}")], vec![]);
+            entries.push((Eco::Npm, "many".into(), e));
+        }
         for i in 0..2000 {
             entries.push((
                 Eco::Npm,
@@ -998,6 +1133,8 @@ mod tests {
             );
         }
         assert!(i.lookup(Eco::Npm, "pkg-2000", "1.0.0").is_none());
+        assert_eq!(i.entries(Eco::Npm, "many").len(), 70);
+        assert_eq!(i.lookup(Eco::Npm, "many", "0.0.69").unwrap().id, "MAL-M-69");
         assert!(i.lookup(Eco::Npm, "zzz", "1.0.0").is_none());
         assert!(i.lookup(Eco::Npm, "", "1.0.0").is_none());
     }
@@ -1028,6 +1165,17 @@ mod tests {
         let out = filter_metadata(text, &|v| v == "1.1").unwrap();
         assert_eq!(out, "<metadata>\n  <versioning>\n    <latest>1.0</latest>\n    <release>1.0</release>\n    <versions>\n      <version>1.0</version>\n    </versions>\n  </versioning>\n</metadata>\n");
         assert!(filter_metadata(text, &|_| false).is_none());
+    }
+
+    #[test]
+    fn labels_split_per_ecosystem() {
+        assert_eq!(split_label(Eco::Npm, "@s/a@1.0.0"), Some(("@s/a", "1.0.0")));
+        assert_eq!(split_label(Eco::PyPI, "evil==1.0"), Some(("evil", "1.0")));
+        assert_eq!(
+            split_label(Eco::Maven, "io.x:y:2.0"),
+            Some(("io.x:y", "2.0"))
+        );
+        assert_eq!(split_label(Eco::Npm, "@s/a"), None);
     }
 
     #[test]
