@@ -267,6 +267,8 @@ pub struct Index {
     body: Body,
     /// First key of every [`BLOCK`]-th body line and that line's offset in the body.
     dir: Directory,
+    /// Which keys may be in the body: most lookups are misses and cost no read at all.
+    bloom: Bloom,
     body_len: u64,
     pub meta: Meta,
 }
@@ -331,6 +333,12 @@ impl Index {
             out.push_str(&format!("records {eco} {n}\n"));
         }
         out.push_str(&format!("withdrawn {}\n", meta.withdrawn));
+        let keys: BTreeSet<&[u8]> = lines.iter().map(|l| line_key(l.as_bytes())).collect();
+        let mut bloom = Bloom::with_keys(keys.len());
+        for k in keys {
+            bloom.insert(k);
+        }
+        out.push_str(&format!("bloom {}\n", bloom.to_hex()));
         let mut offset = 0;
         for (i, l) in lines.iter().enumerate() {
             if i % BLOCK == 0 {
@@ -351,12 +359,13 @@ impl Index {
     #[cfg(test)]
     pub fn parse(data: Vec<u8>) -> std::result::Result<Index, String> {
         let mut reader = std::io::Cursor::new(&data);
-        let (meta, dir, start) = read_head(&mut reader)?;
+        let (meta, dir, bloom, start) = read_head(&mut reader)?;
         let body = data.get(start as usize..).unwrap_or_default().to_vec();
         Ok(Index {
             body_len: body.len() as u64,
             body: Body::Mem(body),
             dir,
+            bloom,
             meta,
         })
     }
@@ -366,12 +375,13 @@ impl Index {
         let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
         let len = file.metadata().map_err(|e| e.to_string())?.len();
         let mut reader = std::io::BufReader::with_capacity(256 * 1024, &file);
-        let (meta, dir, start) = read_head(&mut reader)?;
+        let (meta, dir, bloom, start) = read_head(&mut reader)?;
         drop(reader);
         Ok(Index {
             body_len: len.saturating_sub(start),
             body: Body::File { file, start },
             dir,
+            bloom,
             meta,
         })
     }
@@ -380,6 +390,9 @@ impl Index {
     pub fn entries(&self, eco: Eco, name: &str) -> Vec<Entry> {
         let key = format!("{}\t{}", eco.osv_name(), eco.key(name));
         let key = key.as_bytes();
+        if !self.bloom.may_contain(key) {
+            return Vec::new();
+        }
         // Lines with this key lie after the start of the last block whose first key is below it
         // and before the first block whose first key is above it.
         let lo = self.dir.partition_point(|(k, _)| k.as_slice() < key);
@@ -427,11 +440,12 @@ impl Index {
 /// First key of a block and its offset in the body.
 type Directory = Vec<(Vec<u8>, u64)>;
 
-/// Header and directory of an index; returns them and the body's offset.
-fn read_head(
-    reader: &mut impl std::io::BufRead,
-) -> std::result::Result<(Meta, Directory, u64), String> {
+/// Header, directory and key filter of an index, and the body's offset.
+type Head = (Meta, Directory, Bloom, u64);
+
+fn read_head(reader: &mut impl std::io::BufRead) -> std::result::Result<Head, String> {
     let mut meta = Meta::default();
+    let mut bloom = None;
     let mut dir = Vec::new();
     let mut consumed = 0u64;
     let mut line = String::new();
@@ -467,6 +481,7 @@ fn read_head(
                 meta.records.push((eco.to_string(), n));
             }
             "withdrawn" => meta.withdrawn = v.parse().map_err(|_| bad("withdrawn"))?,
+            "bloom" => bloom = Some(Bloom::from_hex(v).ok_or_else(|| bad("bloom"))?),
             _ if k.starts_with('@') => {
                 let offset = k[1..].parse().map_err(|_| bad("directory"))?;
                 if dir.last().is_some_and(|(_, o)| *o >= offset) {
@@ -477,7 +492,63 @@ fn read_head(
             _ => {}
         }
     }
-    Ok((meta, dir, consumed))
+    let bloom = bloom.ok_or("the index has no key filter")?;
+    Ok((meta, dir, bloom, consumed))
+}
+
+/// A Bloom filter over the index's keys (10 bits per key, 7 probes: about 1 % false
+/// positives), with FNV-1a hashing, which is stable across builds (the filter is stored).
+struct Bloom {
+    bits: Vec<u8>,
+}
+
+impl Bloom {
+    const PROBES: u64 = 7;
+
+    fn with_keys(n: usize) -> Bloom {
+        Bloom {
+            bits: vec![0; (n * 10).div_ceil(8).max(8)],
+        }
+    }
+
+    fn probes(&self, key: &[u8]) -> impl Iterator<Item = usize> {
+        let fnv = |seed: u64| {
+            key.iter().fold(seed, |h, b| {
+                (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        };
+        let (h1, h2) = (fnv(0xcbf2_9ce4_8422_2325), fnv(0x8422_2325_cbf2_9ce4) | 1);
+        let m = self.bits.len() as u64 * 8;
+        (0..Self::PROBES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) % m) as usize)
+    }
+
+    fn insert(&mut self, key: &[u8]) {
+        for p in self.probes(key).collect::<Vec<_>>() {
+            self.bits[p / 8] |= 1 << (p % 8);
+        }
+    }
+
+    fn may_contain(&self, key: &[u8]) -> bool {
+        self.probes(key)
+            .all(|p| self.bits[p / 8] & (1 << (p % 8)) != 0)
+    }
+
+    fn to_hex(&self) -> String {
+        self.bits.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn from_hex(text: &str) -> Option<Bloom> {
+        let t = text.as_bytes();
+        if t.is_empty() || t.len() % 2 != 0 {
+            return None;
+        }
+        let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+        let bits = t
+            .chunks(2)
+            .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+            .collect::<Option<Vec<u8>>>()?;
+        Some(Bloom { bits })
+    }
 }
 
 /// The summary OSV's malicious-packages records carry unless a source wrote its own.
@@ -1137,6 +1208,21 @@ mod tests {
         assert_eq!(i.lookup(Eco::Npm, "many", "0.0.69").unwrap().id, "MAL-M-69");
         assert!(i.lookup(Eco::Npm, "zzz", "1.0.0").is_none());
         assert!(i.lookup(Eco::Npm, "", "1.0.0").is_none());
+    }
+
+    #[test]
+    fn bloom_has_no_false_negatives_and_few_false_positives() {
+        let mut b = Bloom::with_keys(1000);
+        for i in 0..1000 {
+            b.insert(format!("npm\tpkg-{i}").as_bytes());
+        }
+        let b = Bloom::from_hex(&b.to_hex()).unwrap();
+        assert!((0..1000).all(|i| b.may_contain(format!("npm\tpkg-{i}").as_bytes())));
+        let fp = (0..10_000)
+            .filter(|i| b.may_contain(format!("npm\tother-{i}").as_bytes()))
+            .count();
+        assert!(fp < 300, "{fp} false positives in 10,000");
+        assert!(Bloom::from_hex("zz").is_none() && Bloom::from_hex("").is_none());
     }
 
     #[test]
