@@ -88,9 +88,9 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
         audit.files.push(lock);
     }
     if !audit.files.is_empty() {
-        audit
-            .findings
-            .extend(crate::feed::check_freshness(&policy.feed, &dir));
+        // About the machine, not a file: no location.
+        let stale = crate::feed::check_freshness(&policy.feed, Path::new(""));
+        audit.findings.extend(stale);
     }
     if audit.files.is_empty() {
         return Err(Error::lockfile(

@@ -423,6 +423,55 @@ fn pip_lock_pinning_a_listed_version_is_refused_and_check_reports_sarif() {
     assert!(proxy.requests().is_empty());
 }
 
+/// pip route mode (`pip install NAME`, no lock): the page the gate serves has no file of a
+/// listed version, so pip installs the newest clean one; plain pip takes the listed newest.
+#[test]
+fn pip_route_mode_resolves_around_listed_versions() {
+    let reg = pypi_registries();
+    let name = uniq("colorish");
+    for v in ["1.0.0", "1.1.0"] {
+        reg.public.add(&build_wheel(&name, v, &[]));
+    }
+    let sb = Sandbox::new();
+    sb.write(
+        "lockgate.toml",
+        format!("[pip]\nindex-url = \"{}\"\n", reg.public.simple_url()),
+    );
+    let index = reg.public.simple_url();
+    let plain = ["install", "--target", "plain", "--index-url", &index, &name];
+    sb.run(&mut pip_extra::plain_pip(&sb, &plain)).ok();
+    let listed = common::pypi::installed_version(&sb.path("plain"), &name);
+    assert_eq!(listed.as_deref(), Some("1.1.0"));
+
+    let dir = feed_dir(
+        &[],
+        &[record(
+            "MAL-2025-201",
+            "PyPI",
+            &name,
+            &["1.1.0"],
+            Value::Null,
+            false,
+        )],
+        &[],
+    );
+    update_from(&sb, &file_url(&dir)).ok();
+    let run = sb
+        .run(&mut pip_extra::guarded_pip(
+            &sb,
+            &["install", "--target", "t", &name],
+        ))
+        .ok();
+    assert!(
+        run.stderr
+            .contains(&format!("{name}==1.1.0 is hidden from resolution")),
+        "{}",
+        run.stderr
+    );
+    let got = common::pypi::installed_version(&sb.path("t"), &name);
+    assert_eq!(got.as_deref(), Some("1.0.0"));
+}
+
 // ----- Maven -----
 
 /// A Maven lock holding a listed `groupId:artifactId` (every version malicious, as in the real

@@ -774,7 +774,7 @@ pub fn listed(eco: Eco, name: &str, version: &str) -> Option<Hit> {
 }
 
 /// Route mode: whether to hide `version` of `name` from the real tool. Each hidden version is
-/// said once on stderr and written to the audit log.
+/// said once on stderr.
 pub fn hides(eco: Eco, name: &str, version: &str) -> bool {
     let Some(hit) = listed(eco, name, version) else {
         return false;

@@ -72,12 +72,13 @@ pub fn run(cwd: &Path, url: Option<String>) -> Result<i32> {
         .expect("the index path has a directory")
         .to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    sweep_leftovers(&dir);
     let started = Instant::now();
     let reporter = Reporter::from_env("feed");
     let rt = crate::tool::runtime()?;
     let (bytes, meta) = rt.block_on(build(&source, feed, &dir, reporter.clone()))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".osv.idx.")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(&dir)
         .map_err(|e| Error::io("create a temporary file in", &dir, e))?;
     tmp.write_all(&bytes)
@@ -108,6 +109,23 @@ pub fn run(cwd: &Path, url: Option<String>) -> Result<i32> {
     reporter.flush();
     Ok(0)
 }
+
+/// Remove index temp files a killed update left (older than an hour, so a concurrent update's
+/// own temp file is never touched).
+fn sweep_leftovers(dir: &Path) {
+    let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < hour_ago);
+        if old && e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+const TEMP_PREFIX: &str = ".osv.idx.";
 
 /// Fetch and read every archive; the index bytes and their header.
 async fn build(
