@@ -529,6 +529,52 @@ fn maven_lock_with_a_listed_artifact_is_refused_before_any_request() {
     assert_eq!(sb.counter(BLOCKED, &labels), 1.0);
 }
 
+/// Maven route mode (`lockgate lock mvn`): a pom pins a listed version, so Maven asks the gate
+/// for that version's files directly (no metadata to filter); the gate refuses them, the run
+/// ends with 29 (counted) and no lock is written.
+#[test]
+fn maven_lock_resolution_refuses_a_pinned_listed_version() {
+    let repos = maven_repos();
+    let group = "org.mvnpm";
+    let artifact = uniq("posthog-node");
+    MavenArtifact::new(group, &artifact, "5.11.3").deploy(&repos.public_overlay);
+    let sb = Sandbox::new();
+    sb.write(
+        "lockgate.toml",
+        format!("[maven]\nrepository = \"{}\"\n", repos.public_url),
+    );
+    maven_project(&sb.project(), &[(group, &artifact, "5.11.3")]);
+    let ga = format!("{group}:{artifact}");
+    let dir = feed_dir(
+        &[],
+        &[],
+        &[record(
+            "MAL-2025-191470",
+            "Maven",
+            &ga,
+            &["5.11.3"],
+            Value::Null,
+            false,
+        )],
+    );
+    update_from(&sb, &file_url(&dir)).ok();
+    let run = sb
+        .run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "compile"]))
+        .code_is(29);
+    assert!(
+        run.stderr.contains("MAL-2025-191470") && run.stderr.contains(&ga),
+        "{}",
+        run.stderr
+    );
+    assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
+    let labels = [
+        ("package", ga.as_str()),
+        ("version", "5.11.3"),
+        ("id", "MAL-2025-191470"),
+    ];
+    assert_eq!(sb.counter(BLOCKED, &labels), 1.0);
+}
+
 // ----- the feed itself -----
 
 /// `feed status` before and after an update; an update cut off mid-download (the proxy truncates

@@ -796,9 +796,20 @@ pub fn hides(eco: Eco, name: &str, version: &str) -> bool {
 }
 
 /// Route mode: a request for a listed version's file (a pinned version the tool asks for
-/// directly). Counted, audited and returned as the error that decides the exit code.
+/// directly). Counted and audited once per version, and returned as the error that decides the
+/// exit code.
 pub fn refuse_request(eco: Eco, name: &str, version: &str, reporter: &Reporter) -> Option<Error> {
     let hit = listed(eco, name, version)?;
+    // One refusal per version and run, however many of its files the tool asks for.
+    static COUNTED: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
+    let first = COUNTED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .insert(eco.label(name, version));
+    if !first {
+        return Some(hit.error());
+    }
     reporter.count(
         report::MALICIOUS_BLOCKED,
         &[("package", name), ("version", version), ("id", &hit.id)],
