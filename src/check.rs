@@ -106,6 +106,11 @@ pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i
         audit.files.push(lock);
     }
     crate::maven::wrapper::audit_into(&dir, &policy, &mut audit.files, &mut audit.findings);
+    if !audit.files.is_empty() {
+        // About the machine, not a file: no location.
+        let stale = crate::feed::check_freshness(&policy.feed, Path::new(""));
+        audit.findings.extend(stale);
+    }
     if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,
@@ -176,6 +181,13 @@ fn check_npm(
     // Audit every entry, whatever platform or omission a particular install would use.
     let plan = npm::plan::plan(&lock, sources, &npm::plan::Target::any());
     let mut findings = plan.findings.clone();
+    let locked = lock.entries.iter().filter(|e| !e.local);
+    let entries = locked.map(|e| (e.name.as_str(), e.version.as_str(), e.line));
+    findings.extend(crate::feed::audit(
+        crate::feed::Eco::Npm,
+        lock_path,
+        entries,
+    ));
     let manifests = npm::read_manifests(dir, &lock)?;
     let diffs = npm::lockfile::out_of_sync(&lock, &manifests);
     if !diffs.is_empty() {

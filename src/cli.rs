@@ -14,7 +14,7 @@ use crate::tool::{SelfLocation, Tool};
     name = "lockgate",
     version,
     about = "Guards npm, pip and mvn installs: lockfile-exact, internal names pinned to the internal registry, every artifact verified before the real tool starts, no install scripts.",
-    after_help = "Install the shims (./install.sh) to guard `npm`, `pip` and `mvn` as typed. Exit codes: 20 policy, 21 lockfile, 22 confusion, 23 integrity, 24 typosquat, 25 auth, 26 insecure source, 27 unavailable; otherwise the real tool's code."
+    after_help = "Install the shims (./install.sh) to guard `npm`, `pip` and `mvn` as typed. Exit codes: 20 policy, 21 lockfile, 22 confusion, 23 integrity, 24 typosquat, 25 auth, 26 insecure source, 27 unavailable, 29 known malicious; otherwise the real tool's code."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -87,11 +87,38 @@ enum Command {
         #[arg(long)]
         cooldown: bool,
     },
+    /// The offline malicious-package feed (OSV `MAL-` records for npm, PyPI and Maven).
+    Feed {
+        #[command(subcommand)]
+        action: FeedAction,
+    },
     /// Check this machine and project: shims first on PATH, real tools found, policy valid, and
     /// every internal source refusing anonymous readers while accepting lockgate's credentials.
     Doctor {
         /// Project directory (default: the current directory).
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedAction {
+    /// Download `<url><Ecosystem>/all.zip` for npm, PyPI and Maven, verify, and replace the index.
+    Update {
+        /// Source instead of `[feed] url`: https://, file:// or a directory.
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Say the feed's age, source and record counts.
+    Status,
+    /// Look versions up: `lockgate feed query npm debug@4.4.2 …` (PyPI: `name==1.0`, Maven:
+    /// `group:artifact:1.0`). Prints each listed one; exit 29 when any is listed.
+    Query {
+        /// npm, PyPI or Maven.
+        #[arg(value_parser = ["npm", "PyPI", "Maven"])]
+        ecosystem: String,
+        /// Package versions in the ecosystem's own spelling.
+        #[arg(required = true)]
+        packages: Vec<String>,
     },
 }
 
@@ -125,6 +152,18 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             public,
             cooldown,
         ),
+        Command::Feed { action } => {
+            let cwd =
+                std::env::current_dir().map_err(|e| crate::error::Error::io("read", ".", e))?;
+            match action {
+                FeedAction::Update { url } => crate::feed::update::run(&cwd, url),
+                FeedAction::Status => crate::feed::status(&crate::policy::load(&cwd)?.feed),
+                FeedAction::Query {
+                    ecosystem,
+                    packages,
+                } => crate::feed::query(&ecosystem, &packages),
+            }
+        }
         Command::Doctor { dir } => {
             crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me)
         }

@@ -21,6 +21,7 @@ pub mod code {
     pub const UNAVAILABLE: i32 = 27;
     /// A version younger than the cooldown, or a newly created package, was requested.
     pub const TOO_NEW: i32 = 28;
+    pub const MALICIOUS: i32 = 29;
 }
 
 /// Everything that makes lockgate stop before (or instead of) running the real tool.
@@ -87,6 +88,23 @@ pub enum Error {
         url: String,
         detail: String,
     },
+
+    /// The version is listed in the malicious-package feed (an OSV `MAL-` record).
+    #[error("{}@{} is known malicious: {} \"{}\" (published {}); lockgate refused it before anything was downloaded", .0.package, .0.version, .0.id, .0.summary, .0.published)]
+    Malicious(Box<MaliciousVersion>),
+}
+
+/// A package version the malicious-package feed lists, and what to do instead.
+#[derive(Debug)]
+pub struct MaliciousVersion {
+    pub package: String,
+    pub version: String,
+    /// The OSV record (`MAL-…`).
+    pub id: String,
+    pub summary: String,
+    pub published: String,
+    /// The next step: the record's fixed version, or another version, or removing the package.
+    pub fix: String,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -101,6 +119,7 @@ impl Error {
             Error::Auth { .. } => code::AUTH,
             Error::Insecure { .. } => code::INSECURE,
             Error::Unavailable { .. } => code::UNAVAILABLE,
+            Error::Malicious(_) => code::MALICIOUS,
         }
     }
 
@@ -120,6 +139,7 @@ impl Error {
             Error::Integrity { .. } => "nothing was installed. Do not override this: find out why the artifact changed (tampering, a poisoned proxy cache, a republished version); if the new bytes are legitimate, regenerate the lockfile entry and review the diff".into(),
             Error::Insecure { .. } => "use an https:// source (http:// is accepted only for loopback), or add the host to the policy if it is really yours".into(),
             Error::Unavailable { .. } => "check that the registry is reachable and that the locked version was published there; nothing was installed".into(),
+            Error::Malicious(m) => m.fix.clone(),
         }
     }
 

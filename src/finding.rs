@@ -45,6 +45,10 @@ pub enum Kind {
     /// A version younger than `[cooldown] min-age`, or a package first published less than
     /// `new-package-age` ago.
     TooNew,
+    /// A version listed in the malicious-package feed (OSV `MAL-`).
+    Malicious,
+    /// The malicious-package feed is missing or older than `[feed] max-age`.
+    Feed,
 }
 
 impl Kind {
@@ -54,6 +58,8 @@ impl Kind {
             Kind::Typosquat => code::TYPOSQUAT,
             Kind::InsecureSource => code::INSECURE,
             Kind::TooNew => code::TOO_NEW,
+            Kind::Malicious => code::MALICIOUS,
+            Kind::Feed => code::CONFIG,
             Kind::MissingHash
             | Kind::WeakHash
             | Kind::NonRegistry
@@ -78,6 +84,8 @@ impl Kind {
             Kind::UnscopedInternal => "unscoped-internal",
             Kind::SourceBuild => "source-build",
             Kind::TooNew => "too-new",
+            Kind::Malicious => "malicious",
+            Kind::Feed => "feed",
         }
     }
 }
@@ -96,6 +104,17 @@ pub struct Finding {
     pub message: String,
     /// The next step.
     pub hint: String,
+    /// For [`Kind::Malicious`]: the feed record that lists the version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed: Option<Box<Listed>>,
+}
+
+/// The package version and the OSV record of a malicious-package finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    pub name: String,
+    pub version: String,
+    pub id: String,
 }
 
 impl Finding {
@@ -134,6 +153,7 @@ impl FindingBuilder {
             line: None,
             message: String::new(),
             hint: String::new(),
+            listed: None,
         })
     }
     pub fn msg(mut self, m: impl Into<String>) -> Self {
@@ -156,9 +176,11 @@ impl fmt::Display for Finding {
     }
 }
 
-/// Severity order between exit codes when several findings disagree: a confusion attempt beats a
-/// tampered artifact beats a typosquat beats an insecure source beats a lockfile problem.
-const ORDER: [i32; 9] = [
+/// Severity order between exit codes when several findings disagree: known malware beats a
+/// confusion attempt beats a tampered artifact beats a typosquat beats a too-new version beats an
+/// insecure source beats a lockfile problem.
+const ORDER: [i32; 10] = [
+    code::MALICIOUS,
     code::CONFUSION,
     code::INTEGRITY,
     code::TYPOSQUAT,
@@ -215,6 +237,8 @@ mod tests {
             Kind::Lockfile,
             Kind::UnscopedInternal,
             Kind::SourceBuild,
+            Kind::Malicious,
+            Kind::Feed,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.id(), "{kind:?}");
         }

@@ -9,6 +9,7 @@ mod cli;
 mod cooldown;
 mod doctor;
 mod error;
+mod feed;
 mod fetch;
 mod finding;
 mod gate;

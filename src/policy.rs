@@ -23,6 +23,7 @@ pub struct PolicyFile {
     pub maven: Option<MavenSection>,
     pub typosquat: Option<TyposquatSection>,
     pub cooldown: Option<CooldownSection>,
+    pub feed: Option<FeedSection>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +129,19 @@ pub struct CooldownSection {
     pub exclude: Option<Vec<String>>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FeedSection {
+    /// Where `lockgate feed update` gets `<Ecosystem>/all.zip`: https, file:// or a directory.
+    pub url: Option<String>,
+    /// Older than this (`7d`, `12h`): a warning, an error with `require = true`.
+    pub max_age: Option<String>,
+    /// Refuse installs when the feed is missing or stale (CI images should set it).
+    pub require: Option<bool>,
+    /// Record ids besides `MAL-…` that block too (e.g. a `GHSA-…` for a hijacked release).
+    pub also: Option<Vec<String>>,
+}
+
 /// The merged, validated policy the rest of lockgate reads.
 #[derive(Debug, Default, Clone)]
 pub struct Policy {
@@ -139,6 +153,7 @@ pub struct Policy {
     pub typosquat_allow: Vec<String>,
     /// `[cooldown]`; internal namespaces are always exempt (callers check).
     pub cooldown: crate::cooldown::Cooldown,
+    pub feed: crate::feed::FeedPolicy,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -253,6 +268,10 @@ struct Merger {
     cool_min_age: Option<(u64, PathBuf)>,
     cool_new_age: Option<(u64, PathBuf)>,
     cool_exclude: Vec<String>,
+    feed_url: Scalar,
+    feed_max_age: Scalar,
+    feed_require: Option<bool>,
+    feed_also: Vec<String>,
 }
 
 /// A cooldown duration: the project may lengthen (tighten) the org's value, never shorten it.
@@ -421,6 +440,25 @@ impl Merger {
             }
             union(&mut self.cool_exclude, &c.exclude);
         }
+        if let Some(f) = &l.file.feed {
+            self.feed_url.set("feed.url", &f.url, p)?;
+            self.feed_max_age.set("feed.max-age", &f.max_age, p)?;
+            let bad = |key: &str, msg: String| Error::Policy {
+                path: p.to_path_buf(),
+                msg: format!("`{key}`: {msg}"),
+            };
+            if let Some(Err(m)) = f.url.as_deref().map(crate::feed::update::Source::parse) {
+                return Err(bad("feed.url", m));
+            }
+            if let Some(Err(m)) = f.max_age.as_deref().map(crate::feed::parse_age) {
+                return Err(bad("feed.max-age", m));
+            }
+            // Like require-lock: a project may tighten, never loosen.
+            if let Some(r) = f.require {
+                self.feed_require = Some(self.feed_require.unwrap_or(false) || r);
+            }
+            union(&mut self.feed_also, &f.also);
+        }
         Ok(())
     }
 
@@ -497,6 +535,15 @@ impl Merger {
                     .cool_new_age
                     .map_or(crate::cooldown::DEFAULT_NEW_PACKAGE_AGE, |(s, _)| s),
                 exclude: self.cool_exclude,
+            },
+            feed: crate::feed::FeedPolicy {
+                url: self.feed_url.get().map(str::to_string),
+                max_age: match self.feed_max_age.get() {
+                    Some(v) => crate::feed::parse_age(v).expect("checked when layered"),
+                    None => crate::feed::DEFAULT_MAX_AGE,
+                },
+                require: self.feed_require.unwrap_or(false),
+                also: self.feed_also,
             },
             files,
         })
@@ -789,6 +836,27 @@ prefixes = ["myorg-"]
                 .unwrap_err();
             assert!(e.to_string().contains(needle), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn feed_section() {
+        let org =
+            file("[feed]\nurl = \"https://mirror.corp/osv/\"\nrequire = true\nmax-age = \"2d\"\n");
+        let proj = file("[feed]\nrequire = false\nalso = [\"GHSA-8mgj-vmr8-frr6\"]\n");
+        let p = merge(Some((Path::new("o"), &org)), Some((Path::new("p"), &proj))).unwrap();
+        assert!(p.feed.require);
+        assert_eq!(p.feed.max_age.as_secs(), 2 * 86_400);
+        assert_eq!(p.feed.also, ["GHSA-8mgj-vmr8-frr6"]);
+        let d = merge(None, None).unwrap();
+        assert_eq!(d.feed.max_age.as_secs(), 7 * 86_400);
+        for (text, needle) in [
+            ("[feed]\nmax-age = \"soon\"\n", "feed.max-age"),
+            ("[feed]\nurl = \"http://mirror.corp/\"\n", "loopback"),
+        ] {
+            let e = merge(None, Some((Path::new("p"), &file(text)))).unwrap_err();
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        assert!(parse("[feed]\nurls = \"x\"\n", Path::new("p")).is_err());
     }
 
     #[test]

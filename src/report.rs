@@ -21,6 +21,7 @@ pub const CONFUSION: &str = "registry_confusion_attempt_detected_total";
 pub const AUTH_FAILURES: &str = "registry_auth_failure_total";
 pub const INTEGRITY_FAILURES: &str = "registry_integrity_verification_failure_total";
 pub const SCRIPTS_BLOCKED: &str = "ci_postinstall_script_blocked_total";
+pub const MALICIOUS_BLOCKED: &str = "registry_malicious_package_blocked_total";
 
 const HELP: &[(&str, &str)] = &[
     (DOWNLOADS, "Artifacts lockgate downloaded and verified, by registry, package, version and source (internal/public)."),
@@ -28,6 +29,7 @@ const HELP: &[(&str, &str)] = &[
     (AUTH_FAILURES, "Registry requests rejected with 401/403 or refused for missing credentials."),
     (INTEGRITY_FAILURES, "Artifacts whose bytes did not match the locked hash."),
     (SCRIPTS_BLOCKED, "Install scripts lockgate kept from running."),
+    (MALICIOUS_BLOCKED, "Package versions refused because the malicious-package feed (OSV MAL-) lists them."),
 ];
 
 /// One series: metric name plus its rendered label set.
@@ -108,7 +110,8 @@ impl Reporter {
     }
 
     /// Refuse when any finding is an error: each one is written to the audit log, confusion
-    /// attempts are counted, and the returned error lists them all (warnings pass).
+    /// attempts and known-malicious versions are counted, and the returned error lists them all
+    /// (warnings pass).
     pub fn refuse_on_errors(&self, findings: &[Finding]) -> Result<()> {
         let errors: Vec<Finding> = findings.iter().filter(|f| f.is_error()).cloned().collect();
         if errors.is_empty() {
@@ -117,6 +120,14 @@ impl Reporter {
         for f in &errors {
             if f.kind == Kind::Confusion {
                 self.count(CONFUSION, &[("package", package_of(&f.package))]);
+            }
+            if let Some(l) = &f.listed {
+                let labels = [
+                    ("package", l.name.as_str()),
+                    ("version", &l.version),
+                    ("id", &l.id),
+                ];
+                self.count(MALICIOUS_BLOCKED, &labels);
             }
             self.audit(
                 "refuse",

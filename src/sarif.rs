@@ -1,7 +1,8 @@
 //! SARIF 2.1.0 output for `lockgate check`, so code scanning (GitHub and others) shows each
 //! finding on the lockfile line it is about.
 //!
-//! One run; one rule per finding kind that occurs (id = `Kind::id`); one result per finding with
+//! One run; one rule per finding kind that occurs (id = `Kind::id`), and one rule per OSV id for
+//! known-malicious versions (id = the record's id, e.g. `MAL-2025-46974`); one result per finding with
 //! its level, message and, when the finding names a file, a location relative to the checked
 //! directory (`%SRCROOT%`) with the entry's line as `region.startLine`. Pure: findings in, JSON out.
 
@@ -16,17 +17,25 @@ const SRCROOT: &str = "%SRCROOT%";
 
 /// The SARIF log for `findings`; file paths are made relative to `root` (the checked directory).
 pub fn render(findings: &[Finding], root: &Path) -> Value {
-    let mut kinds: Vec<Kind> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
+    let mut rules: Vec<Value> = Vec::new();
     for f in findings {
-        if !kinds.contains(&f.kind) {
-            kinds.push(f.kind);
+        let id = rule_id(f);
+        if !ids.contains(&id) {
+            rules.push(match &f.listed {
+                Some(l) => malicious_rule(&l.id, f.kind),
+                None => rule(f.kind),
+            });
+            ids.push(id);
         }
     }
-    let rules: Vec<Value> = kinds.iter().map(|k| rule(*k)).collect();
     let results: Vec<Value> = findings
         .iter()
         .map(|f| {
-            let index = kinds.iter().position(|k| *k == f.kind).unwrap_or_default();
+            let index = ids
+                .iter()
+                .position(|i| *i == rule_id(f))
+                .unwrap_or_default();
             result(f, index, root)
         })
         .collect();
@@ -42,6 +51,23 @@ pub fn render(findings: &[Finding], root: &Path) -> Value {
         run["originalUriBaseIds"] = json!({SRCROOT: {"uri": base.as_str()}});
     }
     json!({"$schema": SCHEMA, "version": "2.1.0", "runs": [run]})
+}
+
+/// The rule a finding reports under: its OSV id for a known-malicious version, else its kind.
+fn rule_id(f: &Finding) -> String {
+    f.listed
+        .as_ref()
+        .map_or_else(|| f.kind.id().to_string(), |l| l.id.clone())
+}
+
+fn malicious_rule(id: &str, kind: Kind) -> Value {
+    json!({
+        "id": id,
+        "name": "KnownMalicious",
+        "shortDescription": {"text": format!("A package version listed as malicious by OSV record {id}")},
+        "helpUri": format!("https://osv.dev/vulnerability/{id}"),
+        "properties": {"lockgateExitCode": kind.exit_code(), "tags": ["security", "malicious"]},
+    })
 }
 
 fn rule(kind: Kind) -> Value {
@@ -101,6 +127,14 @@ fn describe(kind: Kind) -> (&'static str, &'static str) {
             "TooNew",
             "A version younger than the release-age cooldown, or a package created too recently",
         ),
+        Kind::Malicious => (
+            "KnownMalicious",
+            "A package version listed in the malicious-package feed",
+        ),
+        Kind::Feed => (
+            "MaliciousPackageFeed",
+            "The malicious-package feed is missing or older than [feed] max-age",
+        ),
     }
 }
 
@@ -114,7 +148,7 @@ fn result(f: &Finding, rule_index: usize, root: &Path) -> Value {
         text.push_str(&format!(" Next: {}", f.hint));
     }
     let mut r = json!({
-        "ruleId": f.kind.id(),
+        "ruleId": rule_id(f),
         "ruleIndex": rule_index,
         "level": level,
         "message": {"text": text},

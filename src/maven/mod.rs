@@ -57,6 +57,7 @@ use self::plan::{Planned, Sources};
 use self::project::Invocation;
 use self::settings::{Carried, GateSettings, Settings};
 use crate::error::{redact_url, Error, Result, Secret};
+use crate::feed::{self, Eco, FeedPolicy};
 use crate::fetch::{self, origin_label, Auth, Client, Credential};
 use crate::finding::{Finding, Kind};
 use crate::gate::Gate;
@@ -223,6 +224,7 @@ struct Ctx {
     /// Why the internal repository's credentials cannot be used, if they cannot: raised only
     /// when something must be fetched from it.
     credentials_problem: Option<Error>,
+    feed: FeedPolicy,
     started: Instant,
     /// `[cooldown]`, for `lockgate lock mvn`.
     cooldown: crate::cooldown::Cooldown,
@@ -254,6 +256,7 @@ impl Ctx {
             carried,
             reporter,
             credentials_problem,
+            feed: policy.feed,
             started: Instant::now(),
             cooldown: policy.cooldown.clone(),
         })
@@ -269,7 +272,15 @@ impl Ctx {
                 "run `lockgate lock mvn` (with the goals your builds run), review and commit .mvn/checksums/checksums.sha256",
             )
         })?;
-        let plan = plan::plan(&lock, &lock_path, &self.sources);
+        let mut plan = plan::plan(&lock, &lock_path, &self.sources);
+        let gavs = feed_names(&plan.files);
+        let entries = gavs.iter().map(|(ga, v)| (ga.as_str(), *v, None));
+        plan.findings.extend(feed::refuse_listed(
+            &self.feed,
+            Eco::Maven,
+            &lock_path,
+            entries,
+        ));
         self.reporter.refuse_on_errors(&plan.findings)?;
         let missing: Vec<&Planned> = plan
             .files
@@ -368,6 +379,8 @@ impl Ctx {
         if self.sources.internal.is_some() {
             self.check_credentials()?;
         }
+        let stale = feed::refuse_listed(&self.feed, Eco::Maven, &self.inv.lock_path, []);
+        self.reporter.refuse_on_errors(&stale)?;
         let lock_path = self.inv.lock_path.clone();
         let run = repo::RunRepo::fresh(&self.store)?;
         let mut gate = Gate::bind().await?;
@@ -737,6 +750,20 @@ fn display_rel(path: &Path, base: &Path) -> String {
 }
 
 /// `lockgate check`'s Maven part: `None` when `dir` is no Maven project.
+/// Locked files as the malicious-package feed names them: (`groupId:artifactId`, version).
+fn feed_names(files: &[Planned]) -> Vec<(String, &str)> {
+    files
+        .iter()
+        .filter_map(|p| {
+            let c = &p.coords;
+            Some((
+                format!("{}:{}", c.group_id, c.artifact_id),
+                c.version.as_deref()?,
+            ))
+        })
+        .collect()
+}
+
 pub fn audit(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Finding>)>> {
     let lock_path = dir.join(LOCK_FILE);
     let pom = dir.join("pom.xml");
@@ -746,7 +773,13 @@ pub fn audit(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Finding
     let sources = Sources::from_policy(&policy.maven);
     let mut findings = Vec::new();
     match parse_lock_file(&lock_path)? {
-        Some(Ok(lock)) => findings.extend(plan::plan(&lock, &lock_path, &sources).findings),
+        Some(Ok(lock)) => {
+            let plan = plan::plan(&lock, &lock_path, &sources);
+            let gavs = feed_names(&plan.files);
+            let entries = gavs.iter().map(|(ga, v)| (ga.as_str(), *v, None));
+            findings.extend(feed::audit(Eco::Maven, &lock_path, entries));
+            findings.extend(plan.findings);
+        }
         Some(Err(e)) => {
             let mut f = Finding::error(Kind::Lockfile, LOCK_FILE, &lock_path)
                 .msg(e.what)

@@ -28,6 +28,7 @@ use super::lock::{Lock, Sha256};
 use super::metadata::{self, Synthesized};
 use super::plan::{url_in, Planned, Sources};
 use crate::error::{redact_url, Error};
+use crate::feed::{self, Eco};
 use crate::fetch::{origin_label, Client};
 use crate::finding::{Finding, Kind};
 use crate::gate::{percent_decode, GateRequest, Reply, Route};
@@ -517,13 +518,33 @@ impl Route for RouteMode {
             route.probe_public(&path, &coords);
         }
         let ga = format!("{}:{}", coords.group_id, coords.artifact_id);
+        let version = coords.version.as_deref().filter(|v| !v.is_empty());
+        if let Some(e) =
+            version.and_then(|v| feed::refuse_request(Eco::Maven, &ga, v, &route.reporter))
+        {
+            let msg = e.to_string();
+            route.fail(e);
+            return Reply::NotFound(msg);
+        }
         if let Some(w) = route
             .cooldown
             .as_ref()
             .filter(|w| !internal && w.applies(&ga))
         {
             if let Some(reply) = route.cooled(w, &path, &coords, base).await {
-                return reply;
+                // The cooldown's metadata is also stripped of listed (malicious) versions.
+                return match reply {
+                    Reply::Bytes {
+                        status: 200,
+                        content_type,
+                        body,
+                    } if coords.file == FileKind::Metadata => Reply::Bytes {
+                        status: 200,
+                        content_type,
+                        body: feed::maven_metadata(&ga, body),
+                    },
+                    other => other,
+                };
             }
         }
         if coords.file != FileKind::Metadata {
@@ -532,7 +553,7 @@ impl Route for RouteMode {
         // Metadata: forwarded from the one source, never recorded (the locked gate builds its own).
         let package = coords.gav();
         match route.client.get(&url_in(base, &path), None, &package).await {
-            Ok(f) => Reply::Upstream(f.response),
+            Ok(f) => feed::maven_metadata_reply(&ga, f.response).await,
             Err(e @ Error::Unavailable { .. }) => Reply::NotFound(e.to_string()),
             Err(e) => {
                 let msg = e.to_string();

@@ -34,6 +34,7 @@ use self::classify::{Action, Invocation};
 use self::lockfile::Lockfile;
 use self::plan::{Plan, Sources, Target};
 use crate::error::{Error, Result};
+use crate::feed::{self, Eco};
 use crate::fetch::{self, Auth, Client, Credential};
 use crate::gate::Gate;
 use crate::handoff;
@@ -368,12 +369,20 @@ impl Ctx {
     /// Install exactly the lockfile: plan, guard, verify, gate, `npm ci`, scripts.
     async fn locked(&mut self, lock: &Lockfile) -> Result<i32> {
         let target = Target::this_machine(self.inv.omit_dev, self.inv.omit_optional);
-        let plan = plan::plan(lock, &self.sources, &target);
+        let mut plan = plan::plan(lock, &self.sources, &target);
         self.scopes.extend(
             lock.entries
                 .iter()
                 .filter_map(|e| e.scope().map(str::to_string)),
         );
+        let locked = lock.entries.iter().filter(|e| !e.local);
+        let entries = locked.map(|e| (e.name.as_str(), e.version.as_str(), e.line));
+        plan.findings.extend(feed::refuse_listed(
+            &self.policy.feed,
+            Eco::Npm,
+            &lock.path,
+            entries,
+        ));
         self.reporter.refuse_on_errors(&plan.findings)?;
         for f in plan.findings.iter().filter(|f| !f.is_error()) {
             eprintln!("lockgate: warning: {f}");
@@ -539,6 +548,9 @@ impl Ctx {
     /// answered from its one source. A failure the gate saw (auth, insecure redirect) wins over
     /// npm's own exit code.
     async fn routed(&self, extra: &[&str], new_names: Vec<String>) -> Result<i32> {
+        let manifest = self.project.join("package.json");
+        let stale = feed::refuse_listed(&self.policy.feed, Eco::Npm, &manifest, []);
+        self.reporter.refuse_on_errors(&stale)?;
         if let Some((registry, var)) = &self.missing_token {
             if self.route_touches_internal() {
                 return Err(self.missing_credentials(registry, var));

@@ -183,6 +183,7 @@ fn skip_for_target(e: &Entry, t: &Target) -> bool {
 
 type Outcome = (Artifact, Option<Url>, Option<Finding>);
 
+#[allow(clippy::result_large_err)] // a Finding (128 bytes) on the refusal path only
 fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, Finding> {
     let id = e.id();
     let internal = src.internal_registry(&e.name).cloned();

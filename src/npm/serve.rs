@@ -22,6 +22,7 @@ use serde_json::{json, Map, Value};
 use super::lockfile::Lockfile;
 use super::plan::{Plan, Sources};
 use crate::error::Error;
+use crate::feed::{self, Eco};
 use crate::fetch::Client;
 use crate::gate::{percent_decode, GateRequest, Reply, Route};
 use crate::report::{self, Reporter};
@@ -348,6 +349,18 @@ impl RouteMode {
     }
 }
 
+/// The version in a tarball request path (`/debug/-/debug-4.4.2.tgz` → `4.4.2`).
+fn tarball_version(name: &str, raw_path: &str) -> Option<String> {
+    let decoded = percent_decode(raw_path);
+    let (_, file) = decoded.split_once("/-/")?;
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let v = file
+        .strip_prefix(base)?
+        .strip_prefix('-')?
+        .strip_suffix(".tgz")?;
+    Some(v.to_string())
+}
+
 fn valid_name(n: &str) -> bool {
     let parts: Vec<&str> = n.split('/').collect();
     let ok = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.starts_with('-');
@@ -373,13 +386,34 @@ impl Route for RouteMode {
             self.check_public_offer(&name);
         }
         self.resolved.lock().unwrap().push(name.clone());
+        let tarball = tarball_version(&name, &req.path);
+        if let Some(e) = tarball
+            .as_deref()
+            .and_then(|v| feed::refuse_request(Eco::Npm, &name, v, &self.reporter))
+        {
+            let msg = e.to_string();
+            self.fail(e);
+            return Reply::NotFound(msg);
+        }
         let accept = req.headers.get("accept").and_then(|v| v.to_str().ok());
         if let Some(watch) = self
             .cooldown
             .as_ref()
             .filter(|w| !internal && w.applies(&name))
         {
-            return self.cooled(watch, &req.path, &name, &url, accept).await;
+            // The cooldown's packument is also stripped of listed (malicious) versions.
+            return match self.cooled(watch, &req.path, &name, &url, accept).await {
+                Reply::Bytes {
+                    status: 200,
+                    content_type,
+                    body,
+                } if tarball.is_none() => Reply::Bytes {
+                    status: 200,
+                    content_type,
+                    body: feed::npm_packument(&name, body),
+                },
+                other => other,
+            };
         }
         match self.client.get(&url, accept, &name).await {
             Ok(f) => {
@@ -387,7 +421,10 @@ impl Route for RouteMode {
                     "route",
                     json!({"package": name, "source": if internal {"internal"} else {"public"}, "url": crate::error::redact_url(f.final_url.as_str())}),
                 );
-                Reply::Upstream(f.response)
+                match tarball {
+                    Some(_) => Reply::Upstream(f.response),
+                    None => feed::npm_packument_reply(&name, f.response).await,
+                }
             }
             Err(e @ Error::Unavailable { .. }) => Reply::NotFound(e.to_string()),
             Err(e) => {
@@ -411,6 +448,19 @@ mod tests {
         assert_eq!(version_cmp("2.0.0-rc.1", "2.0.0"), Less);
         assert_eq!(version_cmp("99.0.0", "1.2.3"), Greater);
         assert_eq!(version_cmp("1.0.0+build", "1.0.0"), Equal);
+    }
+
+    #[test]
+    fn tarball_versions() {
+        assert_eq!(
+            tarball_version("debug", "/debug/-/debug-4.4.2.tgz").as_deref(),
+            Some("4.4.2")
+        );
+        assert_eq!(
+            tarball_version("@s/a", "/@s%2fa/-/a-1.0.0-rc.1.tgz").as_deref(),
+            Some("1.0.0-rc.1")
+        );
+        assert_eq!(tarball_version("debug", "/debug"), None);
     }
 
     #[test]

@@ -48,6 +48,7 @@ use self::requirements::{Origin, RequirementSet, Target};
 use self::version::Version;
 use self::wheel::SupportedTags;
 use crate::error::{redact_url, Error, Result, Secret};
+use crate::feed::{self, Eco};
 use crate::fetch::{self, Artifact, Auth, Client, Credential};
 use crate::finding::{Finding, Kind, Severity};
 use crate::gate::Gate;
@@ -245,7 +246,31 @@ impl Ctx {
 
     async fn locked(&self, pylocks: &[PathBuf], set: &RequirementSet) -> Result<i32> {
         let (python_of_pip, interpreter) = self.interpreter().await?;
-        let lock = self.read_lock(pylocks, set, Markers::For(&interpreter.markers))?;
+        let mut lock = self.read_lock(pylocks, set, Markers::For(&interpreter.markers))?;
+        let versions: Vec<(String, &Locked)> = lock
+            .packages
+            .iter()
+            .map(|p| (p.version.to_string(), p))
+            .collect();
+        let entries = versions
+            .iter()
+            .map(|(v, p)| (p.name.as_str(), v.as_str(), Some(p.line)));
+        let file = lock.files.first().cloned().unwrap_or_default();
+        let mut listed = feed::refuse_listed(&self.policy.feed, Eco::PyPI, &file, entries);
+        for (f, l) in listed
+            .iter_mut()
+            .filter_map(|f| Some((f.line?, f)))
+            .map(|(l, f)| (f, l))
+        {
+            if let Some(p) = lock
+                .packages
+                .iter()
+                .find(|p| p.line == l && f.listed.as_ref().is_some_and(|x| x.name == p.name))
+            {
+                f.file = p.file.clone();
+            }
+        }
+        lock.findings.extend(listed);
         self.reporter.refuse_on_errors(&lock.findings)?;
         for f in lock.findings.iter().filter(|f| !f.is_error()) {
             eprintln!("lockgate: warning: {f}");
@@ -811,6 +836,12 @@ impl Ctx {
             policy.typosquat_allow.extend(established);
             guard = TypoGuard::pip(&policy, &internal_names);
         }
+        findings.extend(feed::refuse_listed(
+            &self.policy.feed,
+            Eco::PyPI,
+            &self.cwd,
+            [],
+        ));
         self.reporter.refuse_on_errors(&findings)?;
         let in_files: Vec<String> = plan::overridden(&set.options)
             .iter()
@@ -1248,6 +1279,17 @@ pub fn check(policy: &Policy, files: &[PathBuf]) -> Result<Vec<Finding>> {
                 plan::from_requirements(&set, Markers::All, prefixes)
             }
         };
+        let versions: Vec<String> = lock
+            .packages
+            .iter()
+            .map(|p| p.version.to_string())
+            .collect();
+        let entries = lock.packages.iter().zip(&versions);
+        findings.extend(feed::audit(
+            Eco::PyPI,
+            f,
+            entries.map(|(p, v)| (p.name.as_str(), v.as_str(), Some(p.line))),
+        ));
         findings.extend(lock.findings);
         findings.extend(lock.overridden.iter().map(|(o, at)| {
             let option = o.split(' ').next().unwrap_or(o);

@@ -206,6 +206,9 @@ impl RouteMode {
                 if normalize(dist.name()) != name {
                     continue; // a page may only list its own project's files
                 }
+                if crate::feed::hides(crate::feed::Eco::PyPI, &name, dist.version()) {
+                    continue; // known malicious: pip never sees it
+                }
                 if matches!(dist, DistName::Sdist(_)) && !allow_sdist {
                     withheld = true;
                     continue;
