@@ -17,6 +17,7 @@ pub mod lockfile;
 pub mod npmrc;
 pub mod plan;
 pub mod scripts;
+pub mod semver;
 pub mod serve;
 
 use std::collections::{BTreeMap, BTreeSet};
