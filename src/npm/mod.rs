@@ -632,12 +632,12 @@ pub fn find_lockfile(project: &Path) -> Option<PathBuf> {
 }
 
 pub fn read_lockfile(p: &Path) -> Result<Lockfile> {
-    let text = std::fs::read_to_string(p).map_err(|e| Error::Lockfile {
+    let bytes = std::fs::read(p).map_err(|e| Error::Lockfile {
         path: p.to_path_buf(),
         msg: format!("cannot read the lockfile: {e}"),
         hint: "check the file and its permissions".into(),
     })?;
-    lockfile::parse(&text, p)
+    lockfile::parse(&lockfile::decode_json_text(bytes, p)?, p)
 }
 
 /// package.json of the root and of each workspace folder the lockfile records.
@@ -648,14 +648,12 @@ pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String
             Some(v) => {
                 out.insert(key.clone(), v);
             }
-            // A workspace folder the lockfile still lists may be gone; the root may not.
+            // A workspace folder the lockfile still lists may be gone.
             None if !key.is_empty() => {}
+            // No root package.json: npm ci then takes the root entry of the lockfile as the
+            // manifest (arborist's load-virtual.js: `.catch(() => s.data.packages[''] || {})`).
             None => {
-                return Err(Error::io(
-                    "read",
-                    project.join("package.json"),
-                    std::io::ErrorKind::NotFound.into(),
-                ))
+                out.insert(key.clone(), lockfile::root_manifest(lock));
             }
         }
     }
@@ -672,11 +670,12 @@ fn read_root_manifest(project: &Path) -> Result<BTreeMap<String, Value>> {
 
 /// One package.json, parsed; `None` when it does not exist.
 fn read_manifest(path: &Path) -> Result<Option<Value>> {
-    let text = match std::fs::read_to_string(path) {
+    let bytes = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path, e)),
     };
+    let text = lockfile::decode_json_text(bytes, path)?;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| Error::Lockfile {

@@ -316,7 +316,12 @@ fn hyphen(a: Partial, b: Partial) -> Vec<Comparator> {
         (None, _, _) => Vec::new(),
         (Some(m), n, q) => vec![c(
             Op::Ge,
-            ver(m, n.unwrap_or(0), q.unwrap_or(0), if q.is_some() { a.pre } else { vec![] }),
+            ver(
+                m,
+                n.unwrap_or(0),
+                q.unwrap_or(0),
+                if q.is_some() { a.pre } else { vec![] },
+            ),
         )],
     };
     match (b.major, b.minor, b.patch) {
@@ -398,8 +403,7 @@ fn test_set(set: &[Comparator], v: &Version) -> bool {
         return true;
     }
     set.iter().any(|c| {
-        !c.v.pre.is_empty()
-            && (c.v.major, c.v.minor, c.v.patch) == (v.major, v.minor, v.patch)
+        !c.v.pre.is_empty() && (c.v.major, c.v.minor, c.v.patch) == (v.major, v.minor, v.patch)
     })
 }
 
