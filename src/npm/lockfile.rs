@@ -168,12 +168,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile> {
         Some(Value::Number(n)) if n.as_f64() == Some(0.0) => {}
         Some(Value::String(s)) if s.is_empty() => {}
         Some(Value::Object(packages)) => {
-            if !packages.contains_key("") {
-                return Err(bad(
-                    "`packages` has no root entry (\"\"); npm cannot load such a lockfile".into(),
-                ));
-            }
+            // npm 11 loads a map without a root entry (the root then comes from package.json
+            // alone); so does lockgate, checking package.json against the entries themselves.
             lock.packages = true;
+            lock.recorded_specs
+                .insert(String::new(), dep_specs(&Map::new()));
             for (key, v) in packages {
                 let p = v
                     .as_object()
@@ -890,13 +889,30 @@ mod tests {
             r#"{"lockfileVersion": 4, "packages": {"": {}}}"#,
             r#"{"lockfileVersion": 2.5, "packages": {"": {}}}"#,
             r#"{"lockfileVersion": 3, "packages": []}"#,
-            r#"{"lockfileVersion": 3, "packages": {"node_modules/a": {"version": "1.0.0"}}}"#,
             r#"{"lockfileVersion": 3, "packages": "x"}"#,
             r#"{"lockfileVersion": 1, "dependencies": []}"#,
         ] {
             let e = parse(t, Path::new("package-lock.json")).unwrap_err();
             assert_eq!(e.exit_code(), 21, "{t}");
         }
+    }
+
+    #[test]
+    fn rootless_packages_are_read_and_checked_against_package_json() {
+        let l = parse(
+            r#"{"lockfileVersion": 3, "packages": {"node_modules/x": {"version": "1.0.0"}}}"#,
+            Path::new("l"),
+        )
+        .unwrap();
+        assert_eq!(l.entries.len(), 1);
+        let mut m = BTreeMap::new();
+        m.insert(String::new(), json!({"dependencies": {"x": "^1.0.0"}}));
+        assert!(out_of_sync(&l, &m).is_empty());
+        m.insert(
+            String::new(),
+            json!({"dependencies": {"x": "^1.0.0", "y": "1"}}),
+        );
+        assert_eq!(out_of_sync(&l, &m).len(), 1);
     }
 
     #[test]
@@ -982,7 +998,7 @@ mod tests {
             "{",
             "[]",
             r#"{"lockfileVersion": 9}"#,
-            r#"{"lockfileVersion": 3, "packages": {"node_modules/x": {}}}"#,
+            r#"{"lockfileVersion": 3, "packages": {"node_modules/x": 1}}"#,
         ] {
             let e = parse(t, Path::new("package-lock.json")).unwrap_err();
             assert_eq!(e.exit_code(), 21, "{t}");
