@@ -56,6 +56,9 @@ struct Audit {
     /// Lockfiles and requirements files read.
     files: Vec<PathBuf>,
     internal: Vec<InternalName>,
+    /// How many entries each file yielded, as the real tool counts them: npm's packages (a link
+    /// counts once, as its target), pip's requirement and constraint lines, includes followed.
+    read: Vec<(PathBuf, usize)>,
 }
 
 /// Audits DIR and prints the findings in `format`. With `--format json` or `sarif`, an error that
@@ -147,7 +150,7 @@ fn audit_dir(dir: &Path, format: Format, public: bool) -> Result<i32> {
     }
     reporter.flush();
     let code = most_severe(&audit.findings);
-    print(format, &dir, &audit.files, &audit.findings, code);
+    print(format, &dir, &audit, code);
     Ok(code)
 }
 
@@ -159,6 +162,9 @@ fn check_npm(
     audit: &mut Audit,
 ) -> Result<()> {
     let lock = npm::read_lockfile(lock_path)?;
+    audit
+        .read
+        .push((lock_path.to_path_buf(), lock.node_count()));
     // Audit every entry, whatever platform or omission a particular install would use.
     let plan = npm::plan::plan(&lock, sources, &npm::plan::Target::any());
     let mut findings = plan.findings.clone();
@@ -309,7 +315,10 @@ fn check_pip_typosquats(files: &[PathBuf], policy: &Policy, audit: &mut Audit) -
     for file in files {
         audit.files.push(file.clone());
         match requirements::load(file) {
-            Ok(set) => requirements.extend(set.requirements.into_iter().filter(|r| !r.constraint)),
+            Ok(set) => {
+                audit.read.push((file.clone(), set.requirements.len()));
+                requirements.extend(set.requirements.into_iter().filter(|r| !r.constraint))
+            }
             Err(e) => {
                 let line = match &e {
                     requirements::RequirementsError::Line { file: f, line, .. } if f == file => {
@@ -493,15 +502,22 @@ fn strip_version(id: &str) -> &str {
         .map_or(id, |(n, _)| n)
 }
 
-fn print(format: Format, dir: &Path, audited: &[PathBuf], findings: &[Finding], code: i32) {
+fn print(format: Format, dir: &Path, audit: &Audit, code: i32) {
+    let (audited, findings) = (&audit.files, &audit.findings);
     match format {
         Format::Json => {
+            let read: Vec<_> = audit
+                .read
+                .iter()
+                .map(|(file, entries)| json!({"file": file, "entries": entries}))
+                .collect();
             let doc = json!({
                 "lockfiles": audited,
                 "exit_code": code,
                 "errors": findings.iter().filter(|f| f.is_error()).count(),
                 "warnings": findings.iter().filter(|f| !f.is_error()).count(),
                 "findings": findings,
+                "read": read,
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }

@@ -197,7 +197,20 @@ pub fn parse(text: &str, path: &Path) -> Result<Lockfile> {
     if !lock.packages {
         match obj.get("dependencies") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => {}
-            Some(Value::Object(deps)) => walk_v1(deps, "", &mut lock.entries).map_err(bad)?,
+            Some(Value::Object(deps)) => {
+                walk_v1(deps, "", &mut lock.entries).map_err(bad)?;
+                // Two links to one folder put its dependencies at one location; npm keeps the
+                // last one written (`this.data.packages[location] = meta`).
+                let mut seen = std::collections::BTreeSet::new();
+                let mut kept: Vec<Entry> = Vec::new();
+                for e in std::mem::take(&mut lock.entries).into_iter().rev() {
+                    if seen.insert(e.path.clone()) {
+                        kept.push(e);
+                    }
+                }
+                kept.reverse();
+                lock.entries = kept;
+            }
             Some(other) => {
                 return Err(bad(format!(
                     "`dependencies` is {}, not an object",
@@ -529,7 +542,18 @@ fn walk_v1(
             line: None,
         });
         if let Some(nested) = d.get("dependencies").and_then(Value::as_object) {
-            walk_v1(nested, &format!("{path}/"), out)?;
+            // "dependencies nested under a link are actually under the link target"
+            // (shrinkwrap.js #loadAll: `if (meta.link) location = meta.resolved`).
+            let under = match &out.last().map(|e| (e.local, &e.resolved)) {
+                Some((true, Resolved::File(target))) => normalize_rel(target),
+                _ => path.clone(),
+            };
+            let prefix = if under.is_empty() {
+                String::new()
+            } else {
+                format!("{under}/")
+            };
+            walk_v1(nested, &prefix, out)?;
         }
     }
     Ok(())
@@ -550,6 +574,42 @@ pub fn root_manifest(lock: &Lockfile) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// A relative path as `path.resolve` + `relpath` leave it: no `.` segments, `..` applied.
+fn normalize_rel(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+impl Lockfile {
+    /// How many packages npm's tree holds for this lockfile (arborist's inventory without the
+    /// root): every entry except links, plus each link target that has no entry of its own.
+    pub fn node_count(&self) -> usize {
+        let is_link = |e: &Entry| e.local && e.path.contains("node_modules/");
+        let paths: std::collections::BTreeSet<&str> =
+            self.entries.iter().map(|e| e.path.as_str()).collect();
+        let targets: std::collections::BTreeSet<String> = self
+            .entries
+            .iter()
+            .filter(|e| is_link(e))
+            .filter_map(|e| match &e.resolved {
+                Resolved::File(t) => Some(normalize_rel(t)),
+                _ => None,
+            })
+            .filter(|t| !t.is_empty() && !paths.contains(t.as_str()))
+            .collect();
+        self.entries.iter().filter(|e| !is_link(e)).count() + targets.len()
+    }
 }
 
 /// Where package.json and the lockfile disagree in a way that makes `npm ci` refuse (npm 7+ lockfiles
@@ -913,6 +973,29 @@ mod tests {
             json!({"dependencies": {"x": "^1.0.0", "y": "1"}}),
         );
         assert_eq!(out_of_sync(&l, &m).len(), 1);
+    }
+
+    #[test]
+    fn v1_dependencies_under_a_link_live_under_its_target() {
+        // arborist's link-dep-nested fixture: two links to one folder, one nested dependency.
+        let text = r#"{"lockfileVersion": 1, "dependencies": {
+            "foo": {"version": "file:once", "dependencies": {"wrappy": {"version": "1.0.2"}}},
+            "once": {"version": "file:./once", "dependencies": {"wrappy": {"version": "1.0.2"}}}}}"#;
+        let l = parse(text, Path::new("l")).unwrap();
+        let paths: Vec<&str> = l.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "node_modules/foo",
+                "node_modules/once",
+                "once/node_modules/wrappy"
+            ]
+        );
+        assert_eq!(
+            l.node_count(),
+            2,
+            "the folder `once` and its wrappy, as npm counts them"
+        );
     }
 
     #[test]
