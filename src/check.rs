@@ -168,7 +168,19 @@ fn check_npm(
     // Audit every entry, whatever platform or omission a particular install would use.
     let plan = npm::plan::plan(&lock, sources, &npm::plan::Target::any());
     let mut findings = plan.findings.clone();
-    let manifests = npm::read_manifests(dir, &lock)?;
+    let manifests = match npm::read_manifests(dir, &lock) {
+        Ok(m) => m,
+        // The entries are audited all the same; the missing or broken manifest is one finding.
+        Err(Error::Lockfile { path, msg, hint }) => {
+            findings.push(
+                Finding::error(Kind::Lockfile, "package.json", path)
+                    .msg(msg)
+                    .hint(hint),
+            );
+            BTreeMap::new()
+        }
+        Err(e) => return Err(e),
+    };
     let diffs = npm::lockfile::out_of_sync(&lock, &manifests);
     if !diffs.is_empty() {
         findings.push(

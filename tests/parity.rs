@@ -326,21 +326,35 @@ fn sync_check_follows_npm_ci() {
     );
 }
 
-/// No package.json beside a v3 lockfile: npm ci takes the lockfile's root entry; so does lockgate
-/// (it used to exit 20 with a raw OS message).
+/// No package.json beside the lockfile: npm ci refuses (its tree comes from package.json, and the
+/// lockfile's root version no longer matches); lockgate says why in one finding, audits the
+/// entries all the same, and the guarded `npm ci` refuses with 21 (it used to exit 20 with a raw
+/// OS message).
 #[test]
-fn missing_package_json_reads_the_root_entry() {
+fn missing_package_json_is_a_clear_refusal() {
     let sb = sandbox();
     sb.write(
         "package-lock.json",
         format!(
-            r#"{{"lockfileVersion": 3, "packages": {{"": {{"dependencies": {{"left-pad": "^1.3.0"}}}}, {}}}}}"#,
-            entry("left-pad", "1.3.0")
+            r#"{{"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": {{"": {{"name": "app", "version": "1.0.0", "dependencies": {{"@myorg/pay": "^1.0.0"}}}},
+  "node_modules/@myorg/pay": {{"version": "1.0.0", "resolved": "{}", "integrity": "{SRI}"}}}}}}"#,
+            public_url("@myorg/pay", "1.0.0")
         ),
     );
-    plain_npm_ci(&sb).ok();
-    let doc = check_json(&sb, 0);
-    assert_eq!(doc["errors"], 0, "{doc}");
+    let ci = plain_npm_ci(&sb).failed();
+    assert!(ci.output().contains("EUSAGE"), "{ci}");
+    let doc = check_json(&sb, 22);
+    let f = finding(&doc, "lockfile").expect("a finding for the missing package.json");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("package.json is missing"),
+        "{f}"
+    );
+    assert!(finding(&doc, "dependency-confusion").is_some(), "{doc}");
+    let out = sb.run(sb.shim("npm").arg("ci")).code_is(21);
+    assert!(out.stderr.contains("package.json is missing"), "{out}");
 }
 
 /// An 8000-deep `-r` chain: pip's own parser dies of recursion; lockgate stops with a clear

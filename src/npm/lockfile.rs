@@ -559,21 +559,16 @@ fn walk_v1(
     Ok(())
 }
 
-/// The root entry's dependency specs as a package.json, for a project without one.
-pub fn root_manifest(lock: &Lockfile) -> Value {
-    let mut m = Map::new();
-    if let Some(specs) = lock.recorded_specs.get("") {
-        for (t, deps) in specs {
-            if !deps.is_empty() {
-                let d: Map<String, Value> = deps
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                    .collect();
-                m.insert(t.to_string(), Value::Object(d));
-            }
-        }
-    }
-    Value::Object(m)
+/// The refusal for a lockfile without the package.json beside it. npm ci builds its tree from
+/// package.json: without one it installs nothing the lockfile lists, and it refuses the lockfile as
+/// out of sync when the lockfile's root entry has a version (`Invalid: lock file's app@1.0.0 does
+/// not satisfy app@`), so lockgate cannot know what the install is meant to be.
+pub fn missing_manifest(path: &Path) -> Error {
+    Error::lockfile(
+        path,
+        "package.json is missing beside the lockfile; npm ci installs only what package.json asks for and refuses this lockfile without it",
+        "restore package.json and commit it with the lockfile, or run lockgate in the project directory",
+    )
 }
 
 /// A relative path as `path.resolve` + `relpath` leave it: no `.` segments, `..` applied.

@@ -643,18 +643,18 @@ pub fn read_lockfile(p: &Path) -> Result<Lockfile> {
 /// package.json of the root and of each workspace folder the lockfile records.
 pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
-    for key in lock.recorded_specs.keys() {
+    // A v1 lockfile records no root entry, but npm ci still builds its tree from package.json.
+    let root = String::new();
+    let v1_root =
+        (!lock.entries.is_empty() && !lock.recorded_specs.contains_key("")).then_some(&root);
+    for key in v1_root.into_iter().chain(lock.recorded_specs.keys()) {
         match read_manifest(&project.join(key).join("package.json"))? {
             Some(v) => {
                 out.insert(key.clone(), v);
             }
-            // A workspace folder the lockfile still lists may be gone.
+            // A workspace folder the lockfile still lists may be gone; the root may not.
             None if !key.is_empty() => {}
-            // No root package.json: npm ci then takes the root entry of the lockfile as the
-            // manifest (arborist's load-virtual.js: `.catch(() => s.data.packages[''] || {})`).
-            None => {
-                out.insert(key.clone(), lockfile::root_manifest(lock));
-            }
+            None => return Err(lockfile::missing_manifest(&project.join("package.json"))),
         }
     }
     Ok(out)
