@@ -573,7 +573,9 @@ pub fn project_root(cwd: &Path, prefix: Option<&str>) -> PathBuf {
         let Ok(text) = std::fs::read_to_string(up.join("package.json")) else {
             continue;
         };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        // npm drops a leading byte-order mark (json-parse-even-better-errors' stripBOM).
+        let Ok(v) = serde_json::from_str::<Value>(text.strip_prefix('\u{feff}').unwrap_or(&text))
+        else {
             continue;
         };
         let patterns = match &v["workspaces"] {
