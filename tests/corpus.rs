@@ -25,7 +25,7 @@ use common::{repo_root, Sandbox};
 const KNOWN: &[(&str, &str)] = &[
     (
         "npm/arborist-link-meta-deps",
-        "a v1 lockfile out of sync with package.json: lockgate checks sync for npm 7+ lockfiles only; npm ci refuses it itself",
+        "a `file:` link from inside a registry package's own folder (node_modules/@isaacs/testing-link-dep/target): npm cannot build its tree before that package is unpacked and refuses (`Missing: linked-dep@`); lockgate audits both registry packages and leaves the link local",
     ),
 ];
 

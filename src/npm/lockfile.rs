@@ -503,9 +503,16 @@ fn walk_v1(
             }
         } else {
             match classify_resolved(Some(raw_version)) {
-                r @ (Resolved::Git(_) | Resolved::Url(_)) => {
+                r @ Resolved::Git(_) => {
                     resolved = r;
                     (installed.clone(), None, raw_version.to_string())
+                }
+                // A tarball URL as the version (ancient lockfiles): the version comes from the
+                // file name, as #metaFromLock does with versionFromTgz; none if it has none.
+                Resolved::Url(u) => {
+                    let version = version_from_tgz(installed, &u).unwrap_or_default();
+                    resolved = Resolved::Url(u);
+                    (installed.clone(), None, version)
                 }
                 Resolved::File(f) if raw_version.starts_with("file:") => {
                     resolved = Resolved::File(f);
@@ -619,11 +626,10 @@ impl Lockfile {
 /// prunes it), is in sync; a spec nothing locked satisfies is not. A spec that is not a semver
 /// range (git, file:, tarball URL, tag) must be the one the lockfile recorded.
 pub fn out_of_sync(lock: &Lockfile, manifests: &BTreeMap<String, Value>) -> Vec<String> {
-    if !lock.packages {
-        return Vec::new();
-    }
     let by_path: BTreeMap<&str, &Entry> =
         lock.entries.iter().map(|e| (e.path.as_str(), e)).collect();
+    // A v1 tree records no specs: its root's dependencies are checked against the entries alone.
+    let none = dep_specs(&Map::new());
     let mut diffs = Vec::new();
     for (key, manifest) in manifests {
         let where_ = if key.is_empty() {
@@ -631,9 +637,13 @@ pub fn out_of_sync(lock: &Lockfile, manifests: &BTreeMap<String, Value>) -> Vec<
         } else {
             format!("{key}/package.json")
         };
-        let Some(recorded) = lock.recorded_specs.get(key) else {
-            diffs.push(format!("{where_} is not in the lockfile"));
-            continue;
+        let recorded = match lock.recorded_specs.get(key) {
+            Some(r) => r,
+            None if !lock.packages && key.is_empty() => &none,
+            None => {
+                diffs.push(format!("{where_} is not in the lockfile"));
+                continue;
+            }
         };
         let Some(m) = manifest.as_object() else {
             continue;
@@ -662,6 +672,9 @@ pub fn out_of_sync(lock: &Lockfile, manifests: &BTreeMap<String, Value>) -> Vec<
                 }
                 match resolve_edge(&by_path, key, name) {
                     Some(e) if satisfies(&by_path, e, spec) => {}
+                    // v1 records a git/file/tarball dependency only as what it resolved to; npm
+                    // re-checks those itself, lockgate checks ranges and presence.
+                    Some(_) if !lock.packages && super::semver::parse_range(spec).is_none() => {}
                     Some(e) => diffs.push(format!(
                         "{where_} {t} wants {name}@{spec}, the lockfile has {}",
                         shown_version(&by_path, e)
@@ -968,6 +981,16 @@ mod tests {
             json!({"dependencies": {"x": "^1.0.0", "y": "1"}}),
         );
         assert_eq!(out_of_sync(&l, &m).len(), 1);
+    }
+
+    #[test]
+    fn v1_tarball_versions_come_from_the_file_name() {
+        let text = r#"{"dependencies": {"@s/x": {"version": "https://registry.npmjs.org/@s%2fx/-/x-1.2.3.tgz"},
+            "y": {"version": "https://example.com/y/archive/master.tgz"}}}"#;
+        let l = parse(text, Path::new("l")).unwrap();
+        assert_eq!(l.entries[0].version, "1.2.3");
+        assert!(matches!(&l.entries[0].resolved, Resolved::Url(u) if u.ends_with("x-1.2.3.tgz")));
+        assert_eq!(l.entries[1].version, "");
     }
 
     #[test]
