@@ -74,9 +74,27 @@ struct Audit {
     files: Vec<PathBuf>,
     internal: Vec<InternalName>,
     locked: Vec<LockedVersion>,
+    /// How many entries each file yielded, as the real tool counts them: npm's packages (a link
+    /// counts once, as its target), pip's requirement and constraint lines, includes followed.
+    read: Vec<(PathBuf, usize)>,
 }
 
+/// Audits DIR and prints the findings in `format`. With `--format json` or `sarif`, an error that
+/// stops the audit (no policy, no lockfile at all…) still prints one valid document on stdout,
+/// saying the audit failed, besides the message on stderr; CI steps that upload the output keep
+/// working and the exit code is the error's.
 pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i32> {
+    match audit_dir(dir, format, public, cooldown) {
+        Err(e) if format != Format::Text => {
+            eprint!("{}", e.report());
+            print_failure(format, dir, &e);
+            Ok(e.exit_code())
+        }
+        other => other,
+    }
+}
+
+fn audit_dir(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i32> {
     let dir = dir
         .canonicalize()
         .map_err(|e| Error::io("open the project directory", dir, e))?;
@@ -85,20 +103,26 @@ pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i
     let mut audit = Audit::default();
     let npmrc = npm::npmrc::load(&dir, Path::new("/nonexistent"), &[]);
     let sources = npm::sources(&policy, &npmrc)?;
+    // A file that cannot be read as a whole is one finding; the other files are still audited.
     if let Some(lock) = npm::find_lockfile(&dir) {
-        check_npm(&dir, &lock, &policy, &sources, &mut audit)?;
+        let r = check_npm(&dir, &lock, &policy, &sources, &mut audit);
+        contain(r, &lock, &mut audit)?;
     }
     let pip_files = pip_requirement_files(&dir);
     if !pip_files.is_empty() {
         check_pip_typosquats(&pip_files, &policy, &mut audit)?;
     }
-    let pip_locks = crate::pip::find_locks(&dir);
-    if !pip_locks.is_empty() {
-        audit.findings.extend(check_pip(&dir, &policy)?);
-        for f in pip_locks {
-            if !audit.files.contains(&f) {
-                audit.files.push(f);
-            }
+    for f in crate::pip::find_locks(&dir) {
+        if !audit
+            .findings
+            .iter()
+            .any(|x| x.file == f && x.kind == Kind::Lockfile && x.is_error())
+        {
+            let r = check_pip(&f, &policy).map(|found| audit.findings.extend(found));
+            contain(r, &f, &mut audit)?;
+        }
+        if !audit.files.contains(&f) {
+            audit.files.push(f);
         }
     }
     if let Some((lock, findings)) = check_maven(&dir, &policy)? {
@@ -166,7 +190,7 @@ pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i
     }
     reporter.flush();
     let code = most_severe(&audit.findings);
-    print(format, &dir, &audit.files, &audit.findings, code);
+    print(format, &dir, &audit, code);
     Ok(code)
 }
 
@@ -178,6 +202,9 @@ fn check_npm(
     audit: &mut Audit,
 ) -> Result<()> {
     let lock = npm::read_lockfile(lock_path)?;
+    audit
+        .read
+        .push((lock_path.to_path_buf(), lock.node_count()));
     // Audit every entry, whatever platform or omission a particular install would use.
     let plan = npm::plan::plan(&lock, sources, &npm::plan::Target::any());
     let mut findings = plan.findings.clone();
@@ -188,7 +215,19 @@ fn check_npm(
         lock_path,
         entries,
     ));
-    let manifests = npm::read_manifests(dir, &lock)?;
+    let manifests = match npm::read_manifests(dir, &lock) {
+        Ok(m) => m,
+        // The entries are audited all the same; the missing or broken manifest is one finding.
+        Err(Error::Lockfile { path, msg, hint }) => {
+            findings.push(
+                Finding::error(Kind::Lockfile, "package.json", path)
+                    .msg(msg)
+                    .hint(hint),
+            );
+            BTreeMap::new()
+        }
+        Err(e) => return Err(e),
+    };
     let diffs = npm::lockfile::out_of_sync(&lock, &manifests);
     if !diffs.is_empty() {
         findings.push(
@@ -305,10 +344,31 @@ fn check_npm(
     Ok(())
 }
 
-/// pip locks (`requirements*.txt`, `pylock*.toml`) against the policy: hashes, pins, direct
+/// One pip lock (`requirements*.txt`, `pylock*.toml`) against the policy: hashes, pins, direct
 /// references, confusion in pylock sources, refused sdists, index options inside the files.
-fn check_pip(dir: &Path, policy: &Policy) -> Result<Vec<Finding>> {
-    crate::pip::check(policy, &crate::pip::find_locks(dir))
+fn check_pip(file: &Path, policy: &Policy) -> Result<Vec<Finding>> {
+    crate::pip::check(policy, &[file.to_path_buf()])
+}
+
+/// Turns an error about one file (unreadable, malformed, refused) into findings for that file,
+/// so the audit goes on; any other error stops it.
+fn contain(r: Result<()>, file: &Path, audit: &mut Audit) -> Result<()> {
+    match r {
+        Ok(()) => return Ok(()),
+        Err(Error::Lockfile { path, msg, hint }) => {
+            audit.findings.push(
+                Finding::error(Kind::Lockfile, file_label(&path), &path)
+                    .msg(msg)
+                    .hint(hint),
+            );
+        }
+        Err(Error::Refused { findings }) => audit.findings.extend(findings),
+        Err(e) => return Err(e),
+    }
+    if !audit.files.iter().any(|f| f == file) {
+        audit.files.push(file.to_path_buf());
+    }
+    Ok(())
 }
 
 /// `requirements*.txt` in DIR, sorted.
@@ -334,10 +394,26 @@ fn pip_requirement_files(dir: &Path) -> Vec<PathBuf> {
 fn check_pip_typosquats(files: &[PathBuf], policy: &Policy, audit: &mut Audit) -> Result<()> {
     let mut requirements = Vec::new();
     for file in files {
-        let set = requirements::load(file)
-            .map_err(|e| Error::lockfile(file, e.to_string(), "fix the requirements file"))?;
-        requirements.extend(set.requirements.into_iter().filter(|r| !r.constraint));
         audit.files.push(file.clone());
+        match requirements::load(file) {
+            Ok(set) => {
+                audit.read.push((file.clone(), set.requirements.len()));
+                requirements.extend(set.requirements.into_iter().filter(|r| !r.constraint))
+            }
+            Err(e) => {
+                let line = match &e {
+                    requirements::RequirementsError::Line { file: f, line, .. } if f == file => {
+                        Some(*line)
+                    }
+                    _ => None,
+                };
+                let mut f = Finding::error(Kind::Lockfile, file_label(file), file)
+                    .msg(format!("cannot be read as pip reads it: {e}"))
+                    .hint("fix the file; pip would refuse it or read it differently");
+                f.line = line;
+                audit.findings.push(f);
+            }
+        }
     }
     let prefixes: Vec<String> = policy
         .pip
@@ -646,21 +722,65 @@ fn check_maven(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Findi
     crate::maven::audit(dir, policy)
 }
 
+fn file_label(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// The output of an audit that could not run: a JSON document with the error, or a SARIF log
+/// whose one run has no results and an invocation that failed with the error's message.
+fn print_failure(format: Format, dir: &Path, e: &Error) {
+    let message = e.to_string();
+    let doc = match format {
+        Format::Text => return,
+        Format::Json => json!({
+            "lockfiles": [],
+            "exit_code": e.exit_code(),
+            "errors": 1,
+            "warnings": 0,
+            "findings": [],
+            "error": {"message": message, "hint": e.hint(), "exit_code": e.exit_code()},
+        }),
+        Format::Sarif => {
+            let mut doc = crate::sarif::render(&[], dir);
+            doc["runs"][0]["invocations"] = json!([{
+                "executionSuccessful": false,
+                "exitCode": e.exit_code(),
+                "toolExecutionNotifications": [{
+                    "level": "error",
+                    "message": {"text": format!("{message}; next: {}", e.hint())},
+                }],
+            }]);
+            doc
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+}
+
 fn strip_version(id: &str) -> &str {
     id.rsplit_once('@')
         .filter(|(n, _)| !n.is_empty())
         .map_or(id, |(n, _)| n)
 }
 
-fn print(format: Format, dir: &Path, audited: &[PathBuf], findings: &[Finding], code: i32) {
+fn print(format: Format, dir: &Path, audit: &Audit, code: i32) {
+    let (audited, findings) = (&audit.files, &audit.findings);
     match format {
         Format::Json => {
+            let read: Vec<_> = audit
+                .read
+                .iter()
+                .map(|(file, entries)| json!({"file": file, "entries": entries}))
+                .collect();
             let doc = json!({
                 "lockfiles": audited,
                 "exit_code": code,
                 "errors": findings.iter().filter(|f| f.is_error()).count(),
                 "warnings": findings.iter().filter(|f| !f.is_error()).count(),
                 "findings": findings,
+                "read": read,
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }

@@ -638,7 +638,9 @@ fn unverifiable_entries_and_missing_or_stale_lockfiles_are_21() {
     assert!(!sb.exists("node_modules"));
 
     set_lockfile(&sb, &good);
-    write_manifest(&sb, &[(&internal, "^1.0.0")]);
+    // Out of sync as npm ci decides it: the locked 1.2.3 does not satisfy the new range (a range
+    // it still satisfies, like ^1.0.0, is in sync for npm ci and for lockgate).
+    write_manifest(&sb, &[(&internal, "^2.0.0")]);
     let out = sb.run(sb.shim("npm").arg("ci")).code_is(21);
     assert!(out.stderr.contains("out of sync"), "{}", out.stderr);
     sb.write("package-lock.json", "{ not json");

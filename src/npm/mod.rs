@@ -18,6 +18,7 @@ pub mod nopt;
 pub mod npmrc;
 pub mod plan;
 pub mod scripts;
+pub mod semver;
 pub mod serve;
 pub mod tables;
 
@@ -990,7 +991,9 @@ pub fn project_root(cwd: &Path, prefix: Option<&str>) -> PathBuf {
         let Ok(text) = std::fs::read_to_string(up.join("package.json")) else {
             continue;
         };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+        // npm drops a leading byte-order mark (json-parse-even-better-errors' stripBOM).
+        let Ok(v) = serde_json::from_str::<Value>(text.strip_prefix('\u{feff}').unwrap_or(&text))
+        else {
             continue;
         };
         let patterns = match &v["workspaces"] {
@@ -1049,31 +1052,29 @@ pub fn find_lockfile(project: &Path) -> Option<PathBuf> {
 }
 
 pub fn read_lockfile(p: &Path) -> Result<Lockfile> {
-    let text = std::fs::read_to_string(p).map_err(|e| Error::Lockfile {
+    let bytes = std::fs::read(p).map_err(|e| Error::Lockfile {
         path: p.to_path_buf(),
         msg: format!("cannot read the lockfile: {e}"),
         hint: "check the file and its permissions".into(),
     })?;
-    lockfile::parse(&text, p)
+    lockfile::parse(&lockfile::decode_json_text(bytes, p)?, p)
 }
 
 /// package.json of the root and of each workspace folder the lockfile records.
 pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
-    for key in lock.recorded_specs.keys() {
+    // A v1 lockfile records no root entry, but npm ci still builds its tree from package.json.
+    let root = String::new();
+    let v1_root =
+        (!lock.entries.is_empty() && !lock.recorded_specs.contains_key("")).then_some(&root);
+    for key in v1_root.into_iter().chain(lock.recorded_specs.keys()) {
         match read_manifest(&project.join(key).join("package.json"))? {
             Some(v) => {
                 out.insert(key.clone(), v);
             }
             // A workspace folder the lockfile still lists may be gone; the root may not.
             None if !key.is_empty() => {}
-            None => {
-                return Err(Error::io(
-                    "read",
-                    project.join("package.json"),
-                    std::io::ErrorKind::NotFound.into(),
-                ))
-            }
+            None => return Err(lockfile::missing_manifest(&project.join("package.json"))),
         }
     }
     Ok(out)
@@ -1089,11 +1090,12 @@ fn read_root_manifest(project: &Path) -> Result<BTreeMap<String, Value>> {
 
 /// One package.json, parsed; `None` when it does not exist.
 fn read_manifest(path: &Path) -> Result<Option<Value>> {
-    let text = match std::fs::read_to_string(path) {
+    let bytes = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io("read", path, e)),
     };
+    let text = lockfile::decode_json_text(bytes, path)?;
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| Error::Lockfile {

@@ -197,11 +197,7 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
     }
     let url = match &e.resolved {
         Resolved::Git(s) | Resolved::File(s) => {
-            if src
-                .allow_non_registry
-                .iter()
-                .any(|a| a == &e.name || e.alias.as_ref() == Some(a))
-            {
+            if allowed_non_registry(src, e) {
                 return Ok(None);
             }
             let what = if matches!(e.resolved, Resolved::Git(_)) {
@@ -223,21 +219,6 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
         })?),
         Resolved::Absent => None,
     };
-    let Some(integrity) = &e.integrity else {
-        return Err(Finding::error(Kind::MissingHash, &id, file)
-            .msg("has no integrity hash in the lockfile, so its bytes cannot be verified")
-            .hint("regenerate the lockfile with `npm install --package-lock-only` through lockgate so npm records the sha512"));
-    };
-    let digest: Digest = parse_sri(integrity).map_err(|why| {
-        Finding::error(Kind::MissingHash, &id, file)
-            .msg(format!("has an unusable integrity value: {why}"))
-            .hint("regenerate the lockfile entry")
-    })?;
-    let weak = digest.alg.is_weak().then(|| {
-        Finding::warning(Kind::WeakHash, &id, file)
-            .msg("is pinned only by a sha1 hash (collision-broken); it is verified with sha1")
-            .hint("regenerate the lockfile with a current npm to record sha512")
-    });
     let registry = internal.clone().unwrap_or_else(|| src.public.clone());
     let fetch_url = match &url {
         Some(u) => {
@@ -269,6 +250,19 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
                 registry
                     .join(u.path().trim_start_matches('/'))
                     .unwrap_or_else(|_| u.clone())
+            } else if !is_registry_tarball(u, &e.name) {
+                // A plain tarball URL (`https://github.com/o/r/tarball/v1`): not a registry, so
+                // only with the policy's explicit allowance, and still verified by its integrity.
+                if !allowed_non_registry(src, e) {
+                    return Err(Finding::error(Kind::InsecureSource, &id, file)
+                        .msg(format!(
+                            "is a plain tarball from {}, not a package from a registry the policy permits (allowed: {})",
+                            origin(u),
+                            origin(&registry)
+                        ))
+                        .hint(format!("publish it to your registry, or allow this URL in lockgate.toml: [npm] unsafe-allow-non-registry = [\"{}\"] (its integrity is still verified)", e.name)));
+                }
+                u.clone()
             } else {
                 return Err(Finding::error(Kind::InsecureSource, &id, file)
                     .msg(format!(
@@ -281,6 +275,26 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
         }
         None => conventional_tarball(&registry, &e.name, &e.version),
     };
+    let Some(integrity) = &e.integrity else {
+        return Err(Finding::error(Kind::MissingHash, &id, file)
+            .msg("has no integrity hash in the lockfile, so its bytes cannot be verified")
+            .hint("regenerate the lockfile with `npm install --package-lock-only` through lockgate so npm records the sha512"));
+    };
+    let digest: Digest = parse_sri(integrity).map_err(|why| {
+        Finding::error(Kind::MissingHash, &id, file)
+            .msg(format!("has an unusable integrity value: {why}"))
+            .hint("regenerate the lockfile entry")
+    })?;
+    let weak = digest.alg.is_weak().then(|| {
+        Finding::warning(Kind::WeakHash, &id, file)
+            .msg("is pinned only by a sha1 hash (collision-broken); it is verified with sha1")
+            .hint("regenerate the lockfile with a current npm to record sha512")
+    });
+    if e.version.is_empty() {
+        return Err(Finding::error(Kind::Lockfile, &id, file)
+            .msg("has no version in the lockfile (and none in its tarball name), so npm would have to resolve it at install time")
+            .hint("regenerate the lockfile with `npm install --package-lock-only` through lockgate"));
+    }
     Ok(Some((
         Artifact {
             package: id,
@@ -296,6 +310,25 @@ fn plan_entry(e: &Entry, src: &Sources, file: &Path) -> Result<Option<Outcome>, 
         url,
         weak,
     )))
+}
+
+fn allowed_non_registry(src: &Sources, e: &Entry) -> bool {
+    src.allow_non_registry
+        .iter()
+        .any(|a| a == &e.name || e.alias.as_ref() == Some(a))
+}
+
+/// A registry's tarball path for this package: `…/{name}/-/{basename}-{version}.tgz` (the pattern
+/// arborist's `version-from-tgz.js` recognises as a registry URL).
+fn is_registry_tarball(u: &Url, name: &str) -> bool {
+    let path = u.path();
+    let base = name.rsplit('/').next().unwrap_or(name);
+    path.rsplit_once("/-/").is_some_and(|(pre, file)| {
+        let pre = pre.replace("%2f", "/").replace("%2F", "/");
+        (pre.ends_with(&format!("/{name}")) || pre.ends_with(&format!("/{base}")))
+            && file.starts_with(&format!("{base}-"))
+            && file.ends_with(".tgz")
+    })
 }
 
 fn same_host(a: &Url, b: &Url) -> bool {
@@ -472,6 +505,90 @@ mod tests {
         assert_eq!(kind("evil@"), Some((Kind::Confusion, Error)));
         assert_eq!(kind("old@"), Some((Kind::WeakHash, Warning)));
         assert_eq!(crate::finding::most_severe(&p.findings), 22);
+    }
+
+    #[test]
+    fn internal_from_public_without_integrity_is_still_confusion() {
+        let p = plan(
+            &lock(
+                r#""node_modules/@myorg/pay": {"version": "99.0.0", "resolved": "https://registry.npmjs.org/@myorg/pay/-/pay-99.0.0.tgz"},
+                "node_modules/@myorg/evil": {"version": "1.0.0", "resolved": "http://evil.example/evil.tgz"}"#,
+            ),
+            &src(),
+            &linux(),
+        );
+        let kinds: Vec<Kind> = p.findings.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [Kind::Confusion, Kind::Confusion],
+            "{:?}",
+            p.findings
+        );
+    }
+
+    #[test]
+    fn plain_tarballs_need_the_allowance_and_keep_their_integrity() {
+        let entries = r#""node_modules/react": {"version": "18.0.0", "resolved": "https://github.com/facebook/react/tarball/v18.0.0", "integrity": "SHA"},
+            "node_modules/nohash-tgz": {"version": "1.0.0", "resolved": "https://github.com/o/nohash-tgz/tarball/v1"},
+            "node_modules/plain-http": {"version": "1.0.0", "resolved": "http://example.com/plain-http.tgz", "integrity": "SHA"}"#;
+        let p = plan(&lock(entries), &src(), &linux());
+        let react = p
+            .findings
+            .iter()
+            .find(|f| f.package == "react@18.0.0")
+            .unwrap();
+        assert_eq!(react.kind, Kind::InsecureSource);
+        assert!(
+            react.hint.contains("unsafe-allow-non-registry"),
+            "{}",
+            react.hint
+        );
+        assert!(!react.hint.contains("set [npm] registry"), "{}", react.hint);
+        let mut allowing = src();
+        allowing.allow_non_registry =
+            vec!["react".into(), "nohash-tgz".into(), "plain-http".into()];
+        let p = plan(&lock(entries), &allowing, &linux());
+        let item = p.items.iter().find(|i| i.artifact.name == "react").unwrap();
+        assert_eq!(
+            item.artifact.url.as_str(),
+            "https://github.com/facebook/react/tarball/v18.0.0"
+        );
+        assert_eq!(item.artifact.digest, parse_sri(SHA).unwrap());
+        let kind = |pkg: &str| {
+            p.findings
+                .iter()
+                .find(|f| f.package.starts_with(pkg))
+                .map(|f| f.kind)
+        };
+        assert_eq!(
+            kind("nohash-tgz@"),
+            Some(Kind::MissingHash),
+            "integrity is still required"
+        );
+        assert_eq!(
+            kind("plain-http@"),
+            Some(Kind::InsecureSource),
+            "https is still required"
+        );
+    }
+
+    #[test]
+    fn links_are_not_fetched_and_versionless_entries_are_findings() {
+        let p = plan(
+            &lock(
+                r#""node_modules/ext": {"resolved": "../external", "link": true},
+                "../external": {"name": "ext", "version": "1.0.0"},
+                "node_modules/broken": {},
+                "node_modules/noversion": {"integrity": "SHA"}"#,
+            ),
+            &src(),
+            &linux(),
+        );
+        assert!(p.items.is_empty());
+        let kind = |pkg: &str| p.findings.iter().find(|f| f.package == pkg).map(|f| f.kind);
+        assert_eq!(kind("broken@"), Some(Kind::MissingHash));
+        assert_eq!(kind("noversion@"), Some(Kind::Lockfile));
+        assert_eq!(p.findings.len(), 2, "{:?}", p.findings);
     }
 
     #[test]

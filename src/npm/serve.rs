@@ -111,16 +111,7 @@ impl Route for LockedRoute {
 
 /// Compare npm versions: numeric major.minor.patch, a prerelease sorts before its release.
 pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    fn key(v: &str) -> (Vec<u64>, bool, &str) {
-        let v = v.split('+').next().unwrap_or(v);
-        let (core, pre) = v.split_once('-').unwrap_or((v, ""));
-        (
-            core.split('.').map(|p| p.parse().unwrap_or(0)).collect(),
-            pre.is_empty(),
-            pre,
-        )
-    }
-    key(a).cmp(&key(b))
+    super::semver::compare(a, b)
 }
 
 /// Route mode: metadata forwarded from the one permitted source per name.

@@ -185,13 +185,19 @@ pub fn from_requirements(set: &RequirementSet, markers: Markers, prefixes: &[Str
                 } else {
                     "a direct reference (URL or path)"
                 };
+                // `uv export` writes the project itself (and workspace members) as `-e .`.
+                let hint = if r.editable && matches!(r.target, Target::Path(_)) {
+                    "an editable local folder is your own project, not a dependency: if this file is `uv export` output, export it with `uv export --no-emit-project` (and `--no-emit-workspace` for workspace members) and install the project separately; otherwise publish it to the internal index and pin it by version and hash"
+                } else {
+                    DIRECT_HINT
+                };
                 lock.findings.push(at(
                     Finding::error(Kind::NonRegistry, &label, file)
                         .msg(format!(
                             "`{}` is {what}, not a package from an index",
                             r.text
                         ))
-                        .hint(DIRECT_HINT),
+                        .hint(hint),
                     line,
                 ));
                 continue;
@@ -639,6 +645,21 @@ mod tests {
 
     fn lock_of(text: &str, markers: Markers) -> Lock {
         from_requirements(&req_set(text), markers, &["myorg-".into()])
+    }
+
+    #[test]
+    fn uv_export_project_line_names_no_emit_project() {
+        let text = format!("# uv export --format requirements-txt\n-e .\nanyio==4.0.0 \\\n    --hash=sha256:{H1}\n");
+        let lock = lock_of(&text, Markers::All);
+        assert_eq!(lock.findings.len(), 1, "{:?}", lock.findings);
+        assert_eq!(lock.findings[0].kind, Kind::NonRegistry);
+        assert!(
+            lock.findings[0]
+                .hint
+                .contains("uv export --no-emit-project"),
+            "{}",
+            lock.findings[0].hint
+        );
     }
 
     #[test]

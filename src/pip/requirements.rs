@@ -157,46 +157,36 @@ pub struct RequirementSet {
 
 /// Reads a requirements file (as `-r` would) and everything it includes.
 pub fn load(path: &Path) -> Result<RequirementSet, RequirementsError> {
-    let mut set = RequirementSet::default();
-    load_into(&mut set, path, false, &mut Vec::new())?;
-    Ok(set)
+    load_from(path, false)
 }
 
 /// Reads a constraints file (as `-c` would) and everything it includes.
 pub fn load_constraints(path: &Path) -> Result<RequirementSet, RequirementsError> {
-    let mut set = RequirementSet::default();
-    load_into(&mut set, path, true, &mut Vec::new())?;
-    Ok(set)
+    load_from(path, true)
 }
 
-/// `stack` holds the canonical paths of the files being read, to refuse include cycles
-/// (pip itself would recurse until it crashes).
-fn load_into(
-    set: &mut RequirementSet,
-    path: &Path,
-    constraint: bool,
-    stack: &mut Vec<PathBuf>,
-) -> Result<(), RequirementsError> {
-    if is_url(&path.to_string_lossy()) {
-        return Err(RequirementsError::File {
-            file: path.to_path_buf(),
-            what: REMOTE.into(),
-        });
-    }
-    let read_error = |source| RequirementsError::Read {
-        file: path.to_path_buf(),
-        source,
-    };
-    let canonical = std::fs::canonicalize(path).map_err(read_error)?;
-    let text = String::from_utf8(std::fs::read(path).map_err(read_error)?).map_err(|_| {
-        RequirementsError::File {
-            file: path.to_path_buf(),
-            what: "the file is not UTF-8".into(),
-        }
-    })?;
-    set.files.push(path.to_path_buf());
-    stack.push(canonical);
-    for line in parse(&text, path, constraint, &|var| std::env::var(var).ok())? {
+/// How deep `-r`/`-c` includes may nest. pip recurses (`_parse_and_recurse`) until Python's
+/// recursion limit stops it with a crash; no real project comes near this.
+pub const MAX_INCLUDE_DEPTH: usize = 64;
+
+/// One file being read: its remaining lines.
+struct Frame {
+    path: PathBuf,
+    canonical: PathBuf,
+    lines: std::vec::IntoIter<Line>,
+}
+
+/// Reads `path` and its includes depth first, in pip's order, with an explicit stack (no
+/// recursion, so a deep include chain is an error, not a crash). The stack's canonical paths
+/// refuse include cycles (pip itself would recurse until it crashes).
+fn load_from(path: &Path, constraint: bool) -> Result<RequirementSet, RequirementsError> {
+    let mut set = RequirementSet::default();
+    let mut stack = vec![open_frame(&mut set, path, constraint)?];
+    while let Some(top) = stack.last_mut() {
+        let Some(line) = top.lines.next() else {
+            stack.pop();
+            continue;
+        };
         match line {
             Line::Requirement(requirement) => set.requirements.push(requirement),
             Line::Option(option) => set.options.push(option),
@@ -214,18 +204,125 @@ fn load_into(
                     return Err(refuse(format!("-r {included}: {REMOTE}")));
                 }
                 // pip: os.path.join(os.path.dirname(filename), req_path)
-                let nested = path.parent().unwrap_or(Path::new("")).join(&included);
-                if std::fs::canonicalize(&nested).is_ok_and(|c| stack.contains(&c)) {
+                let nested = top.path.parent().unwrap_or(Path::new("")).join(&included);
+                if std::fs::canonicalize(&nested)
+                    .is_ok_and(|c| stack.iter().any(|f| f.canonical == c))
+                {
                     return Err(refuse(format!(
                         "{included} is already being read (an include cycle)"
                     )));
                 }
-                load_into(set, &nested, constraint, stack)?;
+                if stack.len() >= MAX_INCLUDE_DEPTH {
+                    return Err(refuse(format!(
+                        "-r {included}: includes nest more than {MAX_INCLUDE_DEPTH} files deep; lockgate stops here (pip would crash deeper down)"
+                    )));
+                }
+                let frame = open_frame(&mut set, &nested, constraint)?;
+                stack.push(frame);
             }
         }
     }
-    stack.pop();
-    Ok(())
+    Ok(set)
+}
+
+fn open_frame(
+    set: &mut RequirementSet,
+    path: &Path,
+    constraint: bool,
+) -> Result<Frame, RequirementsError> {
+    if is_url(&path.to_string_lossy()) {
+        return Err(RequirementsError::File {
+            file: path.to_path_buf(),
+            what: REMOTE.into(),
+        });
+    }
+    let read_error = |source| RequirementsError::Read {
+        file: path.to_path_buf(),
+        source,
+    };
+    let canonical = std::fs::canonicalize(path).map_err(read_error)?;
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    let text = decode(&bytes).map_err(|what| RequirementsError::File {
+        file: path.to_path_buf(),
+        what,
+    })?;
+    set.files.push(path.to_path_buf());
+    let lines = parse(&text, path, constraint, &|var| std::env::var(var).ok())?;
+    Ok(Frame {
+        path: path.to_path_buf(),
+        canonical,
+        lines: lines.into_iter(),
+    })
+}
+
+/// The text of a requirements file as pip's `auto_decode` (`pip/_internal/utils/encoding.py`)
+/// reads it: a byte-order mark picks the encoding (UTF-8, UTF-16; pip tries them in that order),
+/// else a PEP 263 `coding:` comment in the first two lines, else the locale's encoding (UTF-8
+/// here). Encodings lockgate does not decode the same way are refused, never guessed.
+pub fn decode(bytes: &[u8]) -> Result<String, String> {
+    let utf16 = |data: &[u8], le: bool| -> Result<String, String> {
+        if data.len() % 2 != 0 {
+            return Err("the file is not valid UTF-16 (odd length)".into());
+        }
+        let units = data.chunks(2).map(|c| {
+            if le {
+                u16::from_le_bytes([c[0], c[1]])
+            } else {
+                u16::from_be_bytes([c[0], c[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map_err(|_| "the file is not valid UTF-16".to_string())
+    };
+    let text = if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
+        String::from_utf8(rest.to_vec()).map_err(|_| "the file is not valid UTF-8".to_string())?
+    } else if bytes.starts_with(b"\xff\xfe\x00\x00") || bytes.starts_with(b"\x00\x00\xfe\xff") {
+        // pip tests the UTF-16 marks first, so it misreads UTF-32 files; refuse them.
+        return Err("the file is UTF-32, which pip misreads as UTF-16; save it as UTF-8".into());
+    } else if let Some(rest) = bytes.strip_prefix(b"\xff\xfe") {
+        utf16(rest, true)?
+    } else if let Some(rest) = bytes.strip_prefix(b"\xfe\xff") {
+        utf16(rest, false)?
+    } else {
+        let declared = bytes
+            .split(|b| *b == b'\n')
+            .take(2)
+            .filter(|l| l.first() == Some(&b'#'))
+            .find_map(coding_of);
+        match declared.as_deref() {
+            None | Some("utf-8" | "utf8" | "utf_8" | "u8" | "ascii" | "us-ascii") => {
+                String::from_utf8(bytes.to_vec()).map_err(|_| {
+                    "the file is not valid UTF-8 (pip decodes it with the locale's encoding, UTF-8)"
+                        .to_string()
+                })?
+            }
+            Some("latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1") => {
+                bytes.iter().map(|b| char::from(*b)).collect()
+            }
+            Some(other) => {
+                return Err(format!(
+                    "the file declares `coding: {other}`, an encoding lockgate does not read; save it as UTF-8"
+                ))
+            }
+        }
+    };
+    if text.contains('\0') {
+        return Err("the file contains NUL characters; save it as UTF-8".into());
+    }
+    Ok(text)
+}
+
+/// `coding[:=]\s*([-\w.]+)` (pip's `ENCODING_RE`), lower-cased.
+fn coding_of(line: &[u8]) -> Option<String> {
+    let line = String::from_utf8_lossy(line);
+    let at = line.find("coding")? + "coding".len();
+    let rest = line[at..].strip_prefix([':', '='])?.trim_start();
+    let name: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    (!name.is_empty()).then(|| name.to_lowercase())
 }
 
 const REMOTE: &str = "lockgate only reads local requirements files, not URLs";
@@ -256,7 +353,7 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let is_comment = |line: &str| line.trim_start().starts_with('#');
     let mut joined = Vec::new();
     let mut pending: Option<(usize, String)> = None;
-    for (index, line) in text.lines().enumerate() {
+    for (index, line) in split_lines(text).into_iter().enumerate() {
         let number = index + 1;
         if line.ends_with('\\') && !is_comment(line) {
             let (_, buffer) = pending.get_or_insert_with(|| (number, String::new()));
@@ -282,6 +379,45 @@ fn logical_lines(text: &str) -> Vec<(usize, String)> {
             (!line.is_empty()).then_some((number, line))
         })
         .collect()
+}
+
+/// Python's `str.splitlines()`, which pip's `preprocess` uses: besides `\n`, `\r\n` and `\r` it
+/// also breaks at `\x0b`, `\x0c`, `\x1c`-`\x1e`, `\x85`, U+2028 and U+2029. Reading only `\n`
+/// would hide a requirement behind a comment (`# x\rmalicious==1`) that pip installs.
+fn split_lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let breaks = matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
+        if !breaks {
+            continue;
+        }
+        out.push(&text[start..at]);
+        let mut end = at + c.len_utf8();
+        if c == '\r' {
+            if let Some((_, '\n')) = chars.peek() {
+                chars.next();
+                end += 1;
+            }
+        }
+        start = end;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 /// Removes `#…` where the `#` starts the line or follows whitespace (pip's
@@ -1195,5 +1331,61 @@ pywin32==306 ; sys_platform == "win32"  # only on Windows
             .unwrap_err()
             .to_string();
         assert!(err.ends_with("not URLs"), "{err}");
+    }
+
+    #[test]
+    fn deep_include_chains_are_an_error_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        // 8000 files deep (the case); far beyond the limit, read without recursion.
+        for i in 0..8000 {
+            std::fs::write(
+                dir.path().join(format!("r{i}.txt")),
+                format!("-r r{}.txt\n", i + 1),
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.path().join("r8000.txt"), "x==1\n").unwrap();
+        let err = load(&dir.path().join("r0.txt")).unwrap_err().to_string();
+        assert!(err.contains("nest more than 64 files deep"), "{err}");
+        // within the limit, every file is read in pip's order
+        let set = load(&dir.path().join("r7950.txt")).unwrap();
+        assert_eq!(set.files.len(), 51);
+        assert_eq!(set.requirements.len(), 1);
+    }
+
+    #[test]
+    fn decodes_as_pip_auto_decode_does() {
+        assert_eq!(decode(b"\xef\xbb\xbfx==1\n").unwrap(), "x==1\n");
+        let le: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain("x==1\n".encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect();
+        assert_eq!(decode(&le).unwrap(), "x==1\n");
+        let be: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain("x==1\n".encode_utf16().flat_map(|u| u.to_be_bytes()))
+            .collect();
+        assert_eq!(decode(&be).unwrap(), "x==1\n");
+        assert_eq!(
+            decode(b"# -*- coding: latin-1 -*-\nx==1 # caf\xe9\n").unwrap(),
+            "# -*- coding: latin-1 -*-\nx==1 # caf\u{e9}\n"
+        );
+        assert!(decode(b"# coding: shift_jis\nx==1\n")
+            .unwrap_err()
+            .contains("shift_jis"));
+        assert!(decode(b"x==1 # caf\xe9\n").is_err());
+        assert!(decode(&[0xff, 0xfe, 0, 0, b'x', 0, 0, 0])
+            .unwrap_err()
+            .contains("UTF-32"));
+    }
+
+    #[test]
+    fn lines_break_where_python_splitlines_breaks() {
+        // pip sees `evil==1` on its own line after the comment; reading only \n would not.
+        let lines = logical_lines("# pinned\revil==1\u{2028}ok==2\r\nlast==3");
+        let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(texts, ["evil==1", "ok==2", "last==3"]);
+        assert_eq!(lines[0].0, 2);
+        assert_eq!(lines[2].0, 4);
     }
 }
