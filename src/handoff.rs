@@ -200,9 +200,10 @@ impl Env {
     }
 
     /// Send every request to `proxy` (the gate, which refuses what is not for itself) and exempt
-    /// only loopback (where the gate is): the user's `NO_PROXY` is replaced, never merged, so no
-    /// host of theirs is reached directly. `tool::run_child` keeps an explicit list as it is.
-    pub fn confine_to(&mut self, proxy: &reqwest::Url) {
+    /// only loopback (where the gate is) and `direct` (hosts the policy explicitly lets the tool
+    /// fetch from itself): the user's `NO_PROXY` is replaced, never merged, so no other host of
+    /// theirs is reached directly. `tool::run_child` keeps an explicit list as it is.
+    pub fn confine_to(&mut self, proxy: &reqwest::Url, direct: &[String]) {
         let p = format!("http://{}/", proxy.authority());
         for k in [
             "HTTP_PROXY",
@@ -214,8 +215,12 @@ impl Env {
         ] {
             self.set(k, p.as_str());
         }
+        let exempt = std::iter::once(LOOPBACK.to_string())
+            .chain(direct.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(",");
         for k in ["NO_PROXY", "no_proxy", "npm_config_noproxy"] {
-            self.set(k, LOOPBACK);
+            self.set(k, exempt.as_str());
         }
     }
 
@@ -380,7 +385,7 @@ mod tests {
         let mut e = tool_env_from(Tool::Pip, env(&[("no_proxy", "*"), ("PATH", "/b")]));
         // no_proxy is not on the allowlist in the first place; confine_to also replaces any set.
         e.set("NO_PROXY", "*");
-        e.confine_to(&reqwest::Url::parse("http://127.0.0.1:4242/").unwrap());
+        e.confine_to(&reqwest::Url::parse("http://127.0.0.1:4242/").unwrap(), &[]);
         let got: Vec<(String, String)> = e
             .vars
             .iter()

@@ -431,7 +431,8 @@ impl Ctx {
             &self.gate_flags(&gate),
         )?;
         self.install_started = true;
-        let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
+        let direct_hosts = plan.direct_hosts(lock, &self.sources);
+        let code = tool::run_child(self.npm_command(&args, &gate, &direct_hosts), "npm").await?;
         let direct = gate.direct_error("npm");
         drop(gate);
         if let Some(e) = direct {
@@ -573,7 +574,7 @@ impl Ctx {
             .chain(self.gate_flags(&gate))
             .collect();
         let args = npm_argv(self.version.as_deref(), &self.args, &BTreeMap::new(), &ours)?;
-        let code = tool::run_child(self.npm_command(&args, &gate), "npm").await?;
+        let code = tool::run_child(self.npm_command(&args, &gate, &[]), "npm").await?;
         route.finish().await;
         if let Some(e) = route.take_failure().or_else(|| gate.direct_error("npm")) {
             return Err(e);
@@ -770,9 +771,15 @@ impl Ctx {
     /// The real npm with an allowlisted environment (no user secret), confined to the gate (its
     /// only proxy), with the gate token in its environment (not argv: other users can read argv)
     /// and the gate flags repeated as `npm_config_*` so either layer alone holds.
-    fn npm_command(&self, args: &[OsString], gate: &Gate) -> tokio::process::Command {
+    /// `direct`: hosts the policy lets npm fetch from itself (see [`Plan::direct_hosts`]).
+    fn npm_command(
+        &self,
+        args: &[OsString],
+        gate: &Gate,
+        direct: &[String],
+    ) -> tokio::process::Command {
         let mut env = handoff::tool_env(Tool::Npm);
-        env.confine_to(&gate.url());
+        env.confine_to(&gate.url(), direct);
         let url = gate.url();
         for (k, v) in [
             ("npm_config_ignore_scripts", "true"),

@@ -128,6 +128,36 @@ pub struct Plan {
 
 impl Plan {
     /// Unique artifacts (the same tarball may be installed at several paths).
+    /// Hosts the real npm fetches from itself, by the policy's explicit allowance: plain tarball
+    /// URLs (which lockgate verified too) and git URLs of `unsafe-allow-non-registry` entries.
+    /// Everything else the real npm gets comes from the gate.
+    pub fn direct_hosts(&self, lock: &super::lockfile::Lockfile, src: &Sources) -> Vec<String> {
+        let registry = |u: &Url| same_host(u, &src.public) || src.is_internal_host(u);
+        let mut hosts: Vec<String> = self
+            .items
+            .iter()
+            .map(|p| &p.artifact.url)
+            .filter(|u| !registry(u))
+            .filter_map(|u| u.host_str().map(str::to_string))
+            .collect();
+        for e in &lock.entries {
+            if let Resolved::Git(g) = &e.resolved {
+                if !allowed_non_registry(src, e) {
+                    continue;
+                }
+                let url = g.strip_prefix("git+").unwrap_or(g);
+                if let Some(h) = Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)) {
+                    hosts.push(h);
+                } else if url.starts_with("github:") {
+                    hosts.extend(["github.com".into(), "codeload.github.com".into()]);
+                }
+            }
+        }
+        hosts.sort();
+        hosts.dedup();
+        hosts
+    }
+
     pub fn artifacts(&self) -> Vec<Artifact> {
         let mut seen = std::collections::HashSet::new();
         self.items
@@ -554,6 +584,12 @@ mod tests {
             "https://github.com/facebook/react/tarball/v18.0.0"
         );
         assert_eq!(item.artifact.digest, parse_sri(SHA).unwrap());
+        // The real npm is let through its gate proxy to that host only (it fetches the tarball
+        // itself, checking the same integrity); registry hosts stay behind the gate.
+        assert_eq!(p.direct_hosts(&lock(entries), &allowing), ["github.com"]);
+        assert!(plan(&lock(entries), &src(), &linux())
+            .direct_hosts(&lock(entries), &src())
+            .is_empty());
         let kind = |pkg: &str| {
             p.findings
                 .iter()

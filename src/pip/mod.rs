@@ -1002,7 +1002,7 @@ impl Ctx {
                 env.dropped.join(", ")
             );
         }
-        env.confine_to(&gate.url());
+        env.confine_to(&gate.url(), &[]);
         env.set("PIP_CONFIG_FILE", "/dev/null");
         env.set(tool::DEPTH_VAR, self.depth.to_string());
         let mut cmd = tokio::process::Command::new(&self.real);
