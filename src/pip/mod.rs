@@ -17,6 +17,7 @@
 //! pages, wheel tags, the plan) are in the submodules; `python -m pip` never reaches lockgate.
 
 pub mod classify;
+mod directref;
 pub mod index;
 mod interp;
 pub mod isolate;
@@ -284,6 +285,7 @@ impl Ctx {
                        "source": if a.internal {"internal"} else {"public"}, "url": redact_url(a.url.as_str())}),
             );
         }
+        self.check_direct_references(&picks)?;
         self.check_builds(&picks, &python_of_pip, &interpreter)
             .await?;
 
@@ -560,6 +562,34 @@ impl Ctx {
         Ok(picks)
     }
 
+    /// Locked wheels whose METADATA declares a direct URL, VCS or path dependency the policy does
+    /// not allow: refused (21) naming the wheel, before pip starts.
+    fn check_direct_references(&self, picks: &[(Locked, Vec<Pick>)]) -> Result<()> {
+        let mut findings = Vec::new();
+        for (p, files) in picks {
+            for f in files.iter().filter(|f| !f.sdist) {
+                let Some(d) = Digest::from_hex(Alg::Sha256, &f.sha256) else {
+                    continue;
+                };
+                let path = self.store.path(&d);
+                let requires = std::fs::File::open(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|file| directref::wheel_requires(std::io::BufReader::new(file)))
+                    .map_err(|e| {
+                        lock_error(
+                            &p.file,
+                            format!("{}: the verified wheel {} {e}", p.id(), f.filename),
+                        )
+                    })?;
+                let found = directref::disallowed(&requires, &self.policy.pip.unsafe_allow_urls);
+                if !found.is_empty() {
+                    findings.push(directref::refusal(&p.id(), "its wheel's METADATA", &found));
+                }
+            }
+        }
+        self.reporter.refuse_on_errors(&findings)
+    }
+
     /// Allowed sdists build offline from the verified files: refuse when their build
     /// requirements (and those requirements' dependencies) are not locked wheels.
     async fn check_builds(
@@ -582,8 +612,18 @@ impl Ctx {
         let of = |f: &Pick| requires.get(&f.filename).cloned().unwrap_or_default();
         let mut sdists = Vec::new();
         let mut wheels = Vec::new();
+        let mut direct = Vec::new();
         for (p, files) in picks {
             for f in files {
+                let found_urls = of(f);
+                let found = directref::disallowed(&found_urls, &self.policy.pip.unsafe_allow_urls);
+                if f.sdist && !found.is_empty() {
+                    direct.push(directref::refusal(
+                        &p.id(),
+                        "its build requirements (pyproject.toml build-system.requires)",
+                        &found,
+                    ));
+                }
                 if f.sdist {
                     sdists.push((p.id(), of(f)));
                 } else {
@@ -591,6 +631,7 @@ impl Ctx {
                 }
             }
         }
+        self.reporter.refuse_on_errors(&direct)?;
         let findings: Vec<Finding> = plan::missing_build_requirements(&sdists, &wheels, &interpreter.markers)
             .into_iter()
             .map(|(id, missing)| {
@@ -735,6 +776,8 @@ impl Ctx {
             &self.policy.pip.allow_sdist,
             guard,
             self.missing_password.clone(),
+            self.policy.pip.unsafe_allow_urls.clone(),
+            interp::python_of(&self.real, self.depth).await?,
         ));
         gate.serve(route.clone());
         let mut args = self.command_args();

@@ -11,20 +11,21 @@
 //! names are also looked up on the public index so that an attacker's copy is counted.
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use reqwest::Url;
 use serde_json::json;
 
+use super::directref;
 use super::index::FileEntry;
 use super::name::{is_valid, normalize};
 use super::plan::Sources;
 use super::wheel::DistName;
 use crate::error::{redact_url, Error};
 use crate::fetch::{Artifact, Client};
-use crate::finding::Severity;
+use crate::finding::{Finding, Kind, Severity};
 use crate::gate::{percent_decode, GateRequest, Reply, Route};
 use crate::integrity::{Alg, Digest};
 use crate::report::Reporter;
@@ -60,6 +61,10 @@ pub struct RouteMode {
     offers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Files pip downloaded through the gate: (package id, internal, bytes downloaded by lockgate).
     pub served: Mutex<Vec<(String, bool, u64)>>,
+    /// `[pip] unsafe-allow-urls`: direct references a dependency may declare.
+    allowed_urls: Vec<String>,
+    /// The Python the real pip runs with (reads an allowed sdist's build requirements).
+    python: PathBuf,
 }
 
 impl RouteMode {
@@ -73,6 +78,8 @@ impl RouteMode {
         allow_sdist: &[String],
         guard: TypoGuard,
         missing_password: Option<(Url, String)>,
+        allowed_urls: Vec<String>,
+        python: PathBuf,
     ) -> RouteMode {
         RouteMode {
             reporter,
@@ -89,6 +96,8 @@ impl RouteMode {
             checked: Mutex::new(HashSet::new()),
             offers: Mutex::new(Vec::new()),
             served: Mutex::new(Vec::new()),
+            allowed_urls,
+            python,
         }
     }
 
@@ -233,6 +242,15 @@ impl RouteMode {
         };
         match self.client.fetch_verified(&a, &self.store).await {
             Ok(bytes) => {
+                if let Some(refused) = self.declared_urls(&a, filename).await {
+                    self.reporter.audit(
+                        "refuse",
+                        json!({"reason": "direct-reference", "package": a.name, "version": a.version, "file": filename, "message": refused.message}),
+                    );
+                    return self.fail(Error::Refused {
+                        findings: vec![refused],
+                    });
+                }
                 self.reporter.audit(
                     "route-download",
                     json!({"package": a.name, "version": a.version, "file": filename, "digest": a.digest.to_string(),
@@ -249,6 +267,45 @@ impl RouteMode {
             }
             Err(e) => self.fail(e),
         }
+    }
+
+    /// A direct URL, VCS or path dependency the verified file declares (a wheel's
+    /// `Requires-Dist`, an allowed sdist's build requirements) and the policy does not allow:
+    /// the refusal, before pip sees the file.
+    async fn declared_urls(&self, a: &Artifact, filename: &str) -> Option<Finding> {
+        let path = self.store.path(&a.digest);
+        let (requires, what) = match DistName::parse(filename) {
+            Ok(DistName::Wheel(_)) => {
+                let read = std::fs::File::open(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| directref::wheel_requires(std::io::BufReader::new(f)));
+                match read {
+                    Ok(r) => (r, "its wheel's METADATA"),
+                    Err(e) => {
+                        return Some(
+                            Finding::error(Kind::Lockfile, &a.package, filename)
+                                .msg(format!("the verified wheel {e}, so lockgate cannot tell what it depends on"))
+                                .hint("report the broken file to the package's maintainers, or install another version"),
+                        )
+                    }
+                }
+            }
+            _ => {
+                let files = [(path, filename.to_string())];
+                match super::interp::build_requirements(&self.python, &files).await {
+                    Ok(mut r) => (r.remove(filename).unwrap_or_default(), "its build requirements (pyproject.toml build-system.requires)"),
+                    Err(e) => {
+                        return Some(
+                            Finding::error(Kind::SourceBuild, &a.package, filename)
+                                .msg(format!("lockgate cannot read the sdist's build requirements ({e}), so it does not let pip build it"))
+                                .hint("install a version with a wheel, or fix the sdist"),
+                        )
+                    }
+                }
+            }
+        };
+        let found = directref::disallowed(&requires, &self.allowed_urls);
+        (!found.is_empty()).then(|| directref::refusal(&a.package, what, &found))
     }
 
     fn check_public_offer(&self, name: &str) {
