@@ -36,6 +36,18 @@ pub struct GateRequest {
     pub headers: hyper::HeaderMap,
 }
 
+/// Set by the gate (a client-sent one is removed) on requests authorised with the *build* token
+/// ([`Gate::add_build_token`]) rather than the run token.
+pub const BUILD_SCOPE_HEADER: &str = "x-lockgate-build-scope";
+
+impl GateRequest {
+    /// Whether the request came with the build token: what runs inside builds (pip's
+    /// build-dependency install, a package's setup code) holds only that one.
+    pub fn build_scope(&self) -> bool {
+        self.headers.contains_key(BUILD_SCOPE_HEADER)
+    }
+}
+
 /// What a route answers.
 pub enum Reply {
     /// A verified file from the store.
@@ -75,6 +87,8 @@ pub trait Route: Send + Sync + 'static {
 pub struct Gate {
     addr: SocketAddr,
     token: Secret,
+    /// A second, weaker token for what runs inside builds; routes see [`GateRequest::build_scope`].
+    build_token: Option<Secret>,
     listener: Option<TcpListener>,
     accept_loop: Option<tokio::task::JoinHandle<()>>,
     direct: Arc<Mutex<Vec<String>>>,
@@ -107,6 +121,7 @@ impl Gate {
         Ok(Gate {
             addr,
             token: Secret::new(random_token()?),
+            build_token: None,
             listener: Some(listener),
             accept_loop: None,
             direct: Arc::default(),
@@ -141,12 +156,22 @@ impl Gate {
         })
     }
 
+    /// Also accept a second token whose requests routes can tell apart
+    /// ([`GateRequest::build_scope`]); call before [`Gate::serve`].
+    pub fn add_build_token(&mut self) -> Result<&Secret> {
+        Ok(self.build_token.insert(Secret::new(random_token()?)))
+    }
+
+    pub fn build_token(&self) -> Option<&Secret> {
+        self.build_token.as_ref()
+    }
+
     /// Start answering requests with `route`.
     pub fn serve<R: Route>(&mut self, route: Arc<R>) {
         let Some(listener) = self.listener.take() else {
             return;
         };
-        let expected = Arc::new(self.token.clone());
+        let expected = Arc::new((self.token.clone(), self.build_token.clone()));
         let own = self.addr;
         let direct = self.direct.clone();
         self.accept_loop = Some(tokio::spawn(async move {
@@ -239,8 +264,19 @@ fn refuse_proxied(
     ))
 }
 
-async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> Response<Body> {
-    if !authorized(req.headers().get(AUTHORIZATION), token) {
+async fn serve<R: Route>(
+    route: &R,
+    tokens: &(Secret, Option<Secret>),
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let (token, build_token) = tokens;
+    let presented = req.headers().get(AUTHORIZATION);
+    let full = authorized(presented, token);
+    let build = !full
+        && build_token
+            .as_ref()
+            .is_some_and(|b| authorized(presented, b));
+    if !full && !build {
         let mut r = text(
             StatusCode::UNAUTHORIZED,
             "lockgate gate: missing or wrong token\n",
@@ -255,9 +291,14 @@ async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> R
         return text(StatusCode::METHOD_NOT_ALLOWED, "lockgate gate: read-only\n");
     }
     let head = req.method() == Method::HEAD;
+    let mut headers = req.headers().clone();
+    headers.remove(BUILD_SCOPE_HEADER);
+    if build {
+        headers.insert(BUILD_SCOPE_HEADER, HeaderValue::from_static("1"));
+    }
     let greq = GateRequest {
         path: req.uri().path().to_string(),
-        headers: req.headers().clone(),
+        headers,
     };
     let resp = match route.handle(greq).await {
         Reply::File { path, content_type } => file_response(&path, content_type).await,

@@ -21,6 +21,7 @@ mod directref;
 pub mod index;
 mod interp;
 pub mod isolate;
+mod launch;
 pub mod markers;
 pub mod name;
 mod options;
@@ -767,6 +768,7 @@ impl Ctx {
         let rewritten = self.rewrite_requirements(set)?;
 
         let mut gate = Gate::bind().await?;
+        gate.add_build_token()?;
         let route = Arc::new(serve::RouteMode::new(
             self.sources.clone(),
             self.client.clone(),
@@ -809,13 +811,13 @@ impl Ctx {
         for e in &self.inv.editables {
             args.extend(["-e".into(), OsString::from(e)]);
         }
-        let mut index = gate.url().join("simple/").expect("constant path");
-        let _ = index.set_username("lockgate");
-        let _ = index.set_password(Some(gate.token().expose()));
         let may_build = self.inv.editables.len() + self.policy.pip.allow_sdist.len() > 0;
-        let mut cmd = self.pip_command(&args, &gate, may_build);
-        cmd.env("PIP_INDEX_URL", index.as_str());
+        let private = private_dir()?;
+        let cmd = self
+            .route_command(&args, &gate, may_build, private.path())
+            .await?;
         let code = tool::run_child(cmd, "pip").await?;
+        drop(private);
         route.finish().await;
         let direct = gate.direct_error("pip");
         drop(gate);
@@ -895,6 +897,14 @@ impl Ctx {
     /// location), confined to `gate` as its only proxy.
     /// `builds`: pip may build something (which runs its code): say what its environment lacks.
     fn pip_command(&self, args: &[OsString], gate: &Gate, builds: bool) -> tokio::process::Command {
+        let env = self.pip_env(gate, builds);
+        let mut cmd = tokio::process::Command::new(&self.real);
+        cmd.args(args).current_dir(&self.cwd);
+        env.apply(&mut cmd);
+        cmd
+    }
+
+    fn pip_env(&self, gate: &Gate, builds: bool) -> handoff::Env {
         let mut env = handoff::tool_env(Tool::Pip);
         if builds && !env.dropped.is_empty() {
             eprintln!(
@@ -905,10 +915,51 @@ impl Ctx {
         env.confine_to(&gate.url());
         env.set("PIP_CONFIG_FILE", "/dev/null");
         env.set(tool::DEPTH_VAR, self.depth.to_string());
-        let mut cmd = tokio::process::Command::new(&self.real);
-        cmd.args(args).current_dir(&self.cwd);
+        env
+    }
+
+    /// Route mode: pip's own process gets the gate's run token through [`launch`] (never in its
+    /// environment, argv or a file a build could read); its index URL, which builds inherit,
+    /// carries only the build token. `--python`: the launcher runs in that interpreter itself.
+    async fn route_command(
+        &self,
+        args: &[OsString],
+        gate: &Gate,
+        builds: bool,
+        private: &Path,
+    ) -> Result<tokio::process::Command> {
+        let mut env = self.pip_env(gate, builds);
+        let netloc = gate.url().authority().to_string();
+        let auth = launch::write_auth_file(private, &netloc, gate.token())?;
+        env.set(launch::AUTH_FILE_VAR, auth.as_os_str());
+        let mut index = gate.url().join("simple/").expect("constant path");
+        if let Some(build) = gate.build_token() {
+            let _ = index.set_username("build");
+            let _ = index.set_password(Some(build.expose()));
+        }
+        env.set("PIP_INDEX_URL", index.as_str());
+        let (python, args): (PathBuf, Vec<OsString>) = match &self.inv.python {
+            None => (
+                interp::python_of(&self.real, self.depth).await?,
+                args.to_vec(),
+            ),
+            Some(p) => {
+                let own = interp::python_of(&self.real, self.depth).await?;
+                if let Some(dir) = interp::probe(&own, None).await?.pip_dir {
+                    env.set(launch::SYS_PATH_VAR, dir);
+                }
+                let rest = args
+                    .iter()
+                    .filter(|a| !a.to_string_lossy().starts_with("--python="))
+                    .cloned()
+                    .collect();
+                (interp::resolve_python_option(p)?, rest)
+            }
+        };
+        let mut cmd = tokio::process::Command::new(python);
+        cmd.args(launch::argv(&args)).current_dir(&self.cwd);
         env.apply(&mut cmd);
-        cmd
+        Ok(cmd)
     }
 
     /// One line naming every setting lockgate overrides: options in the lock files, index options

@@ -128,7 +128,21 @@ impl RouteMode {
         Reply::NotFound(msg)
     }
 
-    async fn page(&self, raw_name: &str, accept: &str) -> Reply {
+    /// A request made with the build token for an internal package: what runs inside a build
+    /// (pip's build-dependency install, a package's setup code) gets public packages only.
+    fn build_refused(&self, name: &str) -> Reply {
+        self.reporter.audit(
+            "refuse",
+            json!({"reason": "internal-package-for-a-build", "package": name}),
+        );
+        self.fail(Error::Refused {
+            findings: vec![Finding::error(Kind::SourceBuild, name, "a request from inside a build")
+                .msg("is an internal package, and a build asked the gate for it (pip's build-dependency install or a package's own setup code); builds run the packages' code, so they get public packages only, never internal ones or lockgate's credentials")
+                .hint("if a build really needs an internal package, lock the project (a hash-locked requirements file that includes the build requirements): pip then builds offline from verified files")],
+        })
+    }
+
+    async fn page(&self, raw_name: &str, accept: &str, build: bool) -> Reply {
         let name = normalize(raw_name);
         if !is_valid(&name) {
             return Reply::NotFound(format!("{raw_name} is not a project name"));
@@ -138,6 +152,9 @@ impl RouteMode {
             return self.fail(Error::Refused { findings: vec![f] });
         }
         let (index, internal) = self.sources.index_for(&name);
+        if internal && build {
+            return self.build_refused(&name);
+        }
         if internal {
             if let Some((index, var)) = &self.missing_password {
                 return self.fail(super::missing_password(&self.reporter, index, var));
@@ -221,12 +238,13 @@ impl RouteMode {
         }
     }
 
-    async fn file(&self, id: &str, filename: &str) -> Reply {
+    async fn file(&self, id: &str, filename: &str, build: bool) -> Reply {
         let listed = id.parse::<usize>().ok().and_then(|i| {
             let files = self.files.lock().unwrap();
             files
                 .get(i)
                 .filter(|f| f.filename == filename)
+                .filter(|f| !(build && f.internal))
                 .map(|f| Artifact {
                     package: format!("{}=={}", f.name, f.version),
                     name: f.name.clone(),
@@ -348,9 +366,9 @@ impl Route for RouteMode {
                     .get("accept")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
-                self.page(name, accept).await
+                self.page(name, accept, req.build_scope()).await
             }
-            ["files", id, filename] => self.file(id, filename).await,
+            ["files", id, filename] => self.file(id, filename, req.build_scope()).await,
             _ => Reply::NotFound(format!("{path} is not served")),
         }
     }
