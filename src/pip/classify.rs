@@ -61,6 +61,8 @@ pub struct IndexOptions {
     /// `-f/--find-links`
     pub find_links: Vec<String>,
     pub trusted_hosts: Vec<String>,
+    /// `--proxy` (the last one): lockgate gives pip the gate as its proxy instead.
+    pub proxy: Option<String>,
 }
 
 /// An install-like command line taken apart.
@@ -188,6 +190,7 @@ pub fn classify(args: &[String]) -> Result<Invocation, ArgsError> {
             Kind::NoIndex => out.index.no_index = true,
             Kind::FindLinks => out.index.find_links.push(value),
             Kind::TrustedHost => out.index.trusted_hosts.push(value),
+            Kind::Proxy => out.index.proxy = Some(value),
             Kind::RequireHashes => out.require_hashes = true,
             Kind::OnlyBinary => out.only_binary.push(value),
             Kind::NoBinary => out.no_binary.push(value),
@@ -225,6 +228,7 @@ enum Kind {
     NoIndex,
     FindLinks,
     TrustedHost,
+    Proxy,
     RequireHashes,
     OnlyBinary,
     NoBinary,
@@ -268,7 +272,7 @@ const GENERAL: &[OptSpec<Kind>] = &[
     valued(&["log", "log-file", "local-log"]),
     flag(&["no-input"]),
     valued(&["keyring-provider"]),
-    valued(&["proxy"]),
+    opt(&["proxy"], None, true, Kind::Proxy),
     valued(&["retries"]),
     valued(&["timeout", "default-timeout"]),
     valued(&["exists-action"]),
@@ -452,8 +456,10 @@ mod tests {
         assert_eq!(args.specifiers, ["x"]);
         assert_eq!(args.args, ["--quiet", "--isolated"]);
 
+        // The user's proxy is taken out (lockgate makes the gate pip's proxy) and reported.
         let args = install("--proxy http://proxy:3128 install x");
-        assert_eq!(args.args, ["--proxy=http://proxy:3128"]);
+        assert!(args.args.is_empty());
+        assert_eq!(args.index.proxy.as_deref(), Some("http://proxy:3128"));
         assert_eq!(args.specifiers, ["x"]);
 
         // The cache dir is literally named "install": pip removes the first "install" and

@@ -310,6 +310,7 @@ impl Ctx {
         args.push("-r".into());
         args.push(dir.path().join(REQUIREMENTS).into());
         let gate = Gate::refusing().await?;
+        args.insert(args.len() - 2, Self::proxy_arg(&gate));
         let code =
             tool::run_child(self.pip_command(&args, &gate, !sdists.is_empty()), "pip").await?;
         drop(dir);
@@ -801,15 +802,21 @@ impl Ctx {
         if self.inv.require_hashes {
             args.push("--require-hashes".into());
         }
+        args.push(Self::proxy_arg(&gate));
         for (option, file) in [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)] {
             let path = rewritten.path().join(file);
             if path.exists() {
                 args.extend([option.into(), path.into()]);
             }
         }
-        args.extend(self.inv.specifiers.iter().map(OsString::from));
         for e in &self.inv.editables {
-            args.extend(["-e".into(), OsString::from(e)]);
+            args.push(OsString::from(format!("--editable={e}")));
+        }
+        // Everything above is an option; the requirements follow pip's end-of-options marker, so
+        // a requirement the user gave after `--` (`-- --index-url=…`) stays a requirement.
+        if !self.inv.specifiers.is_empty() {
+            args.push("--".into());
+            args.extend(self.inv.specifiers.iter().map(OsString::from));
         }
         let may_build = self.inv.editables.len() + self.policy.pip.allow_sdist.len() > 0;
         let private = private_dir()?;
@@ -890,6 +897,12 @@ impl Ctx {
         args.push(self.inv.command.as_str().into());
         args.extend(rest.into_iter().map(OsString::from));
         args
+    }
+
+    /// `--proxy=<gate>`: the same confinement as the proxy variables, on the command line too
+    /// (pip's `--proxy` sets its session's proxies; the user's own was taken out).
+    fn proxy_arg(gate: &Gate) -> OsString {
+        OsString::from(format!("--proxy=http://{}/", gate.url().authority()))
     }
 
     /// The real pip, with its configuration files neutralised and an allowlisted environment
@@ -990,6 +1003,11 @@ impl Ctx {
         if ix.no_index {
             what.push("--no-index (command line)".into());
         }
+        what.extend(
+            ix.proxy
+                .iter()
+                .map(|p| format!("--proxy {} (command line)", redact_url(p))),
+        );
         what.extend(isolate::env_to_remove(std::env::vars()).1);
         let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
         for f in isolate::config_files(&|k| std::env::var(k).ok(), home.as_deref()) {
