@@ -465,6 +465,34 @@ mod tests {
         }
     }
 
+    struct Scope;
+    impl Route for Scope {
+        async fn handle(&self, req: GateRequest) -> Reply {
+            Reply::json(if req.build_scope() { "build" } else { "full" })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_build_token_is_told_apart_and_cannot_be_forged() {
+        let mut gate = Gate::bind().await.unwrap();
+        let build = gate.add_build_token().unwrap().clone();
+        gate.serve(Arc::new(Scope));
+        let c = reqwest::Client::new();
+        let url = gate.url().join("x").unwrap();
+        let get = |token: &str, forged: bool| {
+            let mut r = c.get(url.clone()).basic_auth("u", Some(token));
+            if forged {
+                r = r.header(BUILD_SCOPE_HEADER, "1");
+            }
+            r.send()
+        };
+        let full = get(gate.token().expose(), true).await.unwrap();
+        assert_eq!(full.text().await.unwrap(), "full");
+        let b = get(build.expose(), false).await.unwrap();
+        assert_eq!(b.text().await.unwrap(), "build");
+        assert_eq!(get("nope", true).await.unwrap().status(), 401);
+    }
+
     #[test]
     fn decodes_scoped_names() {
         assert_eq!(percent_decode("/@myorg%2fa"), "/@myorg/a");
