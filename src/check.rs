@@ -58,7 +58,7 @@ struct Audit {
     internal: Vec<InternalName>,
 }
 
-pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
+pub fn run(dir: &Path, format: Format, public: bool, offline: bool) -> Result<i32> {
     let dir = dir
         .canonicalize()
         .map_err(|e| Error::io("open the project directory", dir, e))?;
@@ -77,9 +77,9 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
     let pip_locks = crate::pip::find_locks(&dir);
     if !pip_locks.is_empty() {
         audit.findings.extend(check_pip(&dir, &policy)?);
-        for f in pip_locks {
-            if !audit.files.contains(&f) {
-                audit.files.push(f);
+        for f in &pip_locks {
+            if !audit.files.contains(f) {
+                audit.files.push(f.clone());
             }
         }
     }
@@ -87,6 +87,20 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
         audit.findings.extend(findings);
         audit.files.push(lock);
     }
+    let npm_online = npm::find_lockfile(&dir).map(|lock| {
+        let creds = crate::online::npm_credentials(&policy, &npmrc);
+        (lock, creds)
+    });
+    let lookups = look_up_locked(
+        &pip_locks,
+        npm_online
+            .as_ref()
+            .map(|(l, c)| (l.as_path(), &sources, c.clone())),
+        &policy,
+        &reporter,
+        offline,
+        &mut audit,
+    )?;
     if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,
@@ -126,8 +140,60 @@ pub fn run(dir: &Path, format: Format, public: bool) -> Result<i32> {
     }
     reporter.flush();
     let code = most_severe(&audit.findings);
-    print(format, &dir, &audit.files, &audit.findings, code);
+    print(format, &dir, &audit.files, &audit.findings, code, &lookups);
     Ok(code)
+}
+
+/// What the online pass did, for the output: `done` (how many entries were looked up, per
+/// ecosystem) or skipped with `--offline`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Lookups {
+    pub skipped: bool,
+    pub summary: String,
+}
+
+/// The install's guard without the install: the locked files looked up on their permitted
+/// sources as a guarded install would (pip: [`crate::pip::check_online`]), unless `--offline`.
+fn look_up_locked(
+    pip_locks: &[PathBuf],
+    npm_lock: Option<(&Path, &npm::plan::Sources, Vec<crate::fetch::Credential>)>,
+    policy: &Policy,
+    reporter: &Reporter,
+    offline: bool,
+    audit: &mut Audit,
+) -> Result<Lookups> {
+    if offline {
+        return Ok(Lookups {
+            skipped: true,
+            summary: "skipped (--offline): locked files were not looked up on their permitted indexes, so an internal name pinned to a public file (22), a hash the index does not have (23) or a missing file (27) is not detected".into(),
+        });
+    }
+    let mut done = Vec::new();
+    if let Some((lock, sources, creds)) = npm_lock {
+        let client = Client::new(creds, reporter.clone())?;
+        let (findings, n) =
+            crate::tool::runtime()?.block_on(crate::online::check_npm(lock, sources, &client))?;
+        audit.findings.extend(findings);
+        done.push(format!(
+            "npm: {n} locked tarballs looked up on their permitted registries"
+        ));
+    }
+    if !pip_locks.is_empty() {
+        let (findings, n) = crate::tool::runtime()?
+            .block_on(crate::pip::check_online(policy, pip_locks, reporter))?;
+        audit.findings.extend(findings);
+        done.push(format!(
+            "pip: {n} locked packages looked up on their permitted indexes"
+        ));
+    }
+    Ok(Lookups {
+        skipped: false,
+        summary: if done.is_empty() {
+            "nothing to look up".into()
+        } else {
+            done.join("; ")
+        },
+    })
 }
 
 fn check_npm(
@@ -396,15 +462,25 @@ fn check_maven(dir: &Path, policy: &Policy) -> Result<Option<(PathBuf, Vec<Findi
 }
 
 fn strip_version(id: &str) -> &str {
+    // pip ids are `name==version`, npm ids `name@version`.
+    let id = id.split("==").next().unwrap_or(id);
     id.rsplit_once('@')
         .filter(|(n, _)| !n.is_empty())
         .map_or(id, |(n, _)| n)
 }
 
-fn print(format: Format, dir: &Path, audited: &[PathBuf], findings: &[Finding], code: i32) {
+fn print(
+    format: Format,
+    dir: &Path,
+    audited: &[PathBuf],
+    findings: &[Finding],
+    code: i32,
+    lookups: &Lookups,
+) {
     match format {
         Format::Json => {
             let doc = json!({
+                "lookups": lookups,
                 "lockfiles": audited,
                 "exit_code": code,
                 "errors": findings.iter().filter(|f| f.is_error()).count(),
@@ -414,11 +490,11 @@ fn print(format: Format, dir: &Path, audited: &[PathBuf], findings: &[Finding], 
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Sarif => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::sarif::render(findings, dir))
-                    .unwrap_or_default()
-            );
+            let mut doc = crate::sarif::render(findings, dir);
+            if let Some(run) = doc["runs"].get_mut(0) {
+                run["properties"]["lookups"] = json!(lookups);
+            }
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Text => {
             for f in findings {
@@ -439,6 +515,7 @@ fn print(format: Format, dir: &Path, audited: &[PathBuf], findings: &[Finding], 
                 }
             }
             let errors = findings.iter().filter(|f| f.is_error()).count();
+            println!("lockgate check: lookups {}", lookups.summary);
             println!(
                 "lockgate check: {} file{} audited, {errors} error{}, {} warning{}{}",
                 audited.len(),

@@ -74,6 +74,10 @@ enum Command {
         /// name exists there: held by someone else → error 22; unscoped and free → claimable.
         #[arg(long)]
         public: bool,
+        /// Do not look the locked files up on their permitted indexes (the install's own
+        /// lookup: confusion 22, integrity 23, not found 27); audit the lockfiles only.
+        #[arg(long)]
+        offline: bool,
     },
     /// Check this machine and project: shims first on PATH, real tools found, policy valid, and
     /// every internal source refusing anonymous readers while accepting lockgate's credentials.
@@ -104,7 +108,13 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             dir,
             format,
             public,
-        } => check::run(&dir.unwrap_or_else(|| PathBuf::from(".")), format, public),
+            offline,
+        } => check::run(
+            &dir.unwrap_or_else(|| PathBuf::from(".")),
+            format,
+            public,
+            offline,
+        ),
         Command::Doctor { dir } => {
             crate::doctor::run(&dir.unwrap_or_else(|| PathBuf::from(".")), &me)
         }

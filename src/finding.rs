@@ -42,6 +42,10 @@ pub enum Kind {
     UnscopedInternal,
     /// A source file lockgate refuses to build (sdist) unless allowed.
     SourceBuild,
+    /// The permitted source lists the locked version with other bytes than the lock's hash.
+    Integrity,
+    /// The locked artifact is not on its permitted source.
+    Unavailable,
 }
 
 impl Kind {
@@ -50,6 +54,8 @@ impl Kind {
             Kind::Confusion => code::CONFUSION,
             Kind::Typosquat => code::TYPOSQUAT,
             Kind::InsecureSource => code::INSECURE,
+            Kind::Integrity => code::INTEGRITY,
+            Kind::Unavailable => code::UNAVAILABLE,
             Kind::MissingHash
             | Kind::WeakHash
             | Kind::NonRegistry
@@ -73,6 +79,8 @@ impl Kind {
             Kind::Lockfile => "lockfile",
             Kind::UnscopedInternal => "unscoped-internal",
             Kind::SourceBuild => "source-build",
+            Kind::Integrity => "integrity",
+            Kind::Unavailable => "unavailable",
         }
     }
 }
@@ -209,6 +217,8 @@ mod tests {
             Kind::Lockfile,
             Kind::UnscopedInternal,
             Kind::SourceBuild,
+            Kind::Integrity,
+            Kind::Unavailable,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.id(), "{kind:?}");
         }

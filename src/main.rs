@@ -15,6 +15,7 @@ mod handoff;
 mod integrity;
 mod maven;
 mod npm;
+mod online;
 mod pip;
 mod policy;
 mod report;

@@ -97,6 +97,14 @@ fn describe(kind: Kind) -> (&'static str, &'static str) {
             "SourceBuild",
             "A source distribution that runs code to build",
         ),
+        Kind::Integrity => (
+            "Integrity",
+            "The permitted source lists the locked version with other bytes than the lock's hash",
+        ),
+        Kind::Unavailable => (
+            "Unavailable",
+            "A locked artifact is not on its permitted source",
+        ),
     }
 }
 

@@ -95,6 +95,47 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     })
 }
 
+/// Where each name may come from, by the policy.
+fn sources(policy: &Policy) -> Sources {
+    Sources {
+        public: policy
+            .pip
+            .index_url
+            .clone()
+            .unwrap_or_else(|| Url::parse(DEFAULT_INDEX).expect("constant URL")),
+        internal: policy
+            .pip
+            .internal
+            .as_ref()
+            .map(|i| (i.index_url.clone(), i.prefixes.clone())),
+    }
+}
+
+/// The internal index's credentials (`password-env`, else `.netrc`), and the variable the
+/// policy names for the password when it is not set: (internal index, variable).
+fn index_credentials(policy: &Policy) -> (Vec<Credential>, Option<(Url, String)>) {
+    let mut creds = Vec::new();
+    let mut missing_password = None;
+    if let Some(i) = &policy.pip.internal {
+        match (&i.password_env, netrc_credential(&i.index_url)) {
+            (Some(var), _) => match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                Some(pw) => creds.push(Credential::for_url(
+                    &i.index_url,
+                    Auth::Basic {
+                        user: i.username.clone().unwrap_or_default(),
+                        password: Secret::new(pw),
+                    },
+                    format!("${var}"),
+                )),
+                None => missing_password = Some((i.index_url.clone(), var.clone())),
+            },
+            (None, Some(c)) => creds.push(c),
+            (None, None) => {}
+        }
+    }
+    (creds, missing_password)
+}
+
 /// Everything a guarded run needs, resolved once.
 struct Ctx {
     real: PathBuf,
@@ -120,43 +161,13 @@ impl Ctx {
         reporter: Reporter,
     ) -> Result<Ctx> {
         let policy = policy::load(cwd)?;
-        let public = policy
-            .pip
-            .index_url
-            .clone()
-            .unwrap_or_else(|| Url::parse(DEFAULT_INDEX).expect("constant URL"));
-        let mut creds = Vec::new();
-        let mut missing_password = None;
-        if let Some(i) = &policy.pip.internal {
-            match (&i.password_env, netrc_credential(&i.index_url)) {
-                (Some(var), _) => match std::env::var(var).ok().filter(|v| !v.is_empty()) {
-                    Some(pw) => creds.push(Credential::for_url(
-                        &i.index_url,
-                        Auth::Basic {
-                            user: i.username.clone().unwrap_or_default(),
-                            password: Secret::new(pw),
-                        },
-                        format!("${var}"),
-                    )),
-                    None => missing_password = Some((i.index_url.clone(), var.clone())),
-                },
-                (None, Some(c)) => creds.push(c),
-                (None, None) => {}
-            }
-        }
+        let (creds, missing_password) = index_credentials(&policy);
         Ok(Ctx {
             real,
             inv,
             depth,
             cwd: cwd.to_path_buf(),
-            sources: Sources {
-                public,
-                internal: policy
-                    .pip
-                    .internal
-                    .as_ref()
-                    .map(|i| (i.index_url.clone(), i.prefixes.clone())),
-            },
+            sources: sources(&policy),
             policy,
             store: Store::from_env()?,
             client: Client::new(creds, reporter.clone())?,
@@ -1114,6 +1125,124 @@ pub fn check(policy: &Policy, files: &[PathBuf]) -> Result<Vec<Finding>> {
         }));
     }
     Ok(findings)
+}
+
+/// `lockgate check` without `--offline`: every locked file (all platforms) looked up on its
+/// permitted index by the install's own [`lookup`], with the same verdicts — an internal name
+/// whose locked hash is only on the public index (22), a hash its index does not list (23), a
+/// version it does not list (27); an index that cannot be asked stops the check as it stops
+/// the install (25, 26, 27). Returns the findings and how many packages were looked up.
+pub async fn check_online(
+    policy: &Policy,
+    files: &[PathBuf],
+    reporter: &Reporter,
+) -> Result<(Vec<Finding>, usize)> {
+    let prefixes = policy
+        .pip
+        .internal
+        .as_ref()
+        .map(|i| i.prefixes.as_slice())
+        .unwrap_or_default();
+    let internal = policy.pip.internal.as_ref().map(|i| &i.index_url);
+    let mut lock = Lock::default();
+    for f in files {
+        // Unreadable files and entries the offline audit refuses are reported by it.
+        let part = if is_pylock(f) {
+            let Some(pylock) = std::fs::read_to_string(f)
+                .ok()
+                .and_then(|t| pylock::PyLock::parse(&t, f).ok())
+            else {
+                continue;
+            };
+            match plan::from_pylock(
+                &pylock,
+                Markers::All,
+                prefixes,
+                internal,
+                &policy.pip.allow_sdist,
+            ) {
+                Ok(l) => l,
+                Err(_) => continue,
+            }
+        } else {
+            match requirements::load(f) {
+                Ok(set) if set.requirements.iter().any(|r| !r.hashes.is_empty()) => {
+                    plan::from_requirements(&set, Markers::All, prefixes)
+                }
+                _ => continue,
+            }
+        };
+        plan::merge(&mut lock, part);
+    }
+    if lock.packages.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let (creds, missing) = index_credentials(policy);
+    if let Some((index, var)) = &missing {
+        if lock.packages.iter().any(|p| p.internal) {
+            return Err(missing_password(reporter, index, var));
+        }
+    }
+    let client = Client::new(creds, reporter.clone())?;
+    let sources = sources(policy);
+    let lookup = lookup::Lookup {
+        client: &client,
+        sources: &sources,
+        allow_sdist: &policy.pip.allow_sdist,
+        reporter,
+        store: None,
+        any_platform: true,
+    };
+    // With every platform's files, Requires-Python does not decide anything either.
+    let python = Version::parse("3").expect("constant version");
+    let found = lookup.look_up(&lock, None, &python, "any").await?;
+    let mut findings: Vec<Finding> = found
+        .findings
+        .into_iter()
+        // The offline audit already names sdists the policy does not allow.
+        .filter(|f| f.kind != Kind::SourceBuild)
+        .collect();
+    for e in found.failures {
+        let (kind, package, msg) = match &e {
+            Error::Integrity {
+                package,
+                url,
+                expected,
+                computed,
+            } => (
+                Kind::Integrity,
+                package.clone(),
+                format!(
+                    "{url} should hash to {expected}, but its permitted index lists {computed}"
+                ),
+            ),
+            Error::Unavailable {
+                package,
+                url,
+                detail,
+            } => (
+                Kind::Unavailable,
+                package.clone(),
+                format!("{url} {detail}"),
+            ),
+            _ => return Err(e),
+        };
+        let at = lock
+            .packages
+            .iter()
+            .find(|p| p.id() == package)
+            .map(|p| (p.file.clone(), p.line));
+        let mut f = Finding::error(
+            kind,
+            &package,
+            at.as_ref().map(|a| a.0.clone()).unwrap_or_default(),
+        )
+        .msg(msg)
+        .hint(e.hint());
+        f.line = at.map(|a| a.1).filter(|l| *l > 0);
+        findings.push(f);
+    }
+    Ok((findings, lock.packages.len()))
 }
 
 fn line(mut f: Finding, line: usize) -> Finding {
