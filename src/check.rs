@@ -92,6 +92,7 @@ pub fn run(dir: &Path, format: Format, public: bool, offline: bool) -> Result<i3
         (lock, creds)
     });
     let lookups = look_up_locked(
+        &dir,
         &pip_locks,
         npm_online
             .as_ref()
@@ -155,6 +156,7 @@ pub struct Lookups {
 /// The install's guard without the install: the locked files looked up on their permitted
 /// sources as a guarded install would (pip: [`crate::pip::check_online`]), unless `--offline`.
 fn look_up_locked(
+    dir: &Path,
     pip_locks: &[PathBuf],
     npm_lock: Option<(&Path, &npm::plan::Sources, Vec<crate::fetch::Credential>)>,
     policy: &Policy,
@@ -176,6 +178,18 @@ fn look_up_locked(
         audit.findings.extend(findings);
         done.push(format!(
             "npm: {n} locked tarballs looked up on their permitted registries"
+        ));
+    }
+    if dir.join(crate::maven::lock::LOCK_FILE).is_file() {
+        // The credential a guarded build would use (policy, or the settings.xml server).
+        let real = which::which("mvn").unwrap_or_else(|_| PathBuf::from("/nonexistent"));
+        let creds = crate::maven::doctor_credential(policy, dir, &real)?;
+        let client = Client::new(creds.into_iter().collect(), reporter.clone())?;
+        let (findings, n) =
+            crate::tool::runtime()?.block_on(crate::online::check_maven(dir, policy, &client))?;
+        audit.findings.extend(findings);
+        done.push(format!(
+            "Maven: {n} locked files looked up on their permitted repositories"
         ));
     }
     if !pip_locks.is_empty() {

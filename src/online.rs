@@ -1,11 +1,12 @@
-//! `lockgate check`'s online pass for npm: every locked tarball looked up on the one registry its
-//! name may come from, by the registry's own record of it (the packument's
-//! `versions[v].dist.integrity` / `dist.shasum`), concurrently — the same verdicts a guarded
-//! `npm ci` reaches by downloading: an internal name whose locked integrity is only on the public
-//! registry is confusion (22), another integrity for that version is 23, a version the registry
-//! does not have is 27. (pip's pass is [`crate::pip::check_online`].)
+//! `lockgate check`'s online pass for npm and Maven: every locked artifact looked up on the one
+//! source its name may come from, concurrently, with the verdicts a guarded install reaches by
+//! downloading: an internal name whose locked hash is only on the public source is confusion
+//! (22), another hash for that version is 23, an artifact the source does not have is 27.
+//! npm: the registry's own record (the packument's `versions[v].dist.integrity` /
+//! `dist.shasum`); Maven: the repository's `<file>.sha256`, else the file itself, hashed.
+//! (pip's pass is [`crate::pip::check_online`].)
 //!
-//! The verdict is pure ([`verdict`]); the packument reading is [`dist_digests`].
+//! The verdict is pure ([`verdict`]), and so is the packument reading ([`dist_digests`]).
 
 use futures_util::stream::{self, StreamExt};
 use reqwest::Url;
@@ -160,6 +161,110 @@ pub async fn check_npm(
         findings.extend(r?);
     }
     Ok((findings, artifacts.len()))
+}
+
+/// What a Maven repository has at `url`: the sha256 it publishes beside the file, else the
+/// file's own sha256 (downloaded); None when neither is there.
+async fn maven_sha256(client: &Client, url: &Url, label: &str) -> Result<Option<Vec<Digest>>> {
+    let not_found = |e: &Error| matches!(e, Error::Unavailable { detail, .. } if detail.starts_with("was not found"));
+    let side = Url::parse(&format!("{url}.sha256")).expect("a URL plus a suffix is a URL");
+    match client.get_bytes(&side, None, label).await {
+        Ok((body, _)) => {
+            let text = String::from_utf8_lossy(&body);
+            if let Some(d) = text
+                .split_whitespace()
+                .next()
+                .and_then(|h| Digest::from_hex(Alg::Sha256, h))
+            {
+                return Ok(Some(vec![d]));
+            }
+        }
+        Err(e) if not_found(&e) => {}
+        Err(e) => return Err(e),
+    }
+    match client.get_bytes(url, None, label).await {
+        Ok((body, _)) => Ok(Some(vec![crate::integrity::hash(Alg::Sha256, &body)])),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The Maven lock of `dir` looked up on the permitted repositories: findings and how many files
+/// were looked up (an unreadable lock is the offline audit's finding: nothing looked up).
+pub async fn check_maven(
+    dir: &std::path::Path,
+    policy: &crate::policy::Policy,
+    client: &Client,
+) -> Result<(Vec<Finding>, usize)> {
+    use crate::maven::{lock, plan};
+    let lock_path = dir.join(lock::LOCK_FILE);
+    let Some(lock) = std::fs::read_to_string(&lock_path)
+        .ok()
+        .and_then(|t| lock::parse(&t, &lock_path).ok())
+    else {
+        return Ok((Vec::new(), 0));
+    };
+    let sources = plan::Sources::from_policy(&policy.maven);
+    let planned = plan::plan(&lock, &lock_path, &sources).files;
+    let lock_path = &lock_path;
+    let sources = &sources;
+    let results: Vec<Result<Option<Finding>>> = stream::iter(&planned)
+        .map(|p| async move {
+            let label = p.label();
+            let (repo, _) = sources.source_for(&p.coords);
+            let found = maven_sha256(client, &p.url, &label).await?;
+            let finding = |kind: Kind| Finding::error(kind, &label, lock_path);
+            let locked = p.digest();
+            Ok(match verdict(&locked, found.as_deref()) {
+                Verdict::Listed => None,
+                Verdict::Changed(other) => Some(
+                    finding(Kind::Integrity)
+                        .msg(format!(
+                            "is locked as sha256:{}, but its permitted repository {} has sha256:{} for {}",
+                            locked.hex(),
+                            fetch::origin_label(repo),
+                            other.hex(),
+                            p.path
+                        ))
+                        .hint("find out why the repository's file changed before building; if the change is legitimate, run `lockgate lock mvn` and review the diff"),
+                ),
+                Verdict::Missing if p.internal && sources.probe_public() => {
+                    let public = plan::url_in(&sources.public, &p.path);
+                    let there = maven_sha256(client, &public, &label).await.ok().flatten();
+                    if there.as_deref().is_some_and(|d| d.contains(&locked)) {
+                        Some(
+                            finding(Kind::Confusion)
+                                .msg(format!(
+                                    "is in an internal group, but its locked sha256 is found only on the public repository {}, not on the internal one {}",
+                                    fetch::origin_label(&sources.public),
+                                    fetch::origin_label(repo)
+                                ))
+                                .hint("the lock names the attacker's file: lock again against the internal repository and find out how the public copy got in"),
+                        )
+                    } else {
+                        Some(missing_maven(&label, repo, lock_path))
+                    }
+                }
+                Verdict::Missing => Some(missing_maven(&label, repo, lock_path)),
+            })
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut findings = Vec::new();
+    for r in results {
+        findings.extend(r?);
+    }
+    Ok((findings, planned.len()))
+}
+
+fn missing_maven(label: &str, repo: &Url, lock_path: &std::path::Path) -> Finding {
+    Finding::error(Kind::Unavailable, label, lock_path)
+        .msg(format!(
+            "is not on its permitted repository {} (a locked file must be there)",
+            fetch::origin_label(repo)
+        ))
+        .hint("publish it there, or lock again with `lockgate lock mvn`")
 }
 
 fn missing(a: &Artifact, registry: &Url, lock_path: &std::path::Path) -> Finding {
