@@ -391,3 +391,56 @@ fn check_public_finds_the_attackers_copies_of_internal_names() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Without `--offline`, check looks each npm tarball up on its permitted registry by the
+/// registry's own record (`dist.integrity`), as the install's download would: a version whose
+/// bytes changed on the registry (packument updated) is 23, a version the registry does not
+/// have 27. `--offline` passes the same lockfile and says it skipped the lookups.
+#[test]
+fn check_looks_npm_tarballs_up_on_their_registry() {
+    let npm = npm_registries();
+    let changed = uniq("zqx-changed");
+    npm.public.publish(
+        &npm.attacker_token,
+        &NpmPackage::new(&changed, "1.0.0").origin("first"),
+    );
+    let (integrity, _) =
+        npm_digests(&fs::read(npm.public.tarball_path(&changed, "1.0.0")).unwrap());
+    let gone = uniq("zqx-gone");
+    let sb = sandbox();
+    sb.write(
+        "lockgate.toml",
+        format!("[npm]\nregistry = \"{}\"\n", npm.public.url),
+    );
+    let locked = |name: &str| {
+        entry(
+            name,
+            Some(&npm.public.tarball_url(name, "1.0.0")),
+            Some(&integrity),
+        )
+    };
+    npm_project(&sb, &[&changed], &[locked(&changed)]);
+    let doc = check_json(&sb, &[], 0);
+    assert!(
+        doc["lookups"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("npm: 1 locked tarballs looked up"),
+        "{doc:#}"
+    );
+
+    npm.public
+        .replace_tarball(&NpmPackage::new(&changed, "1.0.0").origin("second"), true);
+    npm_project(&sb, &[&changed, &gone], &[locked(&changed), locked(&gone)]);
+    let doc = check_json(&sb, &["--offline"], 0);
+    assert_eq!(doc["lookups"]["skipped"], true, "{doc:#}");
+    let doc = check_json(&sb, &[], 23);
+    assert!(
+        has(&doc, "integrity", "error", &format!("{changed}@1.0.0")),
+        "{doc:#}"
+    );
+    assert!(
+        has(&doc, "unavailable", "error", &format!("{gone}@1.0.0")),
+        "{doc:#}"
+    );
+}

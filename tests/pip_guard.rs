@@ -333,6 +333,38 @@ fn the_users_proxy_option_is_replaced_by_the_gate() {
     );
 }
 
+/// Route mode with `--python` (pip would re-run itself in a subprocess that has no launcher):
+/// lockgate runs the launcher in that interpreter, so an internal name — which only the run
+/// token opens — still installs, into a virtual environment without pip of its own.
+#[test]
+fn route_mode_with_python_still_reaches_internal_names() {
+    let reg = pypi_registries();
+    let name = uniq("myorg-ledger");
+    reg.internal
+        .add(&build_wheel_with_origin(&name, "2.0", &[], "internal"));
+    let sb = guarded(reg);
+    let venv = sb.path("venv");
+    sb.run(
+        sb.cmd(&tools().python)
+            .args(["-m", "venv", "--without-pip"])
+            .arg(&venv),
+    )
+    .ok();
+    sb.run(&mut guarded_pip(
+        &sb,
+        &["install", "--python", venv.to_str().unwrap(), &name],
+    ))
+    .ok();
+    let site = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path()
+        .join("site-packages");
+    assert_eq!(installed_version(&site, &name).as_deref(), Some("2.0"));
+}
+
 /// `<name>-1.0.tar.gz` whose setup.py appends `{env, tries}` to `marker` (a JSON list), where
 /// `tries` are GETs of `/simple/<internal>/` on every host named by a credential-bearing URL in
 /// its environment, with those credentials and no proxy.
