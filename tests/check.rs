@@ -431,7 +431,12 @@ fn check_looks_npm_tarballs_up_on_their_registry() {
 
     npm.public
         .replace_tarball(&NpmPackage::new(&changed, "1.0.0").origin("second"), true);
-    npm_project(&sb, &[&changed, &gone], &[locked(&changed), locked(&gone)]);
+    let gone_entry = entry(
+        &gone,
+        Some(&npm.public.tarball_url(&gone, "1.0.0")),
+        Some(SRI),
+    );
+    npm_project(&sb, &[&changed, &gone], &[locked(&changed), gone_entry]);
     let doc = check_json(&sb, &["--offline"], 0);
     assert_eq!(doc["lookups"]["skipped"], true, "{doc:#}");
     let doc = check_json(&sb, &[], 23);
