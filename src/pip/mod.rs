@@ -642,41 +642,12 @@ impl Ctx {
             interp::python_of(&self.real, self.depth).await?,
         ));
         gate.serve(route.clone());
-        let mut args = self.command_args();
-        args.extend(
-            self.inv
-                .only_binary
-                .iter()
-                .map(|v| OsString::from(format!("--only-binary={v}"))),
-        );
-        args.extend(
-            self.inv
-                .no_binary
-                .iter()
-                .map(|v| OsString::from(format!("--no-binary={v}"))),
-        );
-        if self.inv.prefer_binary {
-            args.push("--prefer-binary".into());
-        }
-        if self.inv.require_hashes {
-            args.push("--require-hashes".into());
-        }
-        args.push(Self::proxy_arg(&gate));
-        for (option, file) in [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)] {
-            let path = rewritten.path().join(file);
-            if path.exists() {
-                args.extend([option.into(), path.into()]);
-            }
-        }
-        for e in &self.inv.editables {
-            args.push(OsString::from(format!("--editable={e}")));
-        }
-        // Everything above is an option; the requirements follow pip's end-of-options marker, so
-        // a requirement the user gave after `--` (`-- --index-url=…`) stays a requirement.
-        if !self.inv.specifiers.is_empty() {
-            args.push("--".into());
-            args.extend(self.inv.specifiers.iter().map(OsString::from));
-        }
+        let files: Vec<(&str, PathBuf)> = [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)]
+            .into_iter()
+            .map(|(option, file)| (option, rewritten.path().join(file)))
+            .filter(|(_, path)| path.exists())
+            .collect();
+        let args = route_args(&self.inv, Self::proxy_arg(&gate), &files);
         let may_build = self.inv.editables.len() + self.policy.pip.allow_sdist.len() > 0;
         let private = private_dir()?;
         let cmd = self
@@ -747,15 +718,7 @@ impl Ctx {
     /// The command and the user's options lockgate hands on; `--python` first, since pip accepts
     /// it only before the command name.
     fn command_args(&self) -> Vec<OsString> {
-        let (python, rest): (Vec<&String>, Vec<&String>) = self
-            .inv
-            .args
-            .iter()
-            .partition(|a| a.starts_with("--python="));
-        let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
-        args.push(self.inv.command.as_str().into());
-        args.extend(rest.into_iter().map(OsString::from));
-        args
+        command_args(&self.inv)
     }
 
     /// `--proxy=<gate>`: the same confinement as the proxy variables, on the command line too
@@ -884,6 +847,54 @@ impl Ctx {
             what.join("; ")
         );
     }
+}
+
+/// The command and the user's options (each spelled `--name[=value]`), `--python` first.
+fn command_args(inv: &InstallArgs) -> Vec<OsString> {
+    let (python, rest): (Vec<&String>, Vec<&String>) =
+        inv.args.iter().partition(|a| a.starts_with("--python="));
+    let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
+    args.push(inv.command.as_str().into());
+    args.extend(rest.into_iter().map(OsString::from));
+    args
+}
+
+/// Route mode's pip argv, rebuilt from the parsed invocation: the user's options, the ones
+/// lockgate hands on itself, the rewritten requirement/constraint `files`, the editables, and
+/// then — after pip's end-of-options marker, so that none can be read as an option — the
+/// requirements given on the command line.
+fn route_args(inv: &InstallArgs, proxy: OsString, files: &[(&str, PathBuf)]) -> Vec<OsString> {
+    let mut args = command_args(inv);
+    args.extend(
+        inv.only_binary
+            .iter()
+            .map(|v| OsString::from(format!("--only-binary={v}"))),
+    );
+    args.extend(
+        inv.no_binary
+            .iter()
+            .map(|v| OsString::from(format!("--no-binary={v}"))),
+    );
+    if inv.prefer_binary {
+        args.push("--prefer-binary".into());
+    }
+    if inv.require_hashes {
+        args.push("--require-hashes".into());
+    }
+    args.push(proxy);
+    for (option, path) in files {
+        args.push(OsString::from(format!("{option}{}", path.display())));
+    }
+    args.extend(
+        inv.editables
+            .iter()
+            .map(|e| OsString::from(format!("--editable={e}"))),
+    );
+    if !inv.specifiers.is_empty() {
+        args.push("--".into());
+        args.extend(inv.specifiers.iter().map(OsString::from));
+    }
+    args
 }
 
 const REQUIREMENTS: &str = "requirements.txt";
@@ -1269,4 +1280,69 @@ fn command_line() -> Origin {
 
 fn lock_error(path: &Path, msg: String) -> Error {
     Error::lockfile(path, msg, "fix the lock file (or lock again) and run again")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn install(line: &[&str]) -> InstallArgs {
+        let args: Vec<String> = line.iter().map(|s| s.to_string()).collect();
+        match classify::classify(&args) {
+            Ok(classify::Invocation::Install(i)) => *i,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn route_argv_keeps_every_option_in_front_of_the_end_of_options() {
+        // `-- --index-url=…` is a requirement for pip; `-e` after `--` too. Rebuilt, both stay
+        // after lockgate's own `--`, and lockgate's options are all in front of it.
+        let inv = install(&[
+            "--python=/v",
+            "install",
+            "-q",
+            "--",
+            "--index-url=http://evil/",
+            "-eevil",
+            "x",
+        ]);
+        let files = [("-r", PathBuf::from("/p/requirements.txt"))];
+        let args = route_args(&inv, "--proxy=http://127.0.0.1:9/".into(), &files);
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            [
+                "--python=/v",
+                "install",
+                "--quiet",
+                "--proxy=http://127.0.0.1:9/",
+                "-r/p/requirements.txt",
+                "--",
+                "--index-url=http://evil/",
+                "-eevil",
+                "x"
+            ]
+        );
+        assert!(
+            inv.index.index_url.is_none(),
+            "after `--` it is not an option"
+        );
+
+        let inv = install(&[
+            "install",
+            "--proxy",
+            "http://u:p@corp:3128",
+            "-e",
+            ".",
+            "-r",
+            "r.txt",
+        ]);
+        let args = route_args(&inv, "--proxy=http://127.0.0.1:9/".into(), &[]);
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            ["install", "--proxy=http://127.0.0.1:9/", "--editable=."]
+        );
+    }
 }
