@@ -244,7 +244,6 @@ impl RouteMode {
             files
                 .get(i)
                 .filter(|f| f.filename == filename)
-                .filter(|f| !(build && f.internal))
                 .map(|f| Artifact {
                     package: format!("{}=={}", f.name, f.version),
                     name: f.name.clone(),
@@ -258,6 +257,9 @@ impl RouteMode {
         let Some(a) = listed else {
             return Reply::NotFound(format!("{filename} was not listed by the gate"));
         };
+        if build && a.internal {
+            return self.build_refused(&a.name);
+        }
         match self.client.fetch_verified(&a, &self.store).await {
             Ok(bytes) => {
                 if let Some(refused) = self.declared_urls(&a, filename).await {
