@@ -449,3 +449,60 @@ fn check_looks_npm_tarballs_up_on_their_registry() {
         "{doc:#}"
     );
 }
+
+/// Maven: check looks each locked file up on its permitted repository (`.sha256`, else the file)
+/// as the build would fetch it: an internal file whose bytes differ from the lock is 23; a
+/// locked internal file only the public repository has is 22 (counted). `--offline` cannot
+/// tell and passes.
+#[test]
+fn check_looks_maven_files_up_on_their_repository() {
+    use common::maven::{maven_repos, MavenArtifact, INTERNAL_MAVEN_USER};
+    let repos = maven_repos();
+    let artifact = uniq("ledger-client");
+    MavenArtifact::new("com.myorg", &artifact, "1.0.0")
+        .origin("internal")
+        .deploy(&repos.internal_dir);
+    let attackers = |v: &str| {
+        MavenArtifact::new("com.myorg", &artifact, v)
+            .origin("attacker")
+            .deploy(&repos.public_overlay)
+    };
+    let (same_version, only_public) = (attackers("1.0.0"), attackers("2.0.0"));
+    let sha256 = |p: &std::path::Path| hex(&sha2::Sha256::digest(fs::read(p).unwrap()));
+    let line = |v: &str, jar: &std::path::Path| {
+        format!(
+            "{}  com/myorg/{artifact}/{v}/{artifact}-{v}.jar\n",
+            sha256(jar)
+        )
+    };
+    let mut sb = sandbox();
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "[maven]\nrepository = \"{}\"\n[maven.internal]\nurl = \"{}\"\ngroups = [\"com.myorg\"]\nusername = \"{}\"\npassword-env = \"MVN_PASS\"\n",
+            repos.public_url, repos.internal_url, INTERNAL_MAVEN_USER.0
+        ),
+    );
+    sb.set_env("MVN_PASS", INTERNAL_MAVEN_USER.1);
+    let lock = ".mvn/checksums/checksums.sha256";
+
+    sb.write(lock, line("1.0.0", &same_version));
+    check_json(&sb, &["--offline"], 0);
+    let doc = check_json(&sb, &[], 23);
+    assert!(
+        kinds(&doc)
+            .iter()
+            .any(|(k, _, p)| k == "integrity" && p.contains(&artifact)),
+        "{doc:#}"
+    );
+
+    sb.write(lock, line("2.0.0", &only_public));
+    check_json(&sb, &["--offline"], 0);
+    let doc = check_json(&sb, &[], 22);
+    assert!(
+        kinds(&doc)
+            .iter()
+            .any(|(k, _, p)| k == "dependency-confusion" && p.contains(&artifact)),
+        "{doc:#}"
+    );
+}
