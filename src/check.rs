@@ -9,6 +9,9 @@
 //! stdout as text, JSON or SARIF 2.1.0; the exit code is that of the most severe error finding, so
 //! a CI step fails exactly when a guarded install would refuse. A Maven project's lock is audited
 //! by `maven::audit` (missing or malformed lock, internal-repository credentials, http sources).
+//! Unless `--offline`, every locked artifact is then looked up on its one permitted source as
+//! the install does ([`look_up_locked`]: pip's own lookup, npm packuments, Maven `.sha256`), so
+//! check exits 22/23/27 where the install would; `--offline` says in its output that it did not.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
