@@ -46,9 +46,13 @@ try:
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 0
 except Exception:
     pass
-from pip._internal.network import auth as _auth
-from pip._internal.utils.misc import split_auth_netloc_from_url as _split
-_get = _auth.MultiDomainBasicAuth._get_url_and_credentials
+try:
+    from pip._internal.network import auth as _auth
+    from pip._internal.utils.misc import split_auth_netloc_from_url as _split
+    _get = _auth.MultiDomainBasicAuth._get_url_and_credentials
+except (ImportError, AttributeError) as e:
+    sys.stderr.write("lockgate: this pip's authentication code is not what lockgate knows (%s); refusing rather than giving the gate's token to pip another way\n" % e)
+    sys.exit(20)
 def _get_url_and_credentials(self, original_url):
     url, netloc, _ = _split(original_url)
     if netloc == _netloc:

@@ -647,7 +647,12 @@ impl Ctx {
             .map(|(option, file)| (option, rewritten.path().join(file)))
             .filter(|(_, path)| path.exists())
             .collect();
-        let args = route_args(&self.inv, Self::proxy_arg(&gate), &files);
+        // The index on the command line too: `--isolated` makes pip ignore PIP_INDEX_URL.
+        let ours = [
+            Self::proxy_arg(&gate),
+            OsString::from(format!("--index-url={}", route_index(&gate))),
+        ];
+        let args = route_args(&self.inv, &ours, &files);
         let may_build = self.inv.editables.len() + self.policy.pip.allow_sdist.len() > 0;
         let private = private_dir()?;
         let cmd = self
@@ -767,12 +772,7 @@ impl Ctx {
         let netloc = gate.url().authority().to_string();
         let auth = launch::write_auth_file(private, &netloc, gate.token())?;
         env.set(launch::AUTH_FILE_VAR, auth.as_os_str());
-        let mut index = gate.url().join("simple/").expect("constant path");
-        if let Some(build) = gate.build_token() {
-            let _ = index.set_username("build");
-            let _ = index.set_password(Some(build.expose()));
-        }
-        env.set("PIP_INDEX_URL", index.as_str());
+        env.set("PIP_INDEX_URL", route_index(gate).as_str());
         let (python, args): (PathBuf, Vec<OsString>) = match &self.inv.python {
             None => (
                 interp::python_of(&self.real, self.depth).await?,
@@ -859,11 +859,21 @@ fn command_args(inv: &InstallArgs) -> Vec<OsString> {
     args
 }
 
+/// The gate's index with the *build* token, the one credential pip may pass on to builds.
+fn route_index(gate: &Gate) -> Url {
+    let mut index = gate.url().join("simple/").expect("constant path");
+    if let Some(build) = gate.build_token() {
+        let _ = index.set_username("build");
+        let _ = index.set_password(Some(build.expose()));
+    }
+    index
+}
+
 /// Route mode's pip argv, rebuilt from the parsed invocation: the user's options, the ones
 /// lockgate hands on itself, the rewritten requirement/constraint `files`, the editables, and
 /// then — after pip's end-of-options marker, so that none can be read as an option — the
 /// requirements given on the command line.
-fn route_args(inv: &InstallArgs, proxy: OsString, files: &[(&str, PathBuf)]) -> Vec<OsString> {
+fn route_args(inv: &InstallArgs, ours: &[OsString], files: &[(&str, PathBuf)]) -> Vec<OsString> {
     let mut args = command_args(inv);
     args.extend(
         inv.only_binary
@@ -881,7 +891,7 @@ fn route_args(inv: &InstallArgs, proxy: OsString, files: &[(&str, PathBuf)]) -> 
     if inv.require_hashes {
         args.push("--require-hashes".into());
     }
-    args.push(proxy);
+    args.extend(ours.iter().cloned());
     for (option, path) in files {
         args.push(OsString::from(format!("{option}{}", path.display())));
     }
@@ -1308,7 +1318,7 @@ mod tests {
             "x",
         ]);
         let files = [("-r", PathBuf::from("/p/requirements.txt"))];
-        let args = route_args(&inv, "--proxy=http://127.0.0.1:9/".into(), &files);
+        let args = route_args(&inv, &["--proxy=http://127.0.0.1:9/".into()], &files);
         let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
         assert_eq!(
             args,
@@ -1338,7 +1348,7 @@ mod tests {
             "-r",
             "r.txt",
         ]);
-        let args = route_args(&inv, "--proxy=http://127.0.0.1:9/".into(), &[]);
+        let args = route_args(&inv, &["--proxy=http://127.0.0.1:9/".into()], &[]);
         let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
         assert_eq!(
             args,
