@@ -294,7 +294,8 @@ fn check_reports_hashes_and_versions_the_index_does_not_have() {
 }
 
 /// pip's own `--proxy`: plain pip obeys it (here a closed port, so it fails); lockgate takes it
-/// out, says so, and pip reaches only the gate.
+/// out, says so, and pip reaches only the gate — also with `--isolated` (pip then ignores its
+/// environment, so the gate is on the command line too) and a requirement after `--`.
 #[test]
 fn the_users_proxy_option_is_replaced_by_the_gate() {
     let reg = pypi_registries();
@@ -322,7 +323,14 @@ fn the_users_proxy_option_is_replaced_by_the_gate() {
         .run(&mut guarded_pip(
             &sb,
             &[
-                "--proxy", &closed, "install", "--target", "site", "--", &name,
+                "--isolated",
+                "--proxy",
+                &closed,
+                "install",
+                "--target",
+                "site",
+                "--",
+                &name,
             ],
         ))
         .ok();
