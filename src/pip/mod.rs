@@ -627,6 +627,8 @@ impl Ctx {
         }
         let rewritten = self.rewrite_requirements(set)?;
 
+        // The Python the real pip runs with (a wrapper such as pyenv's shim costs a `pip debug`).
+        let own_python = interp::python_of(&self.real, self.depth).await?;
         let mut gate = Gate::bind().await?;
         gate.add_build_token()?;
         let route = Arc::new(serve::RouteMode::new(
@@ -639,7 +641,7 @@ impl Ctx {
             guard,
             self.missing_password.clone(),
             self.policy.pip.unsafe_allow_urls.clone(),
-            interp::python_of(&self.real, self.depth).await?,
+            own_python.clone(),
         ));
         gate.serve(route.clone());
         let files: Vec<(&str, PathBuf)> = [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)]
@@ -656,7 +658,7 @@ impl Ctx {
         let may_build = self.inv.editables.len() + self.policy.pip.allow_sdist.len() > 0;
         let private = private_dir()?;
         let cmd = self
-            .route_command(&args, &gate, may_build, private.path())
+            .route_command(&args, &gate, may_build, private.path(), own_python)
             .await?;
         let code = tool::run_child(cmd, "pip").await?;
         drop(private);
@@ -767,6 +769,7 @@ impl Ctx {
         gate: &Gate,
         builds: bool,
         private: &Path,
+        own_python: PathBuf,
     ) -> Result<tokio::process::Command> {
         let mut env = self.pip_env(gate, builds);
         let netloc = gate.url().authority().to_string();
@@ -774,13 +777,9 @@ impl Ctx {
         env.set(launch::AUTH_FILE_VAR, auth.as_os_str());
         env.set("PIP_INDEX_URL", route_index(gate).as_str());
         let (python, args): (PathBuf, Vec<OsString>) = match &self.inv.python {
-            None => (
-                interp::python_of(&self.real, self.depth).await?,
-                args.to_vec(),
-            ),
+            None => (own_python, args.to_vec()),
             Some(p) => {
-                let own = interp::python_of(&self.real, self.depth).await?;
-                if let Some(dir) = interp::probe(&own, None).await?.pip_dir {
+                if let Some(dir) = interp::probe(&own_python, None).await?.pip_dir {
                     env.set(launch::SYS_PATH_VAR, dir);
                 }
                 let rest = args
