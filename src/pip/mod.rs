@@ -631,6 +631,14 @@ impl Ctx {
         let own_python = interp::python_of(&self.real, self.depth).await?;
         let mut gate = Gate::bind().await?;
         gate.add_build_token()?;
+        let allowed: Vec<Url> = self
+            .policy
+            .pip
+            .unsafe_allow_urls
+            .iter()
+            .filter_map(|u| Url::parse(u.trim()).ok())
+            .collect();
+        gate.allow_direct(&allowed);
         let route = Arc::new(serve::RouteMode::new(
             self.sources.clone(),
             self.client.clone(),

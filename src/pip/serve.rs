@@ -325,6 +325,18 @@ impl RouteMode {
             }
         };
         let found = directref::disallowed(&requires, &self.allowed_urls);
+        for r in requires
+            .iter()
+            .filter(|r| directref::direct_url(r).is_some())
+        {
+            if !found.iter().any(|(f, _)| f == r) {
+                eprintln!("lockgate: warning: {} declares `{r}`, allowed by [pip] unsafe-allow-urls: pip fetches it itself, unverified", a.package);
+                self.reporter.audit(
+                    "unsafe-allowed",
+                    json!({"package": a.name, "version": a.version, "requirement": r}),
+                );
+            }
+        }
         (!found.is_empty()).then(|| directref::refusal(&a.package, what, &found))
     }
 
