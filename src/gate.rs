@@ -579,7 +579,7 @@ mod tests {
         upstream.serve(Arc::new(Echo));
         let allowed = upstream.url().join("x").unwrap();
         let mut gate = Gate::bind().await.unwrap();
-        gate.allow_direct(&[allowed.clone()]);
+        gate.allow_direct(std::slice::from_ref(&allowed));
         gate.serve(Arc::new(Echo));
         let via = reqwest::Client::builder()
             .proxy(reqwest::Proxy::all(gate.url().as_str()).unwrap())
