@@ -275,6 +275,9 @@ impl PassThrough {
     /// The response for an allowed proxied request: an http GET/HEAD forwarded, or a CONNECT
     /// tunnel opened; None for anything else (which goes on to be refused or served).
     async fn through(&self, req: &mut Request<Incoming>) -> Option<Response<Body>> {
+        if self.http.is_empty() && self.https.is_empty() {
+            return None;
+        }
         if req.method() == Method::CONNECT {
             let authority = req.uri().authority()?.as_str().to_string();
             if !self.https.contains(&authority) {
