@@ -61,7 +61,7 @@ pub struct IndexOptions {
     /// `-f/--find-links`
     pub find_links: Vec<String>,
     pub trusted_hosts: Vec<String>,
-    /// `--proxy` (the last one): lockgate gives pip the gate as its proxy instead.
+    /// `--proxy` (the last one; also in `args`): the real pip gets the gate as its proxy instead.
     pub proxy: Option<String>,
 }
 
@@ -190,7 +190,12 @@ pub fn classify(args: &[String]) -> Result<Invocation, ArgsError> {
             Kind::NoIndex => out.index.no_index = true,
             Kind::FindLinks => out.index.find_links.push(value),
             Kind::TrustedHost => out.index.trusted_hosts.push(value),
-            Kind::Proxy => out.index.proxy = Some(value),
+            // Kept in `args` too: lockgate's own downloads go through the user's proxy; the real
+            // pip gets the gate instead (the hand-off filters it out).
+            Kind::Proxy => {
+                out.index.proxy = Some(value);
+                out.args.push(passed_on);
+            }
             Kind::RequireHashes => out.require_hashes = true,
             Kind::OnlyBinary => out.only_binary.push(value),
             Kind::NoBinary => out.no_binary.push(value),
@@ -456,9 +461,9 @@ mod tests {
         assert_eq!(args.specifiers, ["x"]);
         assert_eq!(args.args, ["--quiet", "--isolated"]);
 
-        // The user's proxy is taken out (lockgate makes the gate pip's proxy) and reported.
+        // The user's proxy is noted (lockgate makes the gate pip's proxy, and reports it).
         let args = install("--proxy http://proxy:3128 install x");
-        assert!(args.args.is_empty());
+        assert_eq!(args.args, ["--proxy=http://proxy:3128"]);
         assert_eq!(args.index.proxy.as_deref(), Some("http://proxy:3128"));
         assert_eq!(args.specifiers, ["x"]);
 

@@ -856,10 +856,15 @@ impl Ctx {
     }
 }
 
-/// The command and the user's options (each spelled `--name[=value]`), `--python` first.
+/// The command and the user's options (each spelled `--name[=value]`) but `--proxy`, `--python`
+/// first.
 fn command_args(inv: &InstallArgs) -> Vec<OsString> {
-    let (python, rest): (Vec<&String>, Vec<&String>) =
-        inv.args.iter().partition(|a| a.starts_with("--python="));
+    // The real pip reaches only the gate: the user's `--proxy` is replaced (`proxy_arg`).
+    let (python, rest): (Vec<&String>, Vec<&String>) = inv
+        .args
+        .iter()
+        .filter(|a| !a.starts_with("--proxy="))
+        .partition(|a| a.starts_with("--python="));
     let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
     args.push(inv.command.as_str().into());
     args.extend(rest.into_iter().map(OsString::from));
