@@ -13,6 +13,9 @@
 //! reports versions younger than `[cooldown] min-age` (the Renovate/Dependabot pull request that
 //! bumps to an hour-old release) and direct dependencies first published less than
 //! `new-package-age` ago, as errors (28).
+//! Unless `--offline`, every locked artifact is then looked up on its one permitted source as
+//! the install does ([`look_up_locked`]: pip's own lookup, npm packuments, Maven `.sha256`), so
+//! check exits 22/23/27 where the install would; `--offline` says in its output that it did not.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -83,8 +86,8 @@ struct Audit {
 /// stops the audit (no policy, no lockfile at all…) still prints one valid document on stdout,
 /// saying the audit failed, besides the message on stderr; CI steps that upload the output keep
 /// working and the exit code is the error's.
-pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i32> {
-    match audit_dir(dir, format, public, cooldown) {
+pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool, offline: bool) -> Result<i32> {
+    match audit_dir(dir, format, public, cooldown, offline) {
         Err(e) if format != Format::Text => {
             eprint!("{}", e.report());
             print_failure(format, dir, &e);
@@ -94,7 +97,13 @@ pub fn run(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i
     }
 }
 
-fn audit_dir(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result<i32> {
+fn audit_dir(
+    dir: &Path,
+    format: Format,
+    public: bool,
+    cooldown: bool,
+    offline: bool,
+) -> Result<i32> {
     let dir = dir
         .canonicalize()
         .map_err(|e| Error::io("open the project directory", dir, e))?;
@@ -112,7 +121,8 @@ fn audit_dir(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result
     if !pip_files.is_empty() {
         check_pip_typosquats(&pip_files, &policy, &mut audit)?;
     }
-    for f in crate::pip::find_locks(&dir) {
+    let pip_locks = crate::pip::find_locks(&dir);
+    for f in pip_locks.iter().cloned() {
         if !audit
             .findings
             .iter()
@@ -135,6 +145,21 @@ fn audit_dir(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result
         let stale = crate::feed::check_freshness(&policy.feed, Path::new(""));
         audit.findings.extend(stale);
     }
+    let npm_online = npm::find_lockfile(&dir).map(|lock| {
+        let creds = crate::online::npm_credentials(&policy, &npmrc);
+        (lock, creds)
+    });
+    let lookups = look_up_locked(
+        &dir,
+        &pip_locks,
+        npm_online
+            .as_ref()
+            .map(|(l, c)| (l.as_path(), &sources, c.clone())),
+        &policy,
+        &reporter,
+        offline,
+        &mut audit,
+    )?;
     if audit.files.is_empty() {
         return Err(Error::lockfile(
             &dir,
@@ -190,8 +215,73 @@ fn audit_dir(dir: &Path, format: Format, public: bool, cooldown: bool) -> Result
     }
     reporter.flush();
     let code = most_severe(&audit.findings);
-    print(format, &dir, &audit, code);
+    print(format, &dir, &audit, code, &lookups);
     Ok(code)
+}
+
+/// What the online pass did, for the output: `done` (how many entries were looked up, per
+/// ecosystem) or skipped with `--offline`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Lookups {
+    pub skipped: bool,
+    pub summary: String,
+}
+
+/// The install's guard without the install: the locked files looked up on their permitted
+/// sources as a guarded install would (pip: [`crate::pip::check_online`]), unless `--offline`.
+fn look_up_locked(
+    dir: &Path,
+    pip_locks: &[PathBuf],
+    npm_lock: Option<(&Path, &npm::plan::Sources, Vec<crate::fetch::Credential>)>,
+    policy: &Policy,
+    reporter: &Reporter,
+    offline: bool,
+    audit: &mut Audit,
+) -> Result<Lookups> {
+    if offline {
+        return Ok(Lookups {
+            skipped: true,
+            summary: "skipped (--offline): locked files were not looked up on their permitted indexes, so an internal name pinned to a public file (22), a hash the index does not have (23) or a missing file (27) is not detected".into(),
+        });
+    }
+    let mut done = Vec::new();
+    if let Some((lock, sources, creds)) = npm_lock {
+        let client = Client::new(creds, reporter.clone())?;
+        let (findings, n) =
+            crate::tool::runtime()?.block_on(crate::online::check_npm(lock, sources, &client))?;
+        audit.findings.extend(findings);
+        done.push(format!(
+            "npm: {n} locked tarballs looked up on their permitted registries"
+        ));
+    }
+    if dir.join(crate::maven::lock::LOCK_FILE).is_file() {
+        // The credential a guarded build would use (policy, or the settings.xml server).
+        let real = which::which("mvn").unwrap_or_else(|_| PathBuf::from("/nonexistent"));
+        let creds = crate::maven::doctor_credential(policy, dir, &real)?;
+        let client = Client::new(creds.into_iter().collect(), reporter.clone())?;
+        let (findings, n) =
+            crate::tool::runtime()?.block_on(crate::online::check_maven(dir, policy, &client))?;
+        audit.findings.extend(findings);
+        done.push(format!(
+            "Maven: {n} locked files looked up on their permitted repositories"
+        ));
+    }
+    if !pip_locks.is_empty() {
+        let (findings, n) = crate::tool::runtime()?
+            .block_on(crate::pip::check_online(policy, pip_locks, reporter))?;
+        audit.findings.extend(findings);
+        done.push(format!(
+            "pip: {n} locked packages looked up on their permitted indexes"
+        ));
+    }
+    Ok(Lookups {
+        skipped: false,
+        summary: if done.is_empty() {
+            "nothing to look up".into()
+        } else {
+            done.join("; ")
+        },
+    })
 }
 
 fn check_npm(
@@ -760,12 +850,14 @@ fn print_failure(format: Format, dir: &Path, e: &Error) {
 }
 
 fn strip_version(id: &str) -> &str {
+    // pip ids are `name==version`, npm ids `name@version`.
+    let id = id.split("==").next().unwrap_or(id);
     id.rsplit_once('@')
         .filter(|(n, _)| !n.is_empty())
         .map_or(id, |(n, _)| n)
 }
 
-fn print(format: Format, dir: &Path, audit: &Audit, code: i32) {
+fn print(format: Format, dir: &Path, audit: &Audit, code: i32, lookups: &Lookups) {
     let (audited, findings) = (&audit.files, &audit.findings);
     match format {
         Format::Json => {
@@ -775,6 +867,7 @@ fn print(format: Format, dir: &Path, audit: &Audit, code: i32) {
                 .map(|(file, entries)| json!({"file": file, "entries": entries}))
                 .collect();
             let doc = json!({
+                "lookups": lookups,
                 "lockfiles": audited,
                 "exit_code": code,
                 "errors": findings.iter().filter(|f| f.is_error()).count(),
@@ -785,11 +878,11 @@ fn print(format: Format, dir: &Path, audit: &Audit, code: i32) {
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Sarif => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::sarif::render(findings, dir))
-                    .unwrap_or_default()
-            );
+            let mut doc = crate::sarif::render(findings, dir);
+            if let Some(run) = doc["runs"].get_mut(0) {
+                run["properties"]["lookups"] = json!(lookups);
+            }
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Text => {
             for f in findings {
@@ -810,6 +903,7 @@ fn print(format: Format, dir: &Path, audit: &Audit, code: i32) {
                 }
             }
             let errors = findings.iter().filter(|f| f.is_error()).count();
+            println!("lockgate check: lookups {}", lookups.summary);
             println!(
                 "lockgate check: {} file{} audited, {errors} error{}, {} warning{}{}",
                 audited.len(),

@@ -81,6 +81,10 @@ enum Command {
         /// name exists there: held by someone else → error 22; unscoped and free → claimable.
         #[arg(long)]
         public: bool,
+        /// Do not look the locked files up on their permitted indexes (the install's own
+        /// lookup: confusion 22, integrity 23, not found 27); audit the lockfiles only.
+        #[arg(long)]
+        offline: bool,
         /// Also ask the registries when each locked version was published: versions younger than
         /// `[cooldown] min-age`, and direct dependencies first published less than
         /// `new-package-age` ago, are errors (28).
@@ -146,11 +150,13 @@ pub fn run(argv: Vec<OsString>) -> Result<i32> {
             format,
             public,
             cooldown,
+            offline,
         } => check::run(
             &dir.unwrap_or_else(|| PathBuf::from(".")),
             format,
             public,
             cooldown,
+            offline,
         ),
         Command::Feed { action } => {
             let cwd =

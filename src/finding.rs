@@ -49,6 +49,10 @@ pub enum Kind {
     Malicious,
     /// The malicious-package feed is missing or older than `[feed] max-age`.
     Feed,
+    /// The permitted source lists the locked version with other bytes than the lock's hash.
+    Integrity,
+    /// The locked artifact is not on its permitted source.
+    Unavailable,
 }
 
 impl Kind {
@@ -60,6 +64,8 @@ impl Kind {
             Kind::TooNew => code::TOO_NEW,
             Kind::Malicious => code::MALICIOUS,
             Kind::Feed => code::CONFIG,
+            Kind::Integrity => code::INTEGRITY,
+            Kind::Unavailable => code::UNAVAILABLE,
             Kind::MissingHash
             | Kind::WeakHash
             | Kind::NonRegistry
@@ -86,6 +92,8 @@ impl Kind {
             Kind::TooNew => "too-new",
             Kind::Malicious => "malicious",
             Kind::Feed => "feed",
+            Kind::Integrity => "integrity",
+            Kind::Unavailable => "unavailable",
         }
     }
 }
@@ -239,6 +247,8 @@ mod tests {
             Kind::SourceBuild,
             Kind::Malicious,
             Kind::Feed,
+            Kind::Integrity,
+            Kind::Unavailable,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.id(), "{kind:?}");
         }

@@ -9,7 +9,8 @@
 //! The gate is also the real tool's only proxy ([`crate::handoff::Env::confine_to`]): a proxied
 //! request for the gate itself is served as usual, every other one (`CONNECT host:443`, `GET
 //! http://elsewhere/…`) is refused with 403 and recorded, so a URL the real tool tries to fetch on
-//! its own fails closed and lockgate can name it ([`Gate::direct_attempts`]).
+//! its own fails closed and lockgate can name it ([`Gate::direct_attempts`]) — except URLs a
+//! policy's `unsafe-*` key allows ([`Gate::allow_direct`]).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -34,6 +35,18 @@ use crate::error::{Error, Result, Secret};
 pub struct GateRequest {
     pub path: String,
     pub headers: hyper::HeaderMap,
+}
+
+/// Set by the gate (a client-sent one is removed) on requests authorised with the *build* token
+/// ([`Gate::add_build_token`]) rather than the run token.
+pub const BUILD_SCOPE_HEADER: &str = "x-lockgate-build-scope";
+
+impl GateRequest {
+    /// Whether the request came with the build token: what runs inside builds (pip's
+    /// build-dependency install, a package's setup code) holds only that one.
+    pub fn build_scope(&self) -> bool {
+        self.headers.contains_key(BUILD_SCOPE_HEADER)
+    }
 }
 
 /// What a route answers.
@@ -75,6 +88,10 @@ pub trait Route: Send + Sync + 'static {
 pub struct Gate {
     addr: SocketAddr,
     token: Secret,
+    /// A second, weaker token for what runs inside builds; routes see [`GateRequest::build_scope`].
+    build_token: Option<Secret>,
+    /// What the policy lets the real tool fetch itself through the proxy.
+    pass: PassThrough,
     listener: Option<TcpListener>,
     accept_loop: Option<tokio::task::JoinHandle<()>>,
     direct: Arc<Mutex<Vec<String>>>,
@@ -107,6 +124,8 @@ impl Gate {
         Ok(Gate {
             addr,
             token: Secret::new(random_token()?),
+            build_token: None,
+            pass: PassThrough::default(),
             listener: Some(listener),
             accept_loop: None,
             direct: Arc::default(),
@@ -141,14 +160,45 @@ impl Gate {
         })
     }
 
+    /// Also accept a second token whose requests routes can tell apart
+    /// ([`GateRequest::build_scope`]); call before [`Gate::serve`].
+    pub fn add_build_token(&mut self) -> Result<&Secret> {
+        Ok(self.build_token.insert(Secret::new(random_token()?)))
+    }
+
+    pub fn build_token(&self) -> Option<&Secret> {
+        self.build_token.as_ref()
+    }
+
+    /// Let the real tool fetch these URLs itself through the proxy (a policy's `unsafe-*`
+    /// allowance; unverified): plain http exactly these URLs, https their `host:port` (a CONNECT
+    /// tunnel cannot see the path). Call before [`Gate::serve`].
+    pub fn allow_direct(&mut self, urls: &[Url]) {
+        for u in urls {
+            let mut u = u.clone();
+            u.set_fragment(None);
+            // `git+https://…` is fetched by git over https: its host is tunnelled.
+            let scheme = u.scheme().trim_start_matches("git+").to_string();
+            match (scheme.as_str(), u.host_str()) {
+                ("http", Some(_)) if u.scheme() == "http" => self.pass.http.push(u),
+                ("https", Some(h)) => {
+                    let port = u.port().unwrap_or(443);
+                    self.pass.https.push(format!("{h}:{port}"));
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Start answering requests with `route`.
     pub fn serve<R: Route>(&mut self, route: Arc<R>) {
         let Some(listener) = self.listener.take() else {
             return;
         };
-        let expected = Arc::new(self.token.clone());
+        let expected = Arc::new((self.token.clone(), self.build_token.clone()));
         let own = self.addr;
         let direct = self.direct.clone();
+        let pass = Arc::new(std::mem::take(&mut self.pass));
         self.accept_loop = Some(tokio::spawn(async move {
             loop {
                 let (stream, peer) = match listener.accept().await {
@@ -167,12 +217,18 @@ impl Gate {
                 let route = route.clone();
                 let expected = expected.clone();
                 let direct = direct.clone();
+                let pass = pass.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let route = route.clone();
                         let expected = expected.clone();
                         let direct = direct.clone();
+                        let pass = pass.clone();
                         async move {
+                            let mut req = req;
+                            if let Some(passed) = pass.through(&mut req).await {
+                                return Ok::<_, Infallible>(passed);
+                            }
                             if let Some(refused) = refuse_proxied(&req, own, &direct) {
                                 return Ok::<_, Infallible>(refused);
                             }
@@ -182,6 +238,7 @@ impl Gate {
                     let _ = hyper::server::conn::http1::Builder::new()
                         .keep_alive(true)
                         .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
                         .await;
                 });
             }
@@ -225,6 +282,57 @@ impl Drop for Gate {
 
 type Body = BoxBody<Bytes, std::io::Error>;
 
+/// Proxied requests the policy allows ([`Gate::allow_direct`]).
+#[derive(Default)]
+struct PassThrough {
+    http: Vec<Url>,
+    /// `host:port` of allowed https URLs.
+    https: Vec<String>,
+}
+
+impl PassThrough {
+    /// The response for an allowed proxied request: an http GET/HEAD forwarded, or a CONNECT
+    /// tunnel opened; None for anything else (which goes on to be refused or served).
+    async fn through(&self, req: &mut Request<Incoming>) -> Option<Response<Body>> {
+        if self.http.is_empty() && self.https.is_empty() {
+            return None;
+        }
+        if req.method() == Method::CONNECT {
+            let authority = req.uri().authority()?.as_str().to_string();
+            if !self.https.contains(&authority) {
+                return None;
+            }
+            let upgrade = hyper::upgrade::on(req);
+            tokio::spawn(async move {
+                if let (Ok(up), Ok(mut server)) = (
+                    upgrade.await,
+                    tokio::net::TcpStream::connect(authority.as_str()).await,
+                ) {
+                    let mut client = TokioIo::new(up);
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+            return Some(Response::new(
+                Full::new(Bytes::new()).map_err(|e| match e {}).boxed(),
+            ));
+        }
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return None;
+        }
+        let url = Url::parse(&req.uri().to_string()).ok()?;
+        if !self.http.contains(&url) {
+            return None;
+        }
+        let client = reqwest::Client::builder().no_proxy().build().ok()?;
+        Some(
+            match client.request(req.method().clone(), url).send().await {
+                Ok(up) => upstream_response(up),
+                Err(e) => text(StatusCode::BAD_GATEWAY, &format!("lockgate gate: {e}\n")),
+            },
+        )
+    }
+}
+
 /// A proxied request for anything but the gate itself: recorded and refused (403).
 fn refuse_proxied(
     req: &Request<Incoming>,
@@ -258,8 +366,19 @@ fn refuse_proxied(
     ))
 }
 
-async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> Response<Body> {
-    if !authorized(req.headers().get(AUTHORIZATION), token) {
+async fn serve<R: Route>(
+    route: &R,
+    tokens: &(Secret, Option<Secret>),
+    req: Request<Incoming>,
+) -> Response<Body> {
+    let (token, build_token) = tokens;
+    let presented = req.headers().get(AUTHORIZATION);
+    let full = authorized(presented, token);
+    let build = !full
+        && build_token
+            .as_ref()
+            .is_some_and(|b| authorized(presented, b));
+    if !full && !build {
         let mut r = text(
             StatusCode::UNAUTHORIZED,
             "lockgate gate: missing or wrong token\n",
@@ -274,9 +393,14 @@ async fn serve<R: Route>(route: &R, token: &Secret, req: Request<Incoming>) -> R
         return text(StatusCode::METHOD_NOT_ALLOWED, "lockgate gate: read-only\n");
     }
     let head = req.method() == Method::HEAD;
+    let mut headers = req.headers().clone();
+    headers.remove(BUILD_SCOPE_HEADER);
+    if build {
+        headers.insert(BUILD_SCOPE_HEADER, HeaderValue::from_static("1"));
+    }
     let greq = GateRequest {
         path: req.uri().path().to_string(),
-        headers: req.headers().clone(),
+        headers,
     };
     let resp = match route.handle(greq).await {
         Reply::File { path, content_type } => file_response(&path, content_type).await,
@@ -447,6 +571,58 @@ mod tests {
             }
             Reply::json(format!("{{\"path\":\"{}\"}}", req.path))
         }
+    }
+
+    struct Scope;
+    impl Route for Scope {
+        async fn handle(&self, req: GateRequest) -> Reply {
+            Reply::json(if req.build_scope() { "build" } else { "full" })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_build_token_is_told_apart_and_cannot_be_forged() {
+        let mut gate = Gate::bind().await.unwrap();
+        let build = gate.add_build_token().unwrap().clone();
+        gate.serve(Arc::new(Scope));
+        let c = reqwest::Client::new();
+        let url = gate.url().join("x").unwrap();
+        let get = |token: &str, forged: bool| {
+            let mut r = c.get(url.clone()).basic_auth("u", Some(token));
+            if forged {
+                r = r.header(BUILD_SCOPE_HEADER, "1");
+            }
+            r.send()
+        };
+        let full = get(gate.token().expose(), true).await.unwrap();
+        assert_eq!(full.text().await.unwrap(), "full");
+        let b = get(build.expose(), false).await.unwrap();
+        assert_eq!(b.text().await.unwrap(), "build");
+        assert_eq!(get("nope", true).await.unwrap().status(), 401);
+    }
+
+    #[tokio::test]
+    async fn only_allowed_urls_pass_the_proxy() {
+        let mut upstream = Gate::bind().await.unwrap();
+        upstream.serve(Arc::new(Echo));
+        let allowed = upstream.url().join("x").unwrap();
+        let mut gate = Gate::bind().await.unwrap();
+        gate.allow_direct(std::slice::from_ref(&allowed));
+        gate.serve(Arc::new(Echo));
+        let via = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::all(gate.url().as_str()).unwrap())
+            .build()
+            .unwrap();
+        // Forwarded: the upstream itself answers (it wants its own token).
+        let passed = via.get(allowed).send().await.unwrap();
+        assert_eq!(passed.status(), 401);
+        let other = via
+            .get(upstream.url().join("y").unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 403);
+        assert_eq!(gate.direct_attempts(), [upstream.url().authority()]);
     }
 
     #[test]

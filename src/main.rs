@@ -17,6 +17,7 @@ mod handoff;
 mod integrity;
 mod maven;
 mod npm;
+mod online;
 mod pip;
 mod policy;
 mod proxy;

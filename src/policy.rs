@@ -66,6 +66,10 @@ pub struct PipSection {
     pub build: Option<PipBuild>,
     /// In CI (`CI` set), refuse `pip install` without a hash-locked requirements file.
     pub require_lock: Option<bool>,
+    /// Exact URLs a direct-reference dependency (`x @ URL` in a wheel's METADATA or an sdist's
+    /// build requirements) may name. lockgate cannot verify those against an index; pip fetches
+    /// them itself.
+    pub unsafe_allow_urls: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +184,7 @@ pub struct PipPolicy {
     pub internal: Option<InternalPip>,
     pub allow_sdist: Vec<String>,
     pub require_lock: bool,
+    pub unsafe_allow_urls: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -256,6 +261,7 @@ struct Merger {
     pip_prefixes: Vec<String>,
     pip_sdist: Vec<String>,
     pip_require_lock: Option<bool>,
+    pip_urls: Vec<String>,
     mvn_repo: Scalar,
     mvn_int_url: Scalar,
     mvn_int_user: Scalar,
@@ -389,6 +395,7 @@ impl Merger {
             if let Some(b) = &pip.build {
                 union(&mut self.pip_sdist, &b.allow_sdist);
             }
+            union(&mut self.pip_urls, &pip.unsafe_allow_urls);
             if let Some(r) = pip.require_lock {
                 // A project may tighten (true) but not loosen an org's `require-lock = true`.
                 self.pip_require_lock = Some(self.pip_require_lock.unwrap_or(false) || r);
@@ -519,6 +526,7 @@ impl Merger {
                 internal: pip_internal,
                 allow_sdist: self.pip_sdist,
                 require_lock: self.pip_require_lock.unwrap_or(false),
+                unsafe_allow_urls: self.pip_urls,
             },
             maven: MavenPolicy {
                 repository: self.mvn_repo.url("maven.repository")?,

@@ -135,6 +135,14 @@ fn describe(kind: Kind) -> (&'static str, &'static str) {
             "MaliciousPackageFeed",
             "The malicious-package feed is missing or older than [feed] max-age",
         ),
+        Kind::Integrity => (
+            "Integrity",
+            "The permitted source lists the locked version with other bytes than the lock's hash",
+        ),
+        Kind::Unavailable => (
+            "Unavailable",
+            "A locked artifact is not on its permitted source",
+        ),
     }
 }
 

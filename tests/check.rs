@@ -147,11 +147,13 @@ fn exit_codes_follow_the_most_severe_finding() {
             22,
         ),
     ];
+    // `--offline`: these lockfiles name registries that are not there; the lookups check makes by
+    // default are tested in tests/pip_guard.rs.
     for (what, direct, entries, code) in cases {
         let sb = sandbox();
         sb.write("lockgate.toml", POLICY);
         npm_project(&sb, &direct, &entries);
-        let doc = check_json(&sb, &[], code);
+        let doc = check_json(&sb, &["--offline"], code);
         assert_eq!(doc["exit_code"], code, "{what}: {doc:#}");
         if what.starts_with("transitive") {
             assert!(
@@ -165,13 +167,13 @@ fn exit_codes_follow_the_most_severe_finding() {
     let sb = sandbox();
     sb.write("lockgate.toml", POLICY);
     sb.write("requirements.txt", "reqeusts==2.31.0\n");
-    let doc = check_json(&sb, &[], 24);
+    let doc = check_json(&sb, &["--offline"], 24);
     assert!(has(&doc, "typosquat", "error", "reqeusts"), "{doc:#}");
     sb.write(
         "requirements.txt",
         "requests==2.31.0\n    # via -r requirements.in\nreqeusts==2.31.0\n    # via requests\n",
     );
-    let doc = check_json(&sb, &[], 0);
+    let doc = check_json(&sb, &["--offline"], 0);
     assert!(has(&doc, "typosquat", "warning", "reqeusts"), "{doc:#}");
     assert_eq!(doc["findings"][0]["line"], 3);
 
@@ -316,13 +318,15 @@ fn check_public_finds_the_attackers_copies_of_internal_names() {
     );
 
     // Without --public nothing shows the attacker's copies: only the unscoped name is noted.
-    let doc = check_json(&sb, &[], 0);
+    // (`--offline`: this policy has no credentials for the internal index, so the install's own
+    // lookup of the locked files, which check makes by default, would stop with 25.)
+    let doc = check_json(&sb, &["--offline"], 0);
     assert!(
         has(&doc, "unscoped-internal", "warning", &unscoped),
         "{doc:#}"
     );
 
-    let doc = check_json(&sb, &["--public"], 22);
+    let doc = check_json(&sb, &["--public", "--offline"], 22);
     assert!(
         has(&doc, "dependency-confusion", "error", scoped),
         "{doc:#}"
@@ -386,4 +390,119 @@ fn check_public_finds_the_attackers_copies_of_internal_names() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Without `--offline`, check looks each npm tarball up on its permitted registry by the
+/// registry's own record (`dist.integrity`), as the install's download would: a version whose
+/// bytes changed on the registry (packument updated) is 23, a version the registry does not
+/// have 27. `--offline` passes the same lockfile and says it skipped the lookups.
+#[test]
+fn check_looks_npm_tarballs_up_on_their_registry() {
+    let npm = npm_registries();
+    let changed = uniq("zqx-changed");
+    npm.public.publish(
+        &npm.attacker_token,
+        &NpmPackage::new(&changed, "1.0.0").origin("first"),
+    );
+    let (integrity, _) =
+        npm_digests(&fs::read(npm.public.tarball_path(&changed, "1.0.0")).unwrap());
+    let gone = uniq("zqx-gone");
+    let sb = sandbox();
+    sb.write(
+        "lockgate.toml",
+        format!("[npm]\nregistry = \"{}\"\n", npm.public.url),
+    );
+    let locked = |name: &str| {
+        entry(
+            name,
+            Some(&npm.public.tarball_url(name, "1.0.0")),
+            Some(&integrity),
+        )
+    };
+    npm_project(&sb, &[&changed], &[locked(&changed)]);
+    let doc = check_json(&sb, &[], 0);
+    assert!(
+        doc["lookups"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("npm: 1 locked tarballs looked up"),
+        "{doc:#}"
+    );
+
+    npm.public
+        .replace_tarball(&NpmPackage::new(&changed, "1.0.0").origin("second"), true);
+    let gone_entry = entry(
+        &gone,
+        Some(&npm.public.tarball_url(&gone, "1.0.0")),
+        Some(SRI),
+    );
+    npm_project(&sb, &[&changed, &gone], &[locked(&changed), gone_entry]);
+    let doc = check_json(&sb, &["--offline"], 0);
+    assert_eq!(doc["lookups"]["skipped"], true, "{doc:#}");
+    let doc = check_json(&sb, &[], 23);
+    assert!(
+        has(&doc, "integrity", "error", &format!("{changed}@1.0.0")),
+        "{doc:#}"
+    );
+    assert!(
+        has(&doc, "unavailable", "error", &format!("{gone}@1.0.0")),
+        "{doc:#}"
+    );
+}
+
+/// Maven: check looks each locked file up on its permitted repository (`.sha256`, else the file)
+/// as the build would fetch it: an internal file whose bytes differ from the lock is 23; a
+/// locked internal file only the public repository has is 22 (counted). `--offline` cannot
+/// tell and passes.
+#[test]
+fn check_looks_maven_files_up_on_their_repository() {
+    use common::maven::{maven_repos, MavenArtifact, INTERNAL_MAVEN_USER};
+    let repos = maven_repos();
+    let artifact = uniq("ledger-client");
+    MavenArtifact::new("com.myorg", &artifact, "1.0.0")
+        .origin("internal")
+        .deploy(&repos.internal_dir);
+    let attackers = |v: &str| {
+        MavenArtifact::new("com.myorg", &artifact, v)
+            .origin("attacker")
+            .deploy(&repos.public_overlay)
+    };
+    let (same_version, only_public) = (attackers("1.0.0"), attackers("2.0.0"));
+    let sha256 = |p: &std::path::Path| hex(&sha2::Sha256::digest(fs::read(p).unwrap()));
+    let line = |v: &str, jar: &std::path::Path| {
+        format!(
+            "{}  com/myorg/{artifact}/{v}/{artifact}-{v}.jar\n",
+            sha256(jar)
+        )
+    };
+    let mut sb = sandbox();
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "[maven]\nrepository = \"{}\"\n[maven.internal]\nurl = \"{}\"\ngroups = [\"com.myorg\"]\nusername = \"{}\"\npassword-env = \"MVN_PASS\"\n",
+            repos.public_url, repos.internal_url, INTERNAL_MAVEN_USER.0
+        ),
+    );
+    sb.set_env("MVN_PASS", INTERNAL_MAVEN_USER.1);
+    let lock = ".mvn/checksums/checksums.sha256";
+
+    sb.write(lock, line("1.0.0", &same_version));
+    check_json(&sb, &["--offline"], 0);
+    let doc = check_json(&sb, &[], 23);
+    assert!(
+        kinds(&doc)
+            .iter()
+            .any(|(k, _, p)| k == "integrity" && p.contains(&artifact)),
+        "{doc:#}"
+    );
+
+    sb.write(lock, line("2.0.0", &only_public));
+    check_json(&sb, &["--offline"], 0);
+    let doc = check_json(&sb, &[], 22);
+    assert!(
+        kinds(&doc)
+            .iter()
+            .any(|(k, _, p)| k == "dependency-confusion" && p.contains(&artifact)),
+        "{doc:#}"
+    );
 }

@@ -648,9 +648,13 @@ fn check_audits_pip_locks() {
         ),
     );
     sb.write("requirements-dev.txt", "zqx-tool\n");
+    // `--offline`: the lock's format only (zqx-c is on no index; the lookup is tests/pip_guard.rs's).
     let check = |sb: &Sandbox, code: i32| {
         let out = sb
-            .run(sb.lockgate().args(["check", "--format", "json"]))
+            .run(
+                sb.lockgate()
+                    .args(["check", "--offline", "--format", "json"]),
+            )
             .code_is(code);
         let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         let found: Vec<(String, String)> = doc["findings"]

@@ -146,7 +146,10 @@ impl Plan {
                     continue;
                 }
                 let url = g.strip_prefix("git+").unwrap_or(g);
-                if let Some(h) = Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)) {
+                if let Some(h) = Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                {
                     hosts.push(h);
                 } else if url.starts_with("github:") {
                     hosts.extend(["github.com".into(), "codeload.github.com".into()]);

@@ -61,6 +61,8 @@ pub struct IndexOptions {
     /// `-f/--find-links`
     pub find_links: Vec<String>,
     pub trusted_hosts: Vec<String>,
+    /// `--proxy` (the last one; also in `args`): the real pip gets the gate as its proxy instead.
+    pub proxy: Option<String>,
 }
 
 /// An install-like command line taken apart.
@@ -188,6 +190,12 @@ pub fn classify(args: &[String]) -> Result<Invocation, ArgsError> {
             Kind::NoIndex => out.index.no_index = true,
             Kind::FindLinks => out.index.find_links.push(value),
             Kind::TrustedHost => out.index.trusted_hosts.push(value),
+            // Kept in `args` too: lockgate's own downloads go through the user's proxy; the real
+            // pip gets the gate instead (the hand-off filters it out).
+            Kind::Proxy => {
+                out.index.proxy = Some(value);
+                out.args.push(passed_on);
+            }
             Kind::RequireHashes => out.require_hashes = true,
             Kind::OnlyBinary => out.only_binary.push(value),
             Kind::NoBinary => out.no_binary.push(value),
@@ -225,6 +233,7 @@ enum Kind {
     NoIndex,
     FindLinks,
     TrustedHost,
+    Proxy,
     RequireHashes,
     OnlyBinary,
     NoBinary,
@@ -268,7 +277,7 @@ const GENERAL: &[OptSpec<Kind>] = &[
     valued(&["log", "log-file", "local-log"]),
     flag(&["no-input"]),
     valued(&["keyring-provider"]),
-    valued(&["proxy"]),
+    opt(&["proxy"], None, true, Kind::Proxy),
     valued(&["retries"]),
     valued(&["timeout", "default-timeout"]),
     valued(&["exists-action"]),
@@ -452,8 +461,10 @@ mod tests {
         assert_eq!(args.specifiers, ["x"]);
         assert_eq!(args.args, ["--quiet", "--isolated"]);
 
+        // The user's proxy is noted (lockgate makes the gate pip's proxy, and reports it).
         let args = install("--proxy http://proxy:3128 install x");
         assert_eq!(args.args, ["--proxy=http://proxy:3128"]);
+        assert_eq!(args.index.proxy.as_deref(), Some("http://proxy:3128"));
         assert_eq!(args.specifiers, ["x"]);
 
         // The cache dir is literally named "install": pip removes the first "install" and

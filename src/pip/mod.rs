@@ -17,9 +17,12 @@
 //! pages, wheel tags, the plan) are in the submodules; `python -m pip` never reaches lockgate.
 
 pub mod classify;
+mod directref;
 pub mod index;
 mod interp;
 pub mod isolate;
+mod launch;
+mod lookup;
 pub mod markers;
 pub mod name;
 mod options;
@@ -36,14 +39,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::stream::{self, StreamExt};
 use reqwest::Url;
 use serde_json::json;
 
 use self::classify::{Command, InstallArgs, Invocation};
 use self::index::FileEntry;
 use self::markers::Interpreter;
-use self::plan::{Choice, Lock, Locked, Markers, Pick, Sources};
+use self::plan::{Lock, Locked, Markers, Pick, Sources};
 use self::requirements::{Origin, RequirementSet, Target};
 use self::version::Version;
 use self::wheel::SupportedTags;
@@ -95,6 +97,47 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     })
 }
 
+/// Where each name may come from, by the policy.
+fn sources(policy: &Policy) -> Sources {
+    Sources {
+        public: policy
+            .pip
+            .index_url
+            .clone()
+            .unwrap_or_else(|| Url::parse(DEFAULT_INDEX).expect("constant URL")),
+        internal: policy
+            .pip
+            .internal
+            .as_ref()
+            .map(|i| (i.index_url.clone(), i.prefixes.clone())),
+    }
+}
+
+/// The internal index's credentials (`password-env`, else `.netrc`), and the variable the
+/// policy names for the password when it is not set: (internal index, variable).
+fn index_credentials(policy: &Policy) -> (Vec<Credential>, Option<(Url, String)>) {
+    let mut creds = Vec::new();
+    let mut missing_password = None;
+    if let Some(i) = &policy.pip.internal {
+        match (&i.password_env, netrc_credential(&i.index_url)) {
+            (Some(var), _) => match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+                Some(pw) => creds.push(Credential::for_url(
+                    &i.index_url,
+                    Auth::Basic {
+                        user: i.username.clone().unwrap_or_default(),
+                        password: Secret::new(pw),
+                    },
+                    format!("${var}"),
+                )),
+                None => missing_password = Some((i.index_url.clone(), var.clone())),
+            },
+            (None, Some(c)) => creds.push(c),
+            (None, None) => {}
+        }
+    }
+    (creds, missing_password)
+}
+
 /// Everything a guarded run needs, resolved once.
 struct Ctx {
     real: PathBuf,
@@ -120,30 +163,7 @@ impl Ctx {
         reporter: Reporter,
     ) -> Result<Ctx> {
         let policy = policy::load(cwd)?;
-        let public = policy
-            .pip
-            .index_url
-            .clone()
-            .unwrap_or_else(|| Url::parse(DEFAULT_INDEX).expect("constant URL"));
-        let mut creds = Vec::new();
-        let mut missing_password = None;
-        if let Some(i) = &policy.pip.internal {
-            match (&i.password_env, netrc_credential(&i.index_url)) {
-                (Some(var), _) => match std::env::var(var).ok().filter(|v| !v.is_empty()) {
-                    Some(pw) => creds.push(Credential::for_url(
-                        &i.index_url,
-                        Auth::Basic {
-                            user: i.username.clone().unwrap_or_default(),
-                            password: Secret::new(pw),
-                        },
-                        format!("${var}"),
-                    )),
-                    None => missing_password = Some((i.index_url.clone(), var.clone())),
-                },
-                (None, Some(c)) => creds.push(c),
-                (None, None) => {}
-            }
-        }
+        let (creds, missing_password) = index_credentials(&policy);
         let proxies = Proxies::for_pip(
             proxy_option(&inv.args, &|k| std::env::var(k).ok()).as_deref(),
             &|k| std::env::var(k).ok(),
@@ -153,14 +173,7 @@ impl Ctx {
             inv,
             depth,
             cwd: cwd.to_path_buf(),
-            sources: Sources {
-                public,
-                internal: policy
-                    .pip
-                    .internal
-                    .as_ref()
-                    .map(|i| (i.index_url.clone(), i.prefixes.clone())),
-            },
+            sources: sources(&policy),
             policy,
             store: Store::from_env()?,
             client: Client::with_proxies(creds, reporter.clone(), proxies)?,
@@ -298,6 +311,7 @@ impl Ctx {
         })?;
         let best_tag = interpreter.tags.first().map_or("none", String::as_str);
         let picks = self
+            .lookup()
             .pick_files(&lock, tags.as_ref(), &python, best_tag)
             .await?;
 
@@ -314,6 +328,7 @@ impl Ctx {
                        "source": if a.internal {"internal"} else {"public"}, "url": redact_url(a.url.as_str())}),
             );
         }
+        self.check_direct_references(&picks)?;
         self.check_builds(&picks, &python_of_pip, &interpreter)
             .await?;
 
@@ -337,6 +352,7 @@ impl Ctx {
         args.push("-r".into());
         args.push(dir.path().join(REQUIREMENTS).into());
         let gate = Gate::refusing().await?;
+        args.insert(args.len() - 2, Self::proxy_arg(&gate));
         let code =
             tool::run_child(self.pip_command(&args, &gate, !sdists.is_empty()), "pip").await?;
         drop(dir);
@@ -418,42 +434,14 @@ impl Ctx {
         Ok(lock)
     }
 
-    /// The choice for `p` from the provenance notes of locked files already in the verified store
-    /// that were found on `index` (its permitted index) before; None when that does not settle it
-    /// and the index must be asked.
-    fn remembered(
-        &self,
-        p: &Locked,
-        index: &Url,
-        tags: &SupportedTags,
-        python: &Version,
-        allow_sdist: bool,
-    ) -> Option<Choice> {
-        let listed: Vec<FileEntry> = p
-            .sha256
-            .iter()
-            .filter_map(|hex| {
-                let note: Provenance = serde_json::from_str(
-                    &self.store.read_note(&Digest::from_hex(Alg::Sha256, hex)?)?,
-                )
-                .ok()?;
-                (note.index == index.as_str()).then(|| FileEntry {
-                    filename: note.filename,
-                    url: note.url,
-                    sha256: Some(hex.clone()),
-                    requires_python: note.requires_python,
-                    yanked: None,
-                    core_metadata: None,
-                    upload_time: None,
-                })
-            })
-            .collect();
-        if listed.is_empty() {
-            return None;
-        }
-        match plan::choose(p, &listed, Some(tags), python, allow_sdist) {
-            c @ Choice::Files(_) => Some(c),
-            _ => None,
+    fn lookup(&self) -> lookup::Lookup<'_> {
+        lookup::Lookup {
+            client: &self.client,
+            sources: &self.sources,
+            allow_sdist: &self.policy.pip.allow_sdist,
+            reporter: &self.reporter,
+            store: Some(&self.store),
+            any_platform: false,
         }
     }
 
@@ -484,111 +472,32 @@ impl Ctx {
         }
     }
 
-    /// For each locked package, the file(s) to fetch from its permitted index.
-    async fn pick_files(
-        &self,
-        lock: &Lock,
-        tags: Option<&SupportedTags>,
-        python: &Version,
-        best_tag: &str,
-    ) -> Result<Vec<(Locked, Vec<Pick>)>> {
-        let allow = |name: &str| {
-            self.policy
-                .pip
-                .allow_sdist
-                .iter()
-                .any(|a| name::normalize(a) == name)
-        };
-        let results: Vec<Result<(Locked, Choice, Url)>> = stream::iter(&lock.packages)
-            .map(|p| async move {
-                let (index, _) = self.sources.index_for(&p.name);
-                // Files verified on an earlier run from this same index need no page.
-                if let Some(choice) =
-                    tags.and_then(|t| self.remembered(p, index, t, python, allow(&p.name)))
-                {
-                    return Ok((p.clone(), choice, index.clone()));
-                }
-                let page = project_page(&self.client, index, &p.name).await?;
-                let page_url = page
-                    .as_ref()
-                    .map_or_else(|| index.clone(), |(u, _)| u.clone());
-                let listed = page.map(|(_, f)| f).unwrap_or_default();
-                Ok((
-                    p.clone(),
-                    plan::choose(p, &listed, tags, python, allow(&p.name)),
-                    page_url,
-                ))
-            })
-            .buffered(PAGE_CONCURRENCY)
-            .collect()
-            .await;
-        let mut picks = Vec::new();
+    /// Locked wheels whose METADATA declares a direct URL, VCS or path dependency the policy does
+    /// not allow: refused (21) naming the wheel, before pip starts.
+    fn check_direct_references(&self, picks: &[(Locked, Vec<Pick>)]) -> Result<()> {
         let mut findings = Vec::new();
-        let mut failures = Vec::new();
-        for r in results {
-            let (p, choice, page_url) = r?;
-            let id = p.id();
-            let finding = |kind: Kind| Finding::error(kind, &id, &p.file);
-            match choice {
-                Choice::Files(files) => {
-                    for f in files.iter().filter(|f| f.yanked.is_some()) {
-                        eprintln!(
-                            "lockgate: warning: {} is yanked on the index ({}); installing it because the lock pins it",
-                            f.filename,
-                            f.yanked.as_deref().filter(|r| !r.is_empty()).unwrap_or("no reason given")
-                        );
-                    }
-                    picks.push((p, files));
+        for (p, files) in picks {
+            for f in files.iter().filter(|f| !f.sdist) {
+                let Some(d) = Digest::from_hex(Alg::Sha256, &f.sha256) else {
+                    continue;
+                };
+                let path = self.store.path(&d);
+                let requires = std::fs::File::open(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|file| directref::wheel_requires(std::io::BufReader::new(file)))
+                    .map_err(|e| {
+                        lock_error(
+                            &p.file,
+                            format!("{}: the verified wheel {} {e}", p.id(), f.filename),
+                        )
+                    })?;
+                let found = directref::disallowed(&requires, &self.policy.pip.unsafe_allow_urls);
+                if !found.is_empty() {
+                    findings.push(directref::refusal(&p.id(), "its wheel's METADATA", &found));
                 }
-                Choice::NotListed | Choice::Mismatch(_) if p.internal && self.public_has(&p, tags, python).await => {
-                    findings.push(line(
-                        finding(Kind::Confusion)
-                            .msg(format!("is an internal package, but its locked hash is found only on the public index {}, not on the internal index", fetch::origin_label(&self.sources.public)))
-                            .hint("the lock names the attacker's file: lock it again against the internal index and find out how the public copy got in"),
-                        p.line,
-                    ));
-                }
-                Choice::NotListed => failures.push(Error::Unavailable {
-                    package: id.clone(),
-                    url: redact_url(page_url.as_str()),
-                    detail: "does not list this version (a locked artifact must be on its permitted index)".into(),
-                }),
-                Choice::Mismatch(listed) => {
-                    // The index's own hash of the file differs from every locked one: the bytes
-                    // changed under a locked version.
-                    let f = &listed[0];
-                    let (url, computed) = (redact_url(&f.url), format!("sha256:{} (as the index lists it)", f.sha256.as_deref().unwrap_or_default()));
-                    let expected = p.sha256.iter().map(|h| format!("sha256:{h}")).collect::<Vec<_>>().join(" or ");
-                    self.reporter.count(report::INTEGRITY_FAILURES, &[("package", &p.name), ("version", &p.version.to_string())]);
-                    self.reporter.audit(
-                        "refuse",
-                        json!({"reason": "integrity", "package": p.name, "version": p.version.to_string(), "url": url, "expected": expected, "computed": computed}),
-                    );
-                    failures.push(Error::Integrity { package: id.clone(), url, expected, computed });
-                }
-                Choice::NoneFits { sdist_refused: true, .. } => findings.push(line(plan::sdist_refused(&p.name, &p.version, &p.file), p.line)),
-                Choice::NoneFits { files, .. } => findings.push(line(
-                    finding(Kind::Lockfile)
-                        .msg(format!(
-                            "none of the locked files installs here (Python {python}, most preferred tag {best_tag}): {}",
-                            files.join(", ")
-                        ))
-                        .hint("lock the package on (or for) this platform too, so the lock has a wheel for it"),
-                    p.line,
-                )),
-                Choice::Ambiguous(files) => findings.push(line(
-                    finding(Kind::Lockfile)
-                        .msg(format!("the index gives no hashes for {} and the lock has several, so lockgate cannot tell which file is which", files.join(", ")))
-                        .hint("use an index that publishes sha256 hashes (PEP 503 #sha256= or PEP 691), or lock a single file"),
-                    p.line,
-                )),
             }
         }
-        self.reporter.refuse_on_errors(&findings)?;
-        if let Some(e) = failures.into_iter().min_by_key(|e| e.exit_code()) {
-            return Err(e);
-        }
-        Ok(picks)
+        self.reporter.refuse_on_errors(&findings)
     }
 
     /// Allowed sdists build offline from the verified files: refuse when their build
@@ -613,8 +522,18 @@ impl Ctx {
         let of = |f: &Pick| requires.get(&f.filename).cloned().unwrap_or_default();
         let mut sdists = Vec::new();
         let mut wheels = Vec::new();
+        let mut direct = Vec::new();
         for (p, files) in picks {
             for f in files {
+                let found_urls = of(f);
+                let found = directref::disallowed(&found_urls, &self.policy.pip.unsafe_allow_urls);
+                if f.sdist && !found.is_empty() {
+                    direct.push(directref::refusal(
+                        &p.id(),
+                        "its build requirements (pyproject.toml build-system.requires)",
+                        &found,
+                    ));
+                }
                 if f.sdist {
                     sdists.push((p.id(), of(f)));
                 } else {
@@ -622,6 +541,7 @@ impl Ctx {
                 }
             }
         }
+        self.reporter.refuse_on_errors(&direct)?;
         let findings: Vec<Finding> = plan::missing_build_requirements(&sdists, &wheels, &interpreter.markers)
             .into_iter()
             .map(|(id, missing)| {
@@ -631,25 +551,6 @@ impl Ctx {
             })
             .collect();
         self.reporter.refuse_on_errors(&findings)
-    }
-
-    /// Whether the public index offers one of the locked files of an internal package (the lock
-    /// then names the attacker's copy). Audited.
-    async fn public_has(&self, p: &Locked, tags: Option<&SupportedTags>, python: &Version) -> bool {
-        let Ok(Some((url, listed))) =
-            project_page(&self.client, &self.sources.public, &p.name).await
-        else {
-            return false;
-        };
-        let found = matches!(
-            plan::choose(p, &listed, tags, python, true),
-            Choice::Files(_) | Choice::NoneFits { .. }
-        );
-        if found {
-            // Counted with the refusal it leads to.
-            self.reporter.audit("confusion-attempt", json!({"package": p.name, "version": p.version.to_string(), "public_index": redact_url(url.as_str()), "locked": true}));
-        }
-        found
     }
 
     /// A private (0700) directory holding the verified files under their names (linked to the
@@ -855,7 +756,18 @@ impl Ctx {
         }
         let rewritten = self.rewrite_requirements(set)?;
 
+        // The Python the real pip runs with (a wrapper such as pyenv's shim costs a `pip debug`).
+        let own_python = interp::python_of(&self.real, self.depth).await?;
         let mut gate = Gate::bind().await?;
+        gate.add_build_token()?;
+        let allowed: Vec<Url> = self
+            .policy
+            .pip
+            .unsafe_allow_urls
+            .iter()
+            .filter_map(|u| Url::parse(u.trim()).ok())
+            .collect();
+        gate.allow_direct(&allowed);
         let route = Arc::new(
             serve::RouteMode::new(
                 self.sources.clone(),
@@ -866,46 +778,30 @@ impl Ctx {
                 &self.policy.pip.allow_sdist,
                 guard,
                 self.missing_password.clone(),
+                self.policy.pip.unsafe_allow_urls.clone(),
+                own_python.clone(),
             )
             .with_cooldown(self.cooldown_watch(&names, &inputs, set)),
         );
         gate.serve(route.clone());
-        let mut args = self.command_args();
-        args.extend(
-            self.inv
-                .only_binary
-                .iter()
-                .map(|v| OsString::from(format!("--only-binary={v}"))),
-        );
-        args.extend(
-            self.inv
-                .no_binary
-                .iter()
-                .map(|v| OsString::from(format!("--no-binary={v}"))),
-        );
-        if self.inv.prefer_binary {
-            args.push("--prefer-binary".into());
-        }
-        if self.inv.require_hashes {
-            args.push("--require-hashes".into());
-        }
-        for (option, file) in [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)] {
-            let path = rewritten.path().join(file);
-            if path.exists() {
-                args.extend([option.into(), path.into()]);
-            }
-        }
-        args.extend(self.inv.specifiers.iter().map(OsString::from));
-        for e in &self.inv.editables {
-            args.extend(["-e".into(), OsString::from(e)]);
-        }
-        let mut index = gate.url().join("simple/").expect("constant path");
-        let _ = index.set_username("lockgate");
-        let _ = index.set_password(Some(gate.token().expose()));
+        let files: Vec<(&str, PathBuf)> = [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)]
+            .into_iter()
+            .map(|(option, file)| (option, rewritten.path().join(file)))
+            .filter(|(_, path)| path.exists())
+            .collect();
+        // The index on the command line too: `--isolated` makes pip ignore PIP_INDEX_URL.
+        let ours = [
+            Self::proxy_arg(&gate),
+            OsString::from(format!("--index-url={}", route_index(&gate))),
+        ];
+        let args = route_args(&self.inv, &ours, &files);
         let may_build = self.inv.editables.len() + self.policy.pip.allow_sdist.len() > 0;
-        let mut cmd = self.pip_command(&args, &gate, may_build);
-        cmd.env("PIP_INDEX_URL", index.as_str());
+        let private = private_dir()?;
+        let cmd = self
+            .route_command(&args, &gate, may_build, private.path(), own_python)
+            .await?;
         let code = tool::run_child(cmd, "pip").await?;
+        drop(private);
         route.finish().await;
         let direct = gate.direct_error("pip");
         drop(gate);
@@ -973,21 +869,13 @@ impl Ctx {
     /// The command and the user's options lockgate hands on (all but `--proxy`); `--python`
     /// first, since pip accepts it only before the command name.
     fn command_args(&self) -> Vec<OsString> {
-        let (python, rest): (Vec<&String>, Vec<&String>) = self
-            .inv
-            .args
-            .iter()
-            .partition(|a| a.starts_with("--python="));
-        let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
-        args.push(self.inv.command.as_str().into());
-        // The real pip reaches only the gate and local files: the user's `--proxy` is for
-        // lockgate's own requests (pip would send even loopback requests through it).
-        args.extend(
-            rest.into_iter()
-                .filter(|a| !a.starts_with("--proxy="))
-                .map(OsString::from),
-        );
-        args
+        command_args(&self.inv)
+    }
+
+    /// `--proxy=<gate>`: the same confinement as the proxy variables, on the command line too
+    /// (pip's `--proxy` sets its session's proxies; the user's own was taken out).
+    fn proxy_arg(gate: &Gate) -> OsString {
+        OsString::from(format!("--proxy=http://{}/", gate.url().authority()))
     }
 
     /// The real pip, with its configuration files neutralised and an allowlisted environment
@@ -995,6 +883,14 @@ impl Ctx {
     /// location), confined to `gate` as its only proxy.
     /// `builds`: pip may build something (which runs its code): say what its environment lacks.
     fn pip_command(&self, args: &[OsString], gate: &Gate, builds: bool) -> tokio::process::Command {
+        let env = self.pip_env(gate, builds);
+        let mut cmd = tokio::process::Command::new(&self.real);
+        cmd.args(args).current_dir(&self.cwd);
+        env.apply(&mut cmd);
+        cmd
+    }
+
+    fn pip_env(&self, gate: &Gate, builds: bool) -> handoff::Env {
         let mut env = handoff::tool_env(Tool::Pip);
         if builds && !env.dropped.is_empty() {
             eprintln!(
@@ -1005,10 +901,43 @@ impl Ctx {
         env.confine_to(&gate.url(), &[]);
         env.set("PIP_CONFIG_FILE", "/dev/null");
         env.set(tool::DEPTH_VAR, self.depth.to_string());
-        let mut cmd = tokio::process::Command::new(&self.real);
-        cmd.args(args).current_dir(&self.cwd);
+        env
+    }
+
+    /// Route mode: pip's own process gets the gate's run token through [`launch`] (never in its
+    /// environment, argv or a file a build could read); its index URL, which builds inherit,
+    /// carries only the build token. `--python`: the launcher runs in that interpreter itself.
+    async fn route_command(
+        &self,
+        args: &[OsString],
+        gate: &Gate,
+        builds: bool,
+        private: &Path,
+        own_python: PathBuf,
+    ) -> Result<tokio::process::Command> {
+        let mut env = self.pip_env(gate, builds);
+        let netloc = gate.url().authority().to_string();
+        let auth = launch::write_auth_file(private, &netloc, gate.token())?;
+        env.set(launch::AUTH_FILE_VAR, auth.as_os_str());
+        env.set("PIP_INDEX_URL", route_index(gate).as_str());
+        let (python, args): (PathBuf, Vec<OsString>) = match &self.inv.python {
+            None => (own_python, args.to_vec()),
+            Some(p) => {
+                if let Some(dir) = interp::probe(&own_python, None).await?.pip_dir {
+                    env.set(launch::SYS_PATH_VAR, dir);
+                }
+                let rest = args
+                    .iter()
+                    .filter(|a| !a.to_string_lossy().starts_with("--python="))
+                    .cloned()
+                    .collect();
+                (interp::resolve_python_option(p)?, rest)
+            }
+        };
+        let mut cmd = tokio::process::Command::new(python);
+        cmd.args(launch::argv(&args)).current_dir(&self.cwd);
         env.apply(&mut cmd);
-        cmd
+        Ok(cmd)
     }
 
     /// One line naming every setting lockgate overrides: options in the lock files, index options
@@ -1039,6 +968,11 @@ impl Ctx {
         if ix.no_index {
             what.push("--no-index (command line)".into());
         }
+        what.extend(
+            ix.proxy
+                .iter()
+                .map(|p| format!("--proxy {} (command line)", redact_url(p))),
+        );
         what.extend(isolate::env_to_remove(std::env::vars()).1);
         let home = directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf());
         for f in isolate::config_files(&|k| std::env::var(k).ok(), home.as_deref()) {
@@ -1056,6 +990,69 @@ impl Ctx {
             what.join("; ")
         );
     }
+}
+
+/// The command and the user's options (each spelled `--name[=value]`) but `--proxy`, `--python`
+/// first.
+fn command_args(inv: &InstallArgs) -> Vec<OsString> {
+    // The real pip reaches only the gate: the user's `--proxy` is replaced (`proxy_arg`).
+    let (python, rest): (Vec<&String>, Vec<&String>) = inv
+        .args
+        .iter()
+        .filter(|a| !a.starts_with("--proxy="))
+        .partition(|a| a.starts_with("--python="));
+    let mut args: Vec<OsString> = python.into_iter().map(OsString::from).collect();
+    args.push(inv.command.as_str().into());
+    args.extend(rest.into_iter().map(OsString::from));
+    args
+}
+
+/// The gate's index with the *build* token, the one credential pip may pass on to builds.
+fn route_index(gate: &Gate) -> Url {
+    let mut index = gate.url().join("simple/").expect("constant path");
+    if let Some(build) = gate.build_token() {
+        let _ = index.set_username("build");
+        let _ = index.set_password(Some(build.expose()));
+    }
+    index
+}
+
+/// Route mode's pip argv, rebuilt from the parsed invocation: the user's options, the ones
+/// lockgate hands on itself, the rewritten requirement/constraint `files`, the editables, and
+/// then — after pip's end-of-options marker, so that none can be read as an option — the
+/// requirements given on the command line.
+fn route_args(inv: &InstallArgs, ours: &[OsString], files: &[(&str, PathBuf)]) -> Vec<OsString> {
+    let mut args = command_args(inv);
+    args.extend(
+        inv.only_binary
+            .iter()
+            .map(|v| OsString::from(format!("--only-binary={v}"))),
+    );
+    args.extend(
+        inv.no_binary
+            .iter()
+            .map(|v| OsString::from(format!("--no-binary={v}"))),
+    );
+    if inv.prefer_binary {
+        args.push("--prefer-binary".into());
+    }
+    if inv.require_hashes {
+        args.push("--require-hashes".into());
+    }
+    args.extend(ours.iter().cloned());
+    for (option, path) in files {
+        args.push(OsString::from(format!("{option}{}", path.display())));
+    }
+    args.extend(
+        inv.editables
+            .iter()
+            .map(|e| OsString::from(format!("--editable={e}"))),
+    );
+    if !inv.specifiers.is_empty() {
+        args.push("--".into());
+        args.extend(inv.specifiers.iter().map(OsString::from));
+    }
+    args
 }
 
 const REQUIREMENTS: &str = "requirements.txt";
@@ -1304,6 +1301,124 @@ pub fn check(policy: &Policy, files: &[PathBuf]) -> Result<Vec<Finding>> {
     Ok(findings)
 }
 
+/// `lockgate check` without `--offline`: every locked file (all platforms) looked up on its
+/// permitted index by the install's own [`lookup`], with the same verdicts — an internal name
+/// whose locked hash is only on the public index (22), a hash its index does not list (23), a
+/// version it does not list (27); an index that cannot be asked stops the check as it stops
+/// the install (25, 26, 27). Returns the findings and how many packages were looked up.
+pub async fn check_online(
+    policy: &Policy,
+    files: &[PathBuf],
+    reporter: &Reporter,
+) -> Result<(Vec<Finding>, usize)> {
+    let prefixes = policy
+        .pip
+        .internal
+        .as_ref()
+        .map(|i| i.prefixes.as_slice())
+        .unwrap_or_default();
+    let internal = policy.pip.internal.as_ref().map(|i| &i.index_url);
+    let mut lock = Lock::default();
+    for f in files {
+        // Unreadable files and entries the offline audit refuses are reported by it.
+        let part = if is_pylock(f) {
+            let Some(pylock) = std::fs::read_to_string(f)
+                .ok()
+                .and_then(|t| pylock::PyLock::parse(&t, f).ok())
+            else {
+                continue;
+            };
+            match plan::from_pylock(
+                &pylock,
+                Markers::All,
+                prefixes,
+                internal,
+                &policy.pip.allow_sdist,
+            ) {
+                Ok(l) => l,
+                Err(_) => continue,
+            }
+        } else {
+            match requirements::load(f) {
+                Ok(set) if set.requirements.iter().any(|r| !r.hashes.is_empty()) => {
+                    plan::from_requirements(&set, Markers::All, prefixes)
+                }
+                _ => continue,
+            }
+        };
+        plan::merge(&mut lock, part);
+    }
+    if lock.packages.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    let (creds, missing) = index_credentials(policy);
+    if let Some((index, var)) = &missing {
+        if lock.packages.iter().any(|p| p.internal) {
+            return Err(missing_password(reporter, index, var));
+        }
+    }
+    let client = Client::new(creds, reporter.clone())?;
+    let sources = sources(policy);
+    let lookup = lookup::Lookup {
+        client: &client,
+        sources: &sources,
+        allow_sdist: &policy.pip.allow_sdist,
+        reporter,
+        store: None,
+        any_platform: true,
+    };
+    // With every platform's files, Requires-Python does not decide anything either.
+    let python = Version::parse("3").expect("constant version");
+    let found = lookup.look_up(&lock, None, &python, "any").await?;
+    let mut findings: Vec<Finding> = found
+        .findings
+        .into_iter()
+        // The offline audit already names sdists the policy does not allow.
+        .filter(|f| f.kind != Kind::SourceBuild)
+        .collect();
+    for e in found.failures {
+        let (kind, package, msg) = match &e {
+            Error::Integrity {
+                package,
+                url,
+                expected,
+                computed,
+            } => (
+                Kind::Integrity,
+                package.clone(),
+                format!(
+                    "{url} should hash to {expected}, but its permitted index lists {computed}"
+                ),
+            ),
+            Error::Unavailable {
+                package,
+                url,
+                detail,
+            } => (
+                Kind::Unavailable,
+                package.clone(),
+                format!("{url} {detail}"),
+            ),
+            _ => return Err(e),
+        };
+        let at = lock
+            .packages
+            .iter()
+            .find(|p| p.id() == package)
+            .map(|p| (p.file.clone(), p.line));
+        let mut f = Finding::error(
+            kind,
+            &package,
+            at.as_ref().map(|a| a.0.clone()).unwrap_or_default(),
+        )
+        .msg(msg)
+        .hint(e.hint());
+        f.line = at.map(|a| a.1).filter(|l| *l > 0);
+        findings.push(f);
+    }
+    Ok((findings, lock.packages.len()))
+}
+
 fn line(mut f: Finding, line: usize) -> Finding {
     f.line = Some(line);
     f
@@ -1364,5 +1479,65 @@ mod tests {
             Some("http://env:1")
         );
         assert_eq!(proxy_option(&args(&["--isolated"]), &env), None);
+    }
+
+    fn install(line: &[&str]) -> InstallArgs {
+        let args: Vec<String> = line.iter().map(|s| s.to_string()).collect();
+        match classify::classify(&args) {
+            Ok(classify::Invocation::Install(i)) => *i,
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn route_argv_keeps_every_option_in_front_of_the_end_of_options() {
+        // `-- --index-url=…` is a requirement for pip; `-e` after `--` too. Rebuilt, both stay
+        // after lockgate's own `--`, and lockgate's options are all in front of it.
+        let inv = install(&[
+            "--python=/v",
+            "install",
+            "-q",
+            "--",
+            "--index-url=http://evil/",
+            "-eevil",
+            "x",
+        ]);
+        let files = [("-r", PathBuf::from("/p/requirements.txt"))];
+        let args = route_args(&inv, &["--proxy=http://127.0.0.1:9/".into()], &files);
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            [
+                "--python=/v",
+                "install",
+                "--quiet",
+                "--proxy=http://127.0.0.1:9/",
+                "-r/p/requirements.txt",
+                "--",
+                "--index-url=http://evil/",
+                "-eevil",
+                "x"
+            ]
+        );
+        assert!(
+            inv.index.index_url.is_none(),
+            "after `--` it is not an option"
+        );
+
+        let inv = install(&[
+            "install",
+            "--proxy",
+            "http://u:p@corp:3128",
+            "-e",
+            ".",
+            "-r",
+            "r.txt",
+        ]);
+        let args = route_args(&inv, &["--proxy=http://127.0.0.1:9/".into()], &[]);
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            ["install", "--proxy=http://127.0.0.1:9/", "--editable=."]
+        );
     }
 }

@@ -11,20 +11,21 @@
 //! names are also looked up on the public index so that an attacker's copy is counted.
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use reqwest::Url;
 use serde_json::json;
 
+use super::directref;
 use super::index::FileEntry;
 use super::name::{is_valid, normalize};
 use super::plan::Sources;
 use super::wheel::DistName;
 use crate::error::{redact_url, Error};
 use crate::fetch::{Artifact, Client};
-use crate::finding::Severity;
+use crate::finding::{Finding, Kind, Severity};
 use crate::gate::{percent_decode, GateRequest, Reply, Route};
 use crate::integrity::{Alg, Digest};
 use crate::report::Reporter;
@@ -62,6 +63,10 @@ pub struct RouteMode {
     pub served: Mutex<Vec<(String, bool, u64)>>,
     /// The release-age cooldown (None: off). Internal names are never filtered.
     pub cooldown: Option<crate::cooldown::Watch>,
+    /// `[pip] unsafe-allow-urls`: direct references a dependency may declare.
+    allowed_urls: Vec<String>,
+    /// The Python the real pip runs with (reads an allowed sdist's build requirements).
+    python: PathBuf,
 }
 
 impl RouteMode {
@@ -75,6 +80,8 @@ impl RouteMode {
         allow_sdist: &[String],
         guard: TypoGuard,
         missing_password: Option<(Url, String)>,
+        allowed_urls: Vec<String>,
+        python: PathBuf,
     ) -> RouteMode {
         RouteMode {
             reporter,
@@ -92,6 +99,8 @@ impl RouteMode {
             offers: Mutex::new(Vec::new()),
             served: Mutex::new(Vec::new()),
             cooldown: None,
+            allowed_urls,
+            python,
         }
     }
 
@@ -158,7 +167,21 @@ impl RouteMode {
         Reply::NotFound(msg)
     }
 
-    async fn page(&self, raw_name: &str, accept: &str) -> Reply {
+    /// A request made with the build token for an internal package: what runs inside a build
+    /// (pip's build-dependency install, a package's setup code) gets public packages only.
+    fn build_refused(&self, name: &str) -> Reply {
+        self.reporter.audit(
+            "refuse",
+            json!({"reason": "internal-package-for-a-build", "package": name}),
+        );
+        self.fail(Error::Refused {
+            findings: vec![Finding::error(Kind::SourceBuild, name, "a request from inside a build")
+                .msg("is an internal package, and a build asked the gate for it (pip's build-dependency install or a package's own setup code); builds run the packages' code, so they get public packages only, never internal ones or lockgate's credentials")
+                .hint("if a build really needs an internal package, lock the project (a hash-locked requirements file that includes the build requirements): pip then builds offline from verified files")],
+        })
+    }
+
+    async fn page(&self, raw_name: &str, accept: &str, build: bool) -> Reply {
         let name = normalize(raw_name);
         if !is_valid(&name) {
             return Reply::NotFound(format!("{raw_name} is not a project name"));
@@ -168,6 +191,9 @@ impl RouteMode {
             return self.fail(Error::Refused { findings: vec![f] });
         }
         let (index, internal) = self.sources.index_for(&name);
+        if internal && build {
+            return self.build_refused(&name);
+        }
         if internal {
             if let Some((index, var)) = &self.missing_password {
                 return self.fail(super::missing_password(&self.reporter, index, var));
@@ -258,7 +284,7 @@ impl RouteMode {
         }
     }
 
-    async fn file(&self, id: &str, filename: &str) -> Reply {
+    async fn file(&self, id: &str, filename: &str, build: bool) -> Reply {
         let listed = id.parse::<usize>().ok().and_then(|i| {
             let files = self.files.lock().unwrap();
             files
@@ -277,8 +303,20 @@ impl RouteMode {
         let Some(a) = listed else {
             return Reply::NotFound(format!("{filename} was not listed by the gate"));
         };
+        if build && a.internal {
+            return self.build_refused(&a.name);
+        }
         match self.client.fetch_verified(&a, &self.store).await {
             Ok(bytes) => {
+                if let Some(refused) = self.declared_urls(&a, filename).await {
+                    self.reporter.audit(
+                        "refuse",
+                        json!({"reason": "direct-reference", "package": a.name, "version": a.version, "file": filename, "message": refused.message}),
+                    );
+                    return self.fail(Error::Refused {
+                        findings: vec![refused],
+                    });
+                }
                 self.reporter.audit(
                     "route-download",
                     json!({"package": a.name, "version": a.version, "file": filename, "digest": a.digest.to_string(),
@@ -295,6 +333,57 @@ impl RouteMode {
             }
             Err(e) => self.fail(e),
         }
+    }
+
+    /// A direct URL, VCS or path dependency the verified file declares (a wheel's
+    /// `Requires-Dist`, an allowed sdist's build requirements) and the policy does not allow:
+    /// the refusal, before pip sees the file.
+    async fn declared_urls(&self, a: &Artifact, filename: &str) -> Option<Finding> {
+        let path = self.store.path(&a.digest);
+        let (requires, what) = match DistName::parse(filename) {
+            Ok(DistName::Wheel(_)) => {
+                let read = std::fs::File::open(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| directref::wheel_requires(std::io::BufReader::new(f)));
+                match read {
+                    Ok(r) => (r, "its wheel's METADATA"),
+                    Err(e) => {
+                        return Some(
+                            Finding::error(Kind::Lockfile, &a.package, filename)
+                                .msg(format!("the verified wheel {e}, so lockgate cannot tell what it depends on"))
+                                .hint("report the broken file to the package's maintainers, or install another version"),
+                        )
+                    }
+                }
+            }
+            _ => {
+                let files = [(path, filename.to_string())];
+                match super::interp::build_requirements(&self.python, &files).await {
+                    Ok(mut r) => (r.remove(filename).unwrap_or_default(), "its build requirements (pyproject.toml build-system.requires)"),
+                    Err(e) => {
+                        return Some(
+                            Finding::error(Kind::SourceBuild, &a.package, filename)
+                                .msg(format!("lockgate cannot read the sdist's build requirements ({e}), so it does not let pip build it"))
+                                .hint("install a version with a wheel, or fix the sdist"),
+                        )
+                    }
+                }
+            }
+        };
+        let found = directref::disallowed(&requires, &self.allowed_urls);
+        for r in requires
+            .iter()
+            .filter(|r| directref::direct_url(r).is_some())
+        {
+            if !found.iter().any(|(f, _)| f == r) {
+                eprintln!("lockgate: warning: {} declares `{r}`, allowed by [pip] unsafe-allow-urls: pip fetches it itself, unverified", a.package);
+                self.reporter.audit(
+                    "unsafe-allowed",
+                    json!({"package": a.name, "version": a.version, "requirement": r}),
+                );
+            }
+        }
+        (!found.is_empty()).then(|| directref::refusal(&a.package, what, &found))
     }
 
     fn check_public_offer(&self, name: &str) {
@@ -337,9 +426,9 @@ impl Route for RouteMode {
                     .get("accept")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or_default();
-                self.page(name, accept).await
+                self.page(name, accept, req.build_scope()).await
             }
-            ["files", id, filename] => self.file(id, filename).await,
+            ["files", id, filename] => self.file(id, filename, req.build_scope()).await,
             _ => Reply::NotFound(format!("{path} is not served")),
         }
     }
