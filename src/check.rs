@@ -167,41 +167,41 @@ fn audit_dir(
             "run `lockgate check` in the project directory, or pass it as DIR",
         ));
     }
-    if public {
+    let cooldown = cooldown && !policy.cooldown.is_off();
+    if public || cooldown {
+        // The online questions `--public` and `--cooldown` ask the public registries.
         let client = Client::new(npmrc.credentials(), reporter.clone())?;
         let pip_index = policy
             .pip
             .index_url
             .clone()
             .unwrap_or_else(|| Url::parse(PYPI_SIMPLE).expect("constant URL"));
-        let probed = crate::tool::runtime()?.block_on(probe_public(
-            &client,
-            &sources.public,
-            &pip_index,
-            &audit.internal,
-        ))?;
-        // The probe's verdict on an unscoped internal name replaces the lockfile's "claimable".
-        let answered: BTreeSet<&str> = probed.iter().map(|f| f.package.as_str()).collect();
-        audit.findings.retain(|f| {
-            !(f.kind == Kind::UnscopedInternal && answered.contains(f.package.as_str()))
-        });
-        audit.findings.extend(probed);
-    }
-    if cooldown && !policy.cooldown.is_off() {
-        let client = Client::new(npmrc.credentials(), reporter.clone())?;
-        let pip_index = policy
-            .pip
-            .index_url
-            .clone()
-            .unwrap_or_else(|| Url::parse(PYPI_SIMPLE).expect("constant URL"));
-        let found = crate::tool::runtime()?.block_on(probe_cooldown(
-            &client,
-            &policy.cooldown,
-            &sources.public,
-            &pip_index,
-            &audit.locked,
-        ))?;
-        audit.findings.extend(found);
+        let rt = crate::tool::runtime()?;
+        if public {
+            let probed = rt.block_on(probe_public(
+                &client,
+                &sources.public,
+                &pip_index,
+                &audit.internal,
+            ))?;
+            // The probe's verdict on an unscoped internal name replaces the lockfile's
+            // "claimable".
+            let answered: BTreeSet<&str> = probed.iter().map(|f| f.package.as_str()).collect();
+            audit.findings.retain(|f| {
+                !(f.kind == Kind::UnscopedInternal && answered.contains(f.package.as_str()))
+            });
+            audit.findings.extend(probed);
+        }
+        if cooldown {
+            let found = rt.block_on(probe_cooldown(
+                &client,
+                &policy.cooldown,
+                &sources.public,
+                &pip_index,
+                &audit.locked,
+            ))?;
+            audit.findings.extend(found);
+        }
     }
     for f in audit
         .findings

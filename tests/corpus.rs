@@ -59,7 +59,10 @@ fn lockgate_verdict(case: &str) -> (Result<u64, String>, i32) {
     let mut sb = Sandbox::new();
     sb.set_env("LOCKGATE_SYSTEM_CONFIG", "");
     copy_dir(&corpus.join(case), &sb.project());
-    let out = sb.run(sb.lockgate().args(["check", "--format", "json"]));
+    let out = sb.run(
+        sb.lockgate()
+            .args(["check", "--offline", "--format", "json"]),
+    );
     let code = out.code().unwrap_or(-1);
     assert!(
         code == 0 || (20..=29).contains(&code),

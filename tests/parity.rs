@@ -55,7 +55,10 @@ fn plain_npm_ci(sb: &Sandbox) -> common::sandbox::Run {
 
 fn check_json(sb: &Sandbox, code: i32) -> Value {
     let out = sb
-        .run(sb.lockgate().args(["check", "--format", "json"]))
+        .run(
+            sb.lockgate()
+                .args(["check", "--offline", "--format", "json"]),
+        )
         .code_is(code);
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("check --format json: {e}\n{out}"))
 }
@@ -424,7 +427,10 @@ fn fatal_errors_still_print_one_document() {
         "{doc}"
     );
     let out = sb
-        .run(sb.lockgate().args(["check", "--format", "sarif"]))
+        .run(
+            sb.lockgate()
+                .args(["check", "--offline", "--format", "sarif"]),
+        )
         .code_is(21);
     assert!(out.stderr.contains("no lockfile found"), "{out}");
     let path = sb.write("../out.sarif", &out.stdout);

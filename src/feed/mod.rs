@@ -646,37 +646,13 @@ impl Default for FeedPolicy {
     }
 }
 
-/// `7d`, `12h`, `30m`, `90s`, `2w`.
+/// `7d`, `12h`, `30m`: the policy's one duration grammar ([`crate::cooldown::parse_duration`]).
 pub fn parse_age(text: &str) -> std::result::Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not a duration like \"7d\""))?;
-    let secs = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => {
-            return Err(format!(
-                "\"{text}\" is not a duration like \"7d\" (units: s, m, h, d, w)"
-            ))
-        }
-    };
-    Ok(Duration::from_secs(n.saturating_mul(secs)))
+    crate::cooldown::parse_duration(text).map(Duration::from_secs)
 }
 
 fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=7199 => format!("{}m", s / 60),
-        7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
+    crate::cooldown::human(d.as_secs())
 }
 
 /// No feed, or one older than `max-age`: a warning, an error with `require = true`.
