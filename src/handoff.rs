@@ -1,9 +1,10 @@
 //! The hand-off to the real tool, built once for npm, pip and Maven.
 //!
 //! Two layers, so that a mistake in one does not become code execution or a leak:
-//! - **argv**: lockgate's options are placed in front of the first argument the real tool reads
-//!   as "end of options" ([`before_terminator`]), never appended after the user's argv, where a
-//!   `--` would turn them into positionals;
+//! - **argv** (built per tool from the parsed invocation, `npm::npm_argv` and pip's
+//!   `command_args`): lockgate's options go in front of anything the tool reads as "end of
+//!   options", never appended after a `--` where they would be positionals; the same settings are
+//!   also given in the environment where the tool reads them (`npm_config_*`);
 //! - **environment**: the real tool (and anything it starts) gets an *allowlisted* environment
 //!   ([`tool_env`]): the basics a process needs (PATH, HOME, locale, terminal, temp dirs,
 //!   certificate bundles) and the tool's own harmless output/location settings, nothing else — no
@@ -13,9 +14,9 @@
 //!   rewrite) fails closed and is reported.
 //!
 //! `LOCKGATE_PASS_ENV` (comma-separated names) passes further variables a build really needs
-//! (e.g. a test database URL for `mvn verify`); it is the user's explicit choice and is reported.
+//! (e.g. a test database URL for `mvn verify`); it is the user's explicit choice.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 
 use crate::tool::Tool;
 
@@ -263,29 +264,6 @@ pub fn tool_env(tool: Tool) -> Env {
     tool_env_from(tool, std::env::vars_os())
 }
 
-/// The user's argv with `ours` placed just before `terminator` (the index of the argument the
-/// real tool reads as the end of its options, e.g. npm's first unconsumed `--`), or at the end
-/// when there is none. Options in front of the terminator are still options; after it they would
-/// be positionals.
-#[allow(dead_code)] // npm rebuilds its argv with its own parser (npm::npm_argv); pip/Maven use this
-pub fn before_terminator(
-    user: &[OsString],
-    terminator: Option<usize>,
-    ours: impl IntoIterator<Item = OsString>,
-) -> Vec<OsString> {
-    let at = terminator.unwrap_or(user.len()).min(user.len());
-    let mut out: Vec<OsString> = user[..at].to_vec();
-    out.extend(ours);
-    out.extend(user[at..].iter().cloned());
-    out
-}
-
-/// Index of the first argument exactly `--` (for tools whose options never take `--` as a value).
-#[allow(dead_code)]
-pub fn first_double_dash(args: &[OsString]) -> Option<usize> {
-    args.iter().position(|a| a == OsStr::new("--"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,21 +374,5 @@ mod tests {
         for k in ["NO_PROXY", "no_proxy", "npm_config_noproxy"] {
             assert!(got.contains(&(k.into(), LOOPBACK.into())), "{k}: {got:?}");
         }
-    }
-
-    #[test]
-    fn our_options_go_in_front_of_the_terminator() {
-        let user: Vec<OsString> = ["ci", "--", "x"].iter().map(OsString::from).collect();
-        let ours = vec![OsString::from("--ignore-scripts")];
-        let t = first_double_dash(&user);
-        assert_eq!(t, Some(1));
-        assert_eq!(
-            before_terminator(&user, t, ours.clone()),
-            ["ci", "--ignore-scripts", "--", "x"]
-        );
-        assert_eq!(
-            before_terminator(&user[..1], None, ours),
-            ["ci", "--ignore-scripts"]
-        );
     }
 }
