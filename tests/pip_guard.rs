@@ -421,3 +421,60 @@ fn probe_tries(marker: &std::path::Path) -> Vec<Value> {
         .flat_map(|r| r["tries"].as_array().cloned().unwrap_or_default())
         .collect()
 }
+
+/// Route mode serves a store hit only after re-hashing it: bytes planted under a verified
+/// wheel's digest name (someone with write access to the store) are refused with 23, counted,
+/// removed, and nothing is installed; the next run fetches and verifies the real wheel again.
+#[test]
+fn route_mode_rehashes_a_store_hit_before_serving_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let reg = pypi_registries();
+    let name = uniq("zqx-stored");
+    reg.public.add(&build_wheel(&name, "1.0", &[]));
+    let planted = build_wheel_with_origin(&name, "1.0", &[], "planted");
+    let sb = guarded(reg);
+    sb.run(&mut guarded_pip(
+        &sb,
+        &["install", "--target", "first", &name],
+    ))
+    .ok();
+    let mut stored = Vec::new();
+    let mut dirs = vec![sb.root().join("lockgate-cache/sha256")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            } else {
+                stored.push(e.path());
+            }
+        }
+    }
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    std::fs::set_permissions(&stored[0], std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::copy(&planted, &stored[0]).unwrap();
+
+    let out = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &["install", "--target", "second", &name],
+        ))
+        .code_is(23);
+    assert!(out.stderr.contains(&name), "{out}");
+    assert!(installed_version(&sb.path("second"), &name).is_none());
+    assert!(!stored[0].exists(), "the planted file was removed");
+    let metrics = std::fs::read_to_string(sb.root().join("metrics.prom")).unwrap();
+    assert!(
+        metrics.contains("registry_integrity_verification_failure_total"),
+        "{metrics}"
+    );
+
+    sb.run(&mut guarded_pip(
+        &sb,
+        &["install", "--target", "third", &name],
+    ))
+    .ok();
+    assert_eq!(
+        installed_version(&sb.path("third"), &name).as_deref(),
+        Some("1.0")
+    );
+}

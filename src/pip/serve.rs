@@ -308,6 +308,16 @@ impl RouteMode {
         }
         match self.client.fetch_verified(&a, &self.store).await {
             Ok(bytes) => {
+                // A store hit re-earns its trust: re-hashed before pip (or the METADATA check)
+                // reads it; a planted or changed file is 23, counted and removed.
+                let path =
+                    match self
+                        .store
+                        .verified_path(&a.digest, &a.name, &a.version, &self.reporter)
+                    {
+                        Ok(p) => p,
+                        Err(e) => return self.fail(e),
+                    };
                 if let Some(refused) = self.declared_urls(&a, filename).await {
                     self.reporter.audit(
                         "refuse",
@@ -327,7 +337,7 @@ impl RouteMode {
                     .unwrap()
                     .push((a.package.clone(), a.internal, bytes));
                 Reply::File {
-                    path: self.store.path(&a.digest),
+                    path,
                     content_type: "application/octet-stream",
                 }
             }
