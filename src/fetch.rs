@@ -965,8 +965,9 @@ impl Summary {
     }
 }
 
-/// Download and verify all artifacts concurrently; the first error cancels the rest (their
-/// partial files are removed as they drop) and is returned.
+/// Download and verify all artifacts concurrently, then re-hash the ones the store already held
+/// ([`Store::reverify`]: a mismatch is 23, counted, the file removed); the first error cancels
+/// the rest (their partial files are removed as they drop) and is returned.
 pub async fn fetch_all(client: &Client, store: &Store, artifacts: &[Artifact]) -> Result<Summary> {
     let concurrency = std::env::var("LOCKGATE_CONCURRENCY")
         .ok()
@@ -1006,6 +1007,14 @@ pub async fn fetch_all(client: &Client, store: &Store, artifacts: &[Artifact]) -
         }
     }
     progress.finish();
+    // What was already in the store (not downloaded by this run) is hashed again before anyone
+    // links, copies or serves it: the store re-earns trust on every use.
+    store.reverify(
+        artifacts
+            .iter()
+            .map(|a| (&a.digest, a.name.as_str(), a.version.as_str())),
+        &client.reporter,
+    )?;
     Ok(summary)
 }
 

@@ -305,13 +305,6 @@ impl Ctx {
             Ok(s) => s,
             Err(e) => return Err(self.explain(e, &plan.files, &lock_path).await),
         };
-        // What was already in the store is hashed again before it is linked or served.
-        self.store.reverify(
-            artifacts
-                .iter()
-                .map(|a| (&a.digest, a.name.as_str(), a.version.as_str())),
-            &self.reporter,
-        )?;
         for p in &plan.files {
             self.reporter.audit(
                 "verified",
