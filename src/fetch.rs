@@ -259,6 +259,11 @@ pub enum Locator {
 /// How a 404/410 is described, so [`Client::exists`] can tell "not there" from a failure.
 const NOT_FOUND: &str = "was not found";
 
+/// Whether `e` is a registry's "not there" (404/410) rather than a failure to ask it.
+pub fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Unavailable { detail, .. } if detail.starts_with(NOT_FOUND))
+}
+
 /// The one HTTP client of a run.
 #[derive(Clone)]
 pub struct Client {

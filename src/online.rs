@@ -101,7 +101,7 @@ async fn listed(client: &Client, registry: &Url, a: &Artifact) -> Result<Option<
                 })?;
             Ok(dist_digests(&doc, &a.version))
         }
-        Err(Error::Unavailable { detail, .. }) if detail.starts_with("was not found") => Ok(None),
+        Err(e) if crate::fetch::is_not_found(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -166,7 +166,7 @@ pub async fn check_npm(
 /// What a Maven repository has at `url`: the sha256 it publishes beside the file, else the
 /// file's own sha256 (downloaded); None when neither is there.
 async fn maven_sha256(client: &Client, url: &Url, label: &str) -> Result<Option<Vec<Digest>>> {
-    let not_found = |e: &Error| matches!(e, Error::Unavailable { detail, .. } if detail.starts_with("was not found"));
+    let not_found = crate::fetch::is_not_found;
     let side = Url::parse(&format!("{url}.sha256")).expect("a URL plus a suffix is a URL");
     match client.get_bytes(&side, None, label).await {
         Ok((body, _)) => {

@@ -1113,9 +1113,7 @@ async fn project_page(
     })?;
     let fetched = match client.get(&url, Some(index::ACCEPT), name).await {
         Ok(f) => f,
-        Err(Error::Unavailable { detail, .. }) if detail.starts_with("was not found") => {
-            return Ok(None)
-        }
+        Err(e) if fetch::is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     let content_type = fetched
