@@ -25,28 +25,7 @@ verdaccio="${VERDACCIO:-$root/.tools/verdaccio/node_modules/.bin/verdaccio}"
 lockgate="$root/target/release/lockgate"
 mkdir -p "$data"
 
-pid=""
-stop_registry() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
-trap stop_registry EXIT
-
-start_registry() { # $1 = uplinks yaml
-  cat > "$data/config.yaml" <<YAML
-storage: $data/storage
-uplinks: $1
-packages:
-  '**':
-    access: \$all
-    publish: \$all
-    $( [ "$1" = "{}" ] || echo "proxy: npmjs" )
-server:
-  keepAliveTimeout: 60
-log: { type: stdout, format: pretty, level: error }
-YAML
-  "$verdaccio" -c "$data/config.yaml" -l "127.0.0.1:$port" > "$data/verdaccio.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do curl -fs "$reg-/ping" >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "bench: Verdaccio did not start; see $data/verdaccio.log" >&2; exit 1
-}
+. "$root/bench/lib.sh"
 
 printf 'registry=%s\nfund=false\naudit=false\nupdate-notifier=false\n' "$reg" > "$data/npmrc"
 export npm_config_userconfig="$data/npmrc"
@@ -66,8 +45,6 @@ printf '[npm]\nregistry = "%s"\n' "$reg" > "$data/project/lockgate.toml"
 packages=$(grep -c '"resolved":' "$data/project/package-lock.json")
 start_registry '{}'
 
-ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>"$data/last.err" || { cat "$data/last.err" >&2; echo "bench: command failed: $*" >&2; exit 1; }; e=$(date +%s%N); echo $(( (e - s) / 1000000 )); }
-median() { tr ' ' '\n' | awk 'NF' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 plain() { rm -rf "$data/project/node_modules"; (cd "$data/project" && "$npm_bin" ci --ignore-scripts --no-audit --registry="$reg" --cache "$1"); }
 guarded() { rm -rf "$data/project/node_modules"; (cd "$data/project" && LOCKGATE_SYSTEM_CONFIG= LOCKGATE_CACHE_DIR="$2" LOCKGATE_REAL_NPM="$npm_bin" npm_config_cache="$1" "$lockgate" npm ci); }
@@ -86,7 +63,6 @@ for r in $(seq "$rounds"); do
 done
 declare -A m
 for k in "${!t[@]}"; do m[$k]=$(echo "${t[$k]}" | median); done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 # Pass-through: lockgate's own cost, isolated by making the "real npm" /bin/true, and the real thing.
 shim_dir="$data/shims"; mkdir -p "$shim_dir"; ln -sfn "$lockgate" "$shim_dir/npm"
