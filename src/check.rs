@@ -31,6 +31,7 @@ use crate::pip::requirements;
 use crate::policy::{self, Policy};
 use crate::report::{self, Reporter};
 use crate::typoguard::{self, TypoGuard};
+use crate::typosquat::Age;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -69,6 +70,15 @@ struct LockedVersion {
     line: Option<usize>,
 }
 
+/// A direct dependency's name, for the typosquat verdict (an error when it is a squat).
+#[derive(Debug, Clone)]
+struct DirectName {
+    eco: Eco,
+    name: String,
+    file: PathBuf,
+    line: Option<usize>,
+}
+
 /// What the audits of one directory found.
 #[derive(Default)]
 struct Audit {
@@ -77,6 +87,10 @@ struct Audit {
     files: Vec<PathBuf>,
     internal: Vec<InternalName>,
     locked: Vec<LockedVersion>,
+    /// Direct dependencies, judged as typosquats once the registries have dated them.
+    direct: Vec<DirectName>,
+    npm_guard: Option<TypoGuard>,
+    pip_guard: Option<TypoGuard>,
     /// How many entries each file yielded, as the real tool counts them: npm's packages (a link
     /// counts once, as its target), pip's requirement and constraint lines, includes followed.
     read: Vec<(PathBuf, usize)>,
@@ -167,15 +181,29 @@ fn audit_dir(
             "run `lockgate check` in the project directory, or pass it as DIR",
         ));
     }
+    let pip_index = policy
+        .pip
+        .index_url
+        .clone()
+        .unwrap_or_else(|| Url::parse(PYPI_SIMPLE).expect("constant URL"));
+    if !audit.direct.is_empty() {
+        let client = if offline {
+            None
+        } else {
+            Some(Client::new(npmrc.credentials(), reporter.clone())?)
+        };
+        let found = crate::tool::runtime()?.block_on(judge_direct(
+            &audit,
+            client.as_ref(),
+            &sources.public,
+            &pip_index,
+        ));
+        audit.findings.extend(found);
+    }
     let cooldown = cooldown && !policy.cooldown.is_off();
     if public || cooldown {
         // The online questions `--public` and `--cooldown` ask the public registries.
         let client = Client::new(npmrc.credentials(), reporter.clone())?;
-        let pip_index = policy
-            .pip
-            .index_url
-            .clone()
-            .unwrap_or_else(|| Url::parse(PYPI_SIMPLE).expect("constant URL"));
         let rt = crate::tool::runtime()?;
         if public {
             let probed = rt.block_on(probe_public(
@@ -343,18 +371,21 @@ fn check_npm(
         );
     }
     // Typosquats: every name once; direct dependencies (those package.json lists, locked or
-    // not) are errors, transitive ones warnings.
+    // not) are judged later, with the registry's dates unless offline; transitive ones are
+    // warnings.
     let guard = TypoGuard::npm(policy, sources, Some(&lock));
     let direct = typoguard::npm_direct_dependencies(&manifests);
     let mut seen = BTreeSet::new();
     for e in lock.entries.iter().filter(|e| !e.local) {
         if seen.insert(e.name.as_str()) {
-            let severity = if direct.contains(&e.name) {
-                Severity::Error
-            } else {
-                Severity::Warning
-            };
-            if let Some(mut f) = guard.finding(&e.name, severity, lock_path) {
+            if direct.contains(&e.name) {
+                audit.direct.push(DirectName {
+                    eco: Eco::Npm,
+                    name: e.name.clone(),
+                    file: lock_path.to_path_buf(),
+                    line: e.line,
+                });
+            } else if let Some(mut f) = guard.finding(&e.name, Severity::Warning, lock_path) {
                 f.line = e.line;
                 findings.push(f);
             }
@@ -363,11 +394,14 @@ fn check_npm(
     let manifest_path = dir.join("package.json");
     let manifest_text = std::fs::read_to_string(&manifest_path).unwrap_or_default();
     for name in direct.iter().filter(|n| !seen.contains(n.as_str())) {
-        if let Some(mut f) = guard.finding(name, Severity::Error, &manifest_path) {
-            f.line = line_of_key(&manifest_text, name);
-            findings.push(f);
-        }
+        audit.direct.push(DirectName {
+            eco: Eco::Npm,
+            name: name.clone(),
+            file: manifest_path.clone(),
+            line: line_of_key(&manifest_text, name),
+        });
     }
+    audit.npm_guard = Some(guard);
     // The seed's step 1: an internal package without an internal scope can be claimed publicly.
     let internal = typoguard::npm_internal_names(&lock, sources);
     let mut reported = BTreeSet::new();
@@ -567,17 +601,69 @@ fn check_pip_typosquats(files: &[PathBuf], policy: &Policy, audit: &mut Audit) -
         let text = texts
             .entry(r.origin.file.clone())
             .or_insert_with(|| std::fs::read_to_string(&r.origin.file).unwrap_or_default());
-        let severity = if typoguard::pip_is_direct(text, r.origin.line) {
-            Severity::Error
-        } else {
-            Severity::Warning
-        };
-        if let Some(mut f) = guard.finding(name, severity, &r.origin.file) {
+        if typoguard::pip_is_direct(text, r.origin.line) {
+            audit.direct.push(DirectName {
+                eco: Eco::Pip,
+                name: name.clone(),
+                file: r.origin.file.clone(),
+                line: Some(r.origin.line),
+            });
+        } else if let Some(mut f) = guard.finding(name, Severity::Warning, &r.origin.file) {
             f.line = Some(r.origin.line);
             audit.findings.push(f);
         }
     }
+    audit.pip_guard = Some(guard);
     Ok(())
+}
+
+/// The typosquat verdict on each direct dependency (an error for a squat). Unless `offline`, the
+/// registries are asked first when a name's age can change the verdict, as an install asks:
+/// an established look-alike of a popular name is a warning, and a young name meets the
+/// age-gated rules too. Offline, the name-only rules decide.
+async fn judge_direct(
+    audit: &Audit,
+    client: Option<&Client>,
+    npm_registry: &Url,
+    pip_index: &Url,
+) -> Vec<Finding> {
+    let guard = |eco| match eco {
+        Eco::Npm => audit.npm_guard.as_ref(),
+        Eco::Pip => audit.pip_guard.as_ref(),
+    };
+    let ages = audit.direct.iter().map(|d| async move {
+        let Some(g) = guard(d.eco) else {
+            return Age::Unasked;
+        };
+        let Some(client) = client else {
+            return Age::Unasked;
+        };
+        if g.popular_suspects(std::slice::from_ref(&d.name)).is_empty() {
+            return Age::Undated;
+        }
+        let created = match d.eco {
+            Eco::Npm => typoguard::npm_first_published(client, npm_registry, &d.name).await,
+            Eco::Pip => crate::pip::first_uploaded(client, pip_index, &d.name).await,
+        };
+        created.map_or(Age::Undated, |c| Age::Secs(typoguard::age_since(c)))
+    });
+    let ages = futures_util::future::join_all(ages).await;
+    let mut out = Vec::new();
+    for (d, age) in audit.direct.iter().zip(ages) {
+        let Some(g) = guard(d.eco) else { continue };
+        let mut f = match g.judge(&d.name, age, Severity::Error, &d.file) {
+            typoguard::Verdict::Clear => continue,
+            typoguard::Verdict::Suspect(f) => f,
+            typoguard::Verdict::Established { message, .. } => {
+                Finding::warning(Kind::Typosquat, &d.name, &d.file)
+                    .msg(message)
+                    .hint("nothing to do; lockgate installs it")
+            }
+        };
+        f.line = d.line;
+        out.push(f);
+    }
+    out
 }
 
 /// Asks the public registries whether each internal name exists there. Exists: someone else holds

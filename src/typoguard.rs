@@ -15,12 +15,14 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::fetch::Client;
 use crate::finding::{Finding, Kind, Severity};
 use crate::npm::lockfile::{Lockfile, Resolved, DEP_TYPES};
 use crate::npm::plan::Sources;
 use crate::policy::Policy;
 use crate::report::Reporter;
-use crate::typosquat::{Detector, Ecosystem};
+use crate::typosquat::{Age, Detector, Ecosystem, Judgement};
+use reqwest::Url;
 
 /// The detector for one ecosystem, set up with the project's internal names and allowlist.
 pub struct TypoGuard {
@@ -61,40 +63,62 @@ impl TypoGuard {
     }
 
     /// A finding of the given severity if `name` looks like an imitation of a popular or internal
-    /// name; `file` is where the name is written.
+    /// name by the name-only rules; `file` is where the name is written.
     pub fn finding(&self, name: &str, severity: Severity, file: &Path) -> Option<Finding> {
-        let suspect = self.detector.check(name)?;
-        let whose = if suspect.internal {
-            "your internal package "
-        } else {
-            ""
-        };
-        let builder = match severity {
+        match self.judge(name, Age::Unasked, severity, file) {
+            Verdict::Suspect(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The verdict on `name` given its registry age, as a finding of the given severity:
+    /// [`Detector::judge`] with lockgate's messages.
+    pub fn judge(&self, name: &str, age: Age, severity: Severity, file: &Path) -> Verdict {
+        let builder = || match severity {
             Severity::Error => Finding::error(Kind::Typosquat, name, file),
             Severity::Warning => Finding::warning(Kind::Typosquat, name, file),
         };
-        Some(
-            builder
-                .msg(format!(
-                    "looks like a typosquat of {whose}`{}` ({}): did you mean `{}`?",
-                    suspect.resembles, suspect.rule, suspect.resembles
-                ))
-                .hint(format!(
-                    "if `{name}` is really the package you want, allow it in lockgate.toml: [typosquat] allow = [\"{name}\"]"
-                )),
-        )
+        let allow = format!(
+            "if `{name}` is really the package you want, allow it in lockgate.toml: [typosquat] allow = [\"{name}\"]"
+        );
+        match self.detector.judge(name, age) {
+            Judgement::Clear => Verdict::Clear,
+            Judgement::Established(s, age) => Verdict::Established {
+                message: format!(
+                    "looks like `{}` ({}), but the registry says it was first published {} ago: an established package, not a new look-alike",
+                    s.resembles,
+                    s.rule,
+                    crate::cooldown::human(age)
+                ),
+                age,
+            },
+            Judgement::Suspect { finding: s, young } => {
+                let whose = if s.internal { "your internal package " } else { "" };
+                let new = match (young, age) {
+                    (false, _) => String::new(),
+                    (true, Age::Secs(a)) => {
+                        format!(" and is new (first published {} ago)", crate::cooldown::human(a))
+                    }
+                    (true, _) => " and is new (not datable on the registry)".to_string(),
+                };
+                Verdict::Suspect(
+                    builder()
+                        .msg(format!(
+                            "looks like a typosquat of {whose}`{}` ({}){new}: did you mean `{}`?",
+                            s.resembles, s.rule, s.resembles
+                        ))
+                        .hint(allow),
+                )
+            }
+        }
     }
 
-    /// Names among `names` whose registry age decides: look-alikes of a popular (not internal)
-    /// name, which an old age clears, and the names only the age-gated rules flag
-    /// (`Detector::check_young`), which a young age condemns.
+    /// Names among `names` whose registry age can change the verdict
+    /// ([`Detector::needs_age`]): only these are looked up.
     pub fn popular_suspects(&self, names: &[String]) -> Vec<String> {
         names
             .iter()
-            .filter(|n| match self.detector.check(n) {
-                Some(s) => !s.internal,
-                None => self.detector.check_young(n).is_some(),
-            })
+            .filter(|n| self.detector.needs_age(n))
             .cloned()
             .collect()
     }
@@ -105,82 +129,51 @@ impl TypoGuard {
         self.guard(names, None, file, reporter)
     }
 
-    /// [`TypoGuard::guard_new`], where `established` maps look-alikes of popular names to how long
-    /// ago (seconds) the registry says they were first published: one published at least
-    /// [`ESTABLISHED`] ago is an established near-name (`babylonjs` next to `babylon`, `is-email`
-    /// next to `isemail`), not a squat, and passes with a warning. A squat is new: registries remove
-    /// the ones reported, so a look-alike that has lived for years is almost always legitimate.
-    /// Look-alikes of internal names are never cleared this way.
+    /// [`TypoGuard::guard_new`], where `ages` maps the names the registry was asked about
+    /// ([`TypoGuard::popular_suspects`]) to how long ago (seconds) it says they were first
+    /// published; a suspect missing from it could not be dated. An established look-alike of a
+    /// popular name passes with a warning; a young one is judged by the age-gated rules too.
     pub fn guard_new_established(
         &self,
         names: &[String],
-        established: &BTreeMap<String, u64>,
+        ages: &BTreeMap<String, u64>,
         file: &Path,
         reporter: &Reporter,
     ) -> Result<()> {
-        self.guard(names, Some(established), file, reporter)
+        self.guard(names, Some(ages), file, reporter)
     }
 
-    /// `established`: None offline (the age-gated rules are not applied: nothing dates the name).
+    /// `ages`: None offline (the age-gated rules are not applied: nothing dates the name).
     fn guard(
         &self,
         names: &[String],
-        dated: Option<&BTreeMap<String, u64>>,
+        ages: Option<&BTreeMap<String, u64>>,
         file: &Path,
         reporter: &Reporter,
     ) -> Result<()> {
-        let empty = BTreeMap::new();
-        let established = dated.unwrap_or(&empty);
         let mut refused = Vec::new();
         for name in names {
-            let finding = self.finding(name, Severity::Error, file);
-            let age = established.get(name).copied().filter(|a| *a >= ESTABLISHED);
-            if let (Some(f), Some(age)) = (&finding, age) {
-                eprintln!(
-                    "lockgate: warning: {name} looks like `{}`, but the registry says it was first published {} ago: an established package, not a new look-alike; installing it",
-                    f.message.split('`').nth(1).unwrap_or(""),
-                    crate::cooldown::human(age)
-                );
-                reporter.audit(
-                    "typosquat-check",
-                    json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY, "message": f.message}),
-                );
-                continue;
-            }
-            // Age-gated rules: a look-alike the registry says is young (or cannot date) is a squat.
-            let finding = finding.or_else(|| {
-                dated?;
-                let s = self.detector.check_young(name)?;
-                let age = established.get(name).copied();
-                if age.is_some_and(|a| a >= ESTABLISHED) {
-                    return None;
+            let age = age_of(ages, name);
+            let verdict = self.judge(name, age, Severity::Error, file);
+            let mut event = json!({"package": name});
+            match verdict {
+                Verdict::Established { message, age } => {
+                    eprintln!("lockgate: warning: {name} {message}; installing it");
+                    event["verdict"] = json!("established");
+                    event["age_days"] = json!(age / crate::cooldown::DAY);
+                    event["message"] = json!(message);
                 }
-                let when = match age {
-                    Some(a) => format!("first published {} ago", crate::cooldown::human(a)),
-                    None => "not datable on the registry".to_string(),
-                };
-                Some(
-                    Finding::error(Kind::Typosquat, name.as_str(), file)
-                        .msg(format!(
-                            "looks like a typosquat of `{}` ({}) and is new ({when}): did you mean `{}`?",
-                            s.resembles, s.rule, s.resembles
-                        ))
-                        .hint(format!(
-                            "if `{name}` is really the package you want, allow it in lockgate.toml: [typosquat] allow = [\"{name}\"]"
-                        )),
-                )
-            });
-            let verdict = match (&finding, self.detector.allowed(name)) {
-                (Some(_), _) => "refused",
-                (None, true) => "allowed-by-policy",
-                (None, false) => "passed",
-            };
-            let mut event = json!({"package": name, "verdict": verdict});
-            if let Some(f) = &finding {
-                event["message"] = json!(f.message);
+                Verdict::Suspect(f) => {
+                    event["verdict"] = json!("refused");
+                    event["message"] = json!(f.message);
+                    refused.push(f);
+                }
+                Verdict::Clear if self.detector.allowed(name) => {
+                    event["verdict"] = json!("allowed-by-policy")
+                }
+                Verdict::Clear => event["verdict"] = json!("passed"),
             }
             reporter.audit("typosquat-check", event);
-            refused.extend(finding);
         }
         if refused.is_empty() {
             Ok(())
@@ -190,10 +183,57 @@ impl TypoGuard {
     }
 }
 
-/// A look-alike of a popular name first published at least this long ago is an established
-/// package, not a squat (two years: the npm and PyPI squats on record were removed within days to
-/// months of publication).
-pub const ESTABLISHED: u64 = 730 * crate::cooldown::DAY;
+/// [`TypoGuard::judge`]'s verdict.
+#[derive(Debug)]
+pub enum Verdict {
+    Clear,
+    /// An established look-alike: passes; the message says why (for a warning).
+    Established {
+        message: String,
+        age: u64,
+    },
+    Suspect(Finding),
+}
+
+/// The age to judge `name` by: `ages` None = the registry was not asked; a name it lacks could
+/// not be dated.
+pub fn age_of(ages: Option<&BTreeMap<String, u64>>, name: &str) -> Age {
+    match ages {
+        None => Age::Unasked,
+        Some(m) => m.get(name).map_or(Age::Undated, |a| Age::Secs(*a)),
+    }
+}
+
+/// When the npm registry at `registry` says `name` was first published (its full packument's
+/// `time.created`, else the earliest version time for a registry that omits `created`; seconds
+/// since the epoch); None when it cannot say.
+pub async fn npm_first_published(client: &Client, registry: &Url, name: &str) -> Option<i64> {
+    let url = crate::npm::plan::packument_url(registry, name);
+    let (body, _) = client
+        .get_bytes(&url, Some("application/json"), name)
+        .await
+        .ok()?;
+    let doc: Value = serde_json::from_slice(&body).ok()?;
+    first_published_of(&doc)
+}
+
+/// A packument's first-publish time: `time.created`, else the earliest version time (pure).
+fn first_published_of(doc: &Value) -> Option<i64> {
+    let time = doc.get("time")?.as_object()?;
+    if let Some(c) = time.get("created").and_then(Value::as_str) {
+        return crate::cooldown::parse_rfc3339(c);
+    }
+    time.iter()
+        .filter(|(k, _)| k.as_str() != "modified")
+        .filter_map(|(_, v)| v.as_str().and_then(crate::cooldown::parse_rfc3339))
+        .min()
+}
+
+/// Seconds from `created` to now (the wall clock: a name's age is a fact of today, not moved by
+/// `LOCKGATE_NOW`).
+pub fn age_since(created: i64) -> u64 {
+    crate::cooldown::wall_clock().saturating_sub(created).max(0) as u64
+}
 
 /// Internal names in an npm lockfile: in an internal scope, or resolved from an internal registry.
 pub fn npm_internal_names(lock: &Lockfile, sources: &Sources) -> BTreeSet<String> {
@@ -482,6 +522,29 @@ mod tests {
         assert!(g
             .guard_new(&["express".into()], Path::new("package.json"), &reporter)
             .is_ok());
+    }
+
+    #[test]
+    fn first_published_is_created_else_the_earliest_version() {
+        let t = |doc: Value| first_published_of(&doc);
+        let y2020 = crate::cooldown::parse_rfc3339("2020-01-01T00:00:00Z");
+        assert_eq!(
+            t(
+                json!({"time": {"created": "2020-01-01T00:00:00Z", "1.0.0": "2019-01-01T00:00:00Z"}})
+            ),
+            y2020
+        );
+        assert_eq!(
+            t(
+                json!({"time": {"modified": "2019-01-01T00:00:00Z", "2.0.0": "2021-01-01T00:00:00Z", "1.0.0": "2020-01-01T00:00:00.000Z"}})
+            ),
+            y2020
+        );
+        assert_eq!(t(json!({"versions": {}})), None);
+        assert_eq!(
+            t(json!({"time": {"modified": "2019-01-01T00:00:00Z"}})),
+            None
+        );
     }
 
     #[test]

@@ -232,7 +232,7 @@ fn npm_new_package_is_refused_with_28_internal_names_are_exempt() {
 fn check_cooldown_reports_a_lockfile_bumped_to_a_too_young_version() {
     let reg = npm_registries();
     let (lib, _) = hijacked_release(reg);
-    let fresh = uniq("fresh-dep");
+    let fresh = uniq("qzv-newdep");
     reg.public
         .publish(&reg.attacker_token, &NpmPackage::new(&fresh, "1.0.0"));
     set_ages(reg, &fresh, 5 * DAY, &[("1.0.0", 5 * DAY)]);
@@ -303,6 +303,70 @@ fn established_near_names_pass_new_look_alikes_are_refused() {
         .run(sb.shim("npm").args(["install", "chalk-js"]))
         .code_is(24);
     assert!(run.stderr.contains("did you mean `chalk`"), "{run}");
+}
+
+/// `lockgate check` judges a direct dependency as the install does: online, an established
+/// look-alike of a popular name (`momentt`, years old) is a warning and a young name that only the
+/// age-gated rules catch (`moment-lite`, days old) is refused (24); `--offline` keeps the
+/// name-only verdict (the first an error, the second unseen).
+#[test]
+fn check_dates_direct_look_alikes_as_the_install_does() {
+    let reg = npm_registries();
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new("momentt", "1.0.0"));
+    set_ages(reg, "momentt", 3000 * DAY, &[("1.0.0", 3000 * DAY)]);
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new("moment-lite", "1.0.0"),
+    );
+    set_ages(reg, "moment-lite", 5 * DAY, &[("1.0.0", 5 * DAY)]);
+    let sb = sandbox(reg, "");
+    sb.run(plain_npm(&sb, reg).args([
+        "install",
+        "--package-lock-only",
+        "--ignore-scripts",
+        "momentt",
+        "moment-lite",
+    ]))
+    .ok();
+
+    let offline = sb
+        .run(
+            sb.lockgate()
+                .args(["check", "--offline", "--format", "json"]),
+        )
+        .code_is(24);
+    let doc: Value = serde_json::from_str(&offline.stdout).unwrap();
+    let typo = |doc: &Value, name: &str| -> Option<String> {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "typosquat" && f["package"] == name)
+            .map(|f| f["severity"].as_str().unwrap().to_string())
+    };
+    assert_eq!(typo(&doc, "momentt").as_deref(), Some("error"), "{offline}");
+    assert_eq!(typo(&doc, "moment-lite"), None, "{offline}");
+
+    let online = sb
+        .run(sb.lockgate().args(["check", "--format", "json"]))
+        .code_is(24);
+    let doc: Value = serde_json::from_str(&online.stdout).unwrap();
+    assert_eq!(
+        typo(&doc, "momentt").as_deref(),
+        Some("warning"),
+        "{online}"
+    );
+    assert_eq!(
+        typo(&doc, "moment-lite").as_deref(),
+        Some("error"),
+        "{online}"
+    );
+    assert!(
+        online.stdout.contains("established")
+            && online.stdout.contains("is new (first published 5d"),
+        "{online}"
+    );
 }
 
 // ----- pip -----
@@ -426,7 +490,7 @@ fn pip_pep691_upload_time_holds_the_new_release_and_refuses_explicit_pins_and_ne
     assert!(!sb.exists("pinned"));
 
     // A project first uploaded 5 days ago, added by this command: a new package (28).
-    let fresh = uniq("huggingface-cli-py");
+    let fresh = uniq("qzv-slop");
     index.page(&fresh, &[(&build_wheel(&fresh, "1.0", &[]), 5 * DAY)]);
     sb.run(&mut plain_pip(
         &sb,
@@ -463,6 +527,57 @@ fn pip_established_look_alike_passes_a_new_one_is_refused() {
         .run(&mut guarded_pip(&sb, &["--target", "new", new]))
         .code_is(24);
     assert!(run.stderr.contains("python-dateutil"), "{run}");
+}
+
+/// pip route mode dates what it judges: a direct name only the age-gated rules catch (`boto33`,
+/// a digit edit of `boto3`) is refused (24) while the index says it is days old, and a transitive
+/// look-alike of a popular name that the index says is years old (`requestss`) is an established
+/// package that the gate serves, with a warning. Plain pip installs both.
+#[test]
+fn pip_age_gated_rules_for_direct_names_and_established_transitive_look_alikes() {
+    let index = StaticIndex::start();
+    index.page("boto33", &[(&build_wheel("boto33", "1.0", &[]), 5 * DAY)]);
+    index.page(
+        "requestss",
+        &[(&build_wheel("requestss", "1.0", &[]), 2000 * DAY)],
+    );
+    let app = uniq("app-uses-requestss");
+    index.page(
+        &app,
+        &[(&build_wheel(&app, "1.0", &["requestss"]), 100 * DAY)],
+    );
+    let sb = pip_sandbox(&index.url, "");
+    sb.run(&mut plain_pip(
+        &sb,
+        &index.url,
+        &["--target", "plain", "boto33"],
+    ))
+    .ok();
+    assert_eq!(
+        pip_installed(&sb.path("plain"), "boto33").as_deref(),
+        Some("1.0")
+    );
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "young", "boto33"]))
+        .code_is(24);
+    assert!(
+        run.stderr.contains("`boto3`") && run.stderr.contains("is new (first published 5d"),
+        "{run}"
+    );
+    assert!(!sb.exists("young"));
+
+    let run = sb
+        .run(&mut guarded_pip(&sb, &["--target", "app", &app]))
+        .ok();
+    assert_eq!(
+        pip_installed(&sb.path("app"), "requestss").as_deref(),
+        Some("1.0"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("requestss") && run.stderr.contains("established"),
+        "{run}"
+    );
 }
 
 /// pypiserver publishes no upload times: lockgate's first-seen record is the clock. Files listed

@@ -300,7 +300,7 @@ fn range_records_block_and_withdrawn_records_do_not() {
 #[test]
 fn npm_route_mode_resolves_around_listed_versions() {
     let reg = npm_registries();
-    let name = uniq("chalkish");
+    let name = uniq("zqx-listed");
     for v in ["5.6.0", "5.6.1"] {
         reg.public
             .publish(&reg.attacker_token, &NpmPackage::new(&name, v));

@@ -891,7 +891,7 @@ fn route_mode_refusal_restores_package_json_and_lockfile_byte_for_byte() {
 #[test]
 fn npm_update_and_install_without_lockfile_go_through_the_gate() {
     let reg = npm_registries();
-    let lib = uniq("semver-lib");
+    let lib = uniq("svr-lib");
     reg.public
         .publish(&reg.attacker_token, &NpmPackage::new(&lib, "1.0.0"));
     let sb = sandbox(reg);

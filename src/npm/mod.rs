@@ -624,25 +624,14 @@ impl Ctx {
             return Ok(());
         }
         let guard = TypoGuard::npm(&self.policy, &self.sources, lock);
-        // A name's age is a fact of today: the wall clock, not `LOCKGATE_NOW`.
-        let now = crate::cooldown::wall_clock();
         let ages = guard
             .popular_suspects(&names)
             .into_iter()
             .map(|name| async move {
-                let url = plan::packument_url(self.sources.registry_for(&name), &name);
-                let created = self
-                    .client
-                    .get_bytes(&url, Some("application/json"), &name)
+                let registry = self.sources.registry_for(&name);
+                typoguard::npm_first_published(&self.client, registry, &name)
                     .await
-                    .ok()
-                    .and_then(|(b, _)| serde_json::from_slice::<Value>(&b).ok())
-                    .and_then(|doc| {
-                        doc["time"]["created"]
-                            .as_str()
-                            .and_then(crate::cooldown::parse_rfc3339)
-                    });
-                created.map(|c| (name, now.saturating_sub(c).max(0) as u64))
+                    .map(|c| (name, typoguard::age_since(c)))
             });
         let established: BTreeMap<String, u64> = futures_util::future::join_all(ages)
             .await

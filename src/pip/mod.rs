@@ -61,7 +61,7 @@ use crate::proxy::Proxies;
 use crate::report::{self, Reporter};
 use crate::store::Store;
 use crate::tool::{self, SelfLocation, Tool};
-use crate::typoguard::TypoGuard;
+use crate::typoguard::{TypoGuard, Verdict};
 
 const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
 /// How many project pages are fetched at once.
@@ -628,50 +628,31 @@ impl Ctx {
         )
     }
 
-    /// Typosquat suspects (look-alikes of popular names) that the index says were first uploaded
-    /// two or more years ago (PEP 700 `upload-time`): established near-names, not squats. Each is
-    /// announced and audited; the caller lets them through.
-    async fn established(&self, guard: &TypoGuard, findings: &[Finding]) -> Vec<String> {
-        let suspects: Vec<String> = findings
-            .iter()
-            .filter(|f| f.kind == Kind::Typosquat)
-            .map(|f| f.package.clone())
-            .collect();
-        let suspects = guard.popular_suspects(&suspects);
-        let now = crate::cooldown::wall_clock();
-        let mut out = Vec::new();
-        for name in suspects {
-            let (index, internal) = self.sources.index_for(&name);
-            if internal {
-                continue;
-            }
-            let Ok(Some((_, files))) = project_page(&self.client, index, &name).await else {
-                continue;
-            };
-            let created = files
-                .iter()
-                .filter_map(|f| {
-                    f.upload_time
-                        .as_deref()
-                        .and_then(crate::cooldown::parse_rfc3339)
-                })
-                .min();
-            let Some(age) = created.map(|c| now.saturating_sub(c).max(0) as u64) else {
-                continue;
-            };
-            if age >= crate::typoguard::ESTABLISHED {
-                eprintln!(
-                    "lockgate: warning: {name} looks like a popular name, but the index says it was first uploaded {} ago: an established package, not a new look-alike; installing it",
-                    crate::cooldown::human(age)
-                );
-                self.reporter.audit(
-                    "typosquat-check",
-                    json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY}),
-                );
-                out.push(name);
-            }
-        }
-        out
+    /// How long ago the index says each name whose age can change the typosquat verdict
+    /// ([`TypoGuard::popular_suspects`]) was first uploaded (the earliest PEP 700 `upload-time`
+    /// on its page); a name the index cannot date is left out. Internal names are never looked up
+    /// here: an age never clears a look-alike of an internal name.
+    async fn suspect_ages(
+        &self,
+        guard: &TypoGuard,
+        names: &[String],
+    ) -> std::collections::BTreeMap<String, u64> {
+        let lookups = guard
+            .popular_suspects(names)
+            .into_iter()
+            .map(|name| async move {
+                let (index, internal) = self.sources.index_for(&name);
+                if internal {
+                    return None;
+                }
+                let created = first_uploaded(&self.client, index, &name).await?;
+                Some((name, crate::typoguard::age_since(created)))
+            });
+        futures_util::future::join_all(lookups)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// No lock: pip resolves through the gate. Requirements files without hashes are read here
@@ -709,15 +690,38 @@ impl Ctx {
         }
         let internal_names = known_internal_names(&self.cwd, &prefixes);
         let mut guard = TypoGuard::pip(&self.policy, &internal_names);
+        let registry_names: Vec<String> = inputs
+            .iter()
+            .chain(&set.requirements)
+            .filter(|r| matches!(r.target, Target::Registry(_)))
+            .filter_map(|r| r.normalized_name())
+            .collect();
+        // The names this command adds are judged with the index's dates: an established
+        // look-alike passes, a young one meets the age-gated rules too.
+        let ages = self.suspect_ages(&guard, &registry_names).await;
         let mut names = Vec::new();
         let mut findings = Vec::new();
+        let mut established = Vec::new();
         for r in inputs.iter().chain(&set.requirements) {
             match (&r.target, r.normalized_name()) {
                 (Target::Registry(_), Some(name)) => {
-                    if let Some(mut f) = guard.finding(&name, Severity::Error, &r.origin.file) {
-                        f.message.push_str(&format!(" (from {}; nothing was fetched)", r.origin));
-                        f.line = (r.origin.line > 0).then_some(r.origin.line);
-                        findings.push(f);
+                    let age = crate::typoguard::age_of(Some(&ages), &name);
+                    match guard.judge(&name, age, Severity::Error, &r.origin.file) {
+                        Verdict::Suspect(mut f) => {
+                            f.message
+                                .push_str(&format!(" (from {}; nothing was fetched)", r.origin));
+                            f.line = (r.origin.line > 0).then_some(r.origin.line);
+                            findings.push(f);
+                        }
+                        Verdict::Established { message, age } => {
+                            eprintln!("lockgate: warning: {name} {message}; installing it");
+                            self.reporter.audit(
+                                "typosquat-check",
+                                json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY}),
+                            );
+                            established.push(name.clone());
+                        }
+                        Verdict::Clear => {}
                     }
                     names.push(name);
                 }
@@ -730,9 +734,8 @@ impl Ctx {
                 ),
             }
         }
-        let established = self.established(&guard, &findings).await;
         if !established.is_empty() {
-            findings.retain(|f| !(f.kind == Kind::Typosquat && established.contains(&f.package)));
+            // Judged already: the gate does not ask (or warn) again when pip requests them.
             let mut policy = self.policy.clone();
             policy.typosquat_allow.extend(established);
             guard = TypoGuard::pip(&policy, &internal_names);
@@ -1097,6 +1100,26 @@ fn artifact(p: &Locked, f: &Pick) -> Result<Artifact> {
         })?,
         locate: None,
     })
+}
+
+/// When `index` says project `name` was first uploaded ([`first_upload`] of its page); None when
+/// the page cannot be read or publishes no times.
+pub async fn first_uploaded(client: &Client, index: &Url, name: &str) -> Option<i64> {
+    let (_, files) = project_page(client, index, name).await.ok()??;
+    first_upload(&files)
+}
+
+/// The earliest PEP 700 `upload-time` among a project's files (seconds since the epoch): when the
+/// index says the project was first uploaded. None when the index publishes no times.
+pub(crate) fn first_upload(files: &[FileEntry]) -> Option<i64> {
+    files
+        .iter()
+        .filter_map(|f| {
+            f.upload_time
+                .as_deref()
+                .and_then(crate::cooldown::parse_rfc3339)
+        })
+        .min()
 }
 
 /// A project page from `index`: None when the index does not have the project (404).

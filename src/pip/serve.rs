@@ -30,7 +30,8 @@ use crate::gate::{percent_decode, GateRequest, Reply, Route};
 use crate::integrity::{Alg, Digest};
 use crate::report::Reporter;
 use crate::store::Store;
-use crate::typoguard::TypoGuard;
+use crate::typoguard::{TypoGuard, Verdict};
+use crate::typosquat::Age;
 
 /// A file listed on a page the gate served, by its id in `/files/<id>/<filename>`.
 struct Listed {
@@ -187,10 +188,21 @@ impl RouteMode {
             return Reply::NotFound(format!("{raw_name} is not a project name"));
         }
         let asked = Path::new("a dependency pip asked the gate for");
-        if let Some(f) = self.guard.finding(&name, Severity::Error, asked) {
-            return self.fail(Error::Refused { findings: vec![f] });
-        }
         let (index, internal) = self.sources.index_for(&name);
+        // A look-alike of a popular public name may be an established package: its page's
+        // dates decide below. Any other look-alike is refused before anything is fetched.
+        let suspect = self.guard.finding(&name, Severity::Error, asked);
+        let datable = suspect.is_some()
+            && !internal
+            && !self
+                .guard
+                .popular_suspects(std::slice::from_ref(&name))
+                .is_empty();
+        if let (Some(f), false) = (&suspect, datable) {
+            return self.fail(Error::Refused {
+                findings: vec![f.clone()],
+            });
+        }
         if internal && build {
             return self.build_refused(&name);
         }
@@ -212,6 +224,21 @@ impl RouteMode {
             }
             Err(e) => return self.fail(e),
         };
+        if datable {
+            let age = super::first_upload(&entries)
+                .map_or(Age::Undated, |c| Age::Secs(crate::typoguard::age_since(c)));
+            match self.guard.judge(&name, age, Severity::Error, asked) {
+                Verdict::Established { message, age } => {
+                    eprintln!("lockgate: warning: {name} {message}; installing it");
+                    self.reporter.audit(
+                        "typosquat-check",
+                        json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY}),
+                    );
+                }
+                Verdict::Suspect(f) => return self.fail(Error::Refused { findings: vec![f] }),
+                Verdict::Clear => {}
+            }
+        }
         self.reporter.audit(
             "route",
             json!({"package": name, "source": source_label(internal), "url": redact_url(page_url.as_str())}),

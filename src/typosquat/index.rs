@@ -30,6 +30,9 @@ pub struct Corpus {
     /// and the bare name's trailing words (`syntax-decorators` for
     /// `@babel/plugin-syntax-decorators`). The first popular name to claim a form keeps it.
     pub(super) unscoped: HashMap<String, String>,
+    /// Unscoped popular names with their separator keys (`crossenv` for `cross-env`), for the
+    /// young-name rules that compare a name with every popular one (`rules::young_rule`).
+    pub(super) keys: Vec<(String, String)>,
 }
 
 /// The corpus for `eco`, parsed and indexed by the first caller (25-45 ms for PyPI in a release
@@ -69,10 +72,16 @@ impl Corpus {
                 unscoped.entry(form).or_insert_with(|| name.clone());
             }
         }
+        let keys = names
+            .iter()
+            .filter(|n| split_scope(n).0.is_none())
+            .map(|n| (rules::separator_key(n), n.clone()))
+            .collect();
         Corpus {
             names: Index::new(eco, names),
             scopes: Index::new(eco, scopes),
             unscoped,
+            keys,
         }
     }
 }

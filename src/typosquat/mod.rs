@@ -71,18 +71,43 @@ pub enum Rule {
     ScopeDropped,
     /// A scope that imitates an internal or popular one.
     ScopeLookAlike,
+    /// A popular name used as a scope (`@async-mutex/mutex` for `async-mutex`).
+    ScopeNamedAfter,
+    /// A popular name with words added around it (`plain-crypto-js`, `cschalk`).
+    WordsAdded,
+    /// A popular name's words in another order (`nmap-python`, `libhtml5`).
+    Reordered,
+    /// Two characters changed on a long name (`uglyfi-js`).
+    TwoEdits,
+    /// A popular name's short last word replaced (`discord.dll` for `discord.js`).
+    EndingSwapped,
     /// An internal name published without its internal prefix (PyPI).
     PrefixRemoved,
     /// A prefix that imitates an internal one (PyPI).
     PrefixLookAlike,
 }
 
+/// The broad young-name rules (`Rule::is_broad`) refuse only names first published less than
+/// this long ago (seconds; 90 days, three times `[cooldown] new-package-age`'s default): on an
+/// older name, words added to a popular name, words reordered or two edits are mostly how
+/// extensions are named (`django-tasks-db`, `livekit-plugins-fal`).
+pub const BROAD_WINDOW: u64 = 90 * 86_400;
+
 impl Rule {
+    /// The rules [`Detector::check_young`] applies that are broad enough to hit established
+    /// naming: they refuse only names known (not merely suspected) to be very young.
+    pub fn is_broad(&self) -> bool {
+        matches!(
+            self,
+            Rule::WordsAdded | Rule::Reordered | Rule::TwoEdits | Rule::EndingSwapped
+        )
+    }
+
     /// Preference when a name resembles several others: lower is more telling.
     fn rank(&self) -> u8 {
         match self {
             Rule::ScopeRemoved | Rule::PrefixRemoved | Rule::ScopeDropped => 0,
-            Rule::ScopeLookAlike | Rule::PrefixLookAlike => 1,
+            Rule::ScopeLookAlike | Rule::PrefixLookAlike | Rule::ScopeNamedAfter => 1,
             Rule::CaseChanged => 2,
             Rule::SeparatorChanged => 3,
             Rule::Homoglyph { .. } => 4,
@@ -90,6 +115,9 @@ impl Rule {
             Rule::Transposed => 6,
             Rule::CharRemoved | Rule::CharAdded => 7,
             Rule::CharChanged => 8,
+            Rule::Reordered => 9,
+            Rule::WordsAdded | Rule::EndingSwapped => 10,
+            Rule::TwoEdits => 11,
         }
     }
 }
@@ -112,6 +140,11 @@ impl fmt::Display for Rule {
             Rule::ScopeRemoved => f.write_str("scope removed"),
             Rule::ScopeDropped => f.write_str("scope dropped"),
             Rule::ScopeLookAlike => f.write_str("scope look-alike"),
+            Rule::ScopeNamedAfter => f.write_str("popular name used as a scope"),
+            Rule::WordsAdded => f.write_str("words added"),
+            Rule::Reordered => f.write_str("words reordered"),
+            Rule::TwoEdits => f.write_str("two characters changed"),
+            Rule::EndingSwapped => f.write_str("last word replaced"),
             Rule::PrefixRemoved => f.write_str("internal prefix removed"),
             Rule::PrefixLookAlike => f.write_str("prefix look-alike"),
         }
@@ -128,6 +161,35 @@ pub struct Finding {
     pub rule: Rule,
     /// Whether `resembles` is one of the project's internal names.
     pub internal: bool,
+}
+
+/// A look-alike of a popular name first published at least this long ago (seconds; two years) is
+/// an established package, not a squat: the npm and PyPI squats on record were removed within days
+/// to months of publication, so a look-alike that has lived for years is almost always legitimate.
+pub const ESTABLISHED: u64 = 730 * 86_400;
+
+/// What the registry says of a name's age, for [`Detector::judge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    /// Not asked (offline, or a caller that does not date names): the name-only rules decide.
+    Unasked,
+    /// Asked, and the registry gives no first-publish time (or does not have the name).
+    Undated,
+    /// First published this many seconds ago.
+    Secs(u64),
+}
+
+/// [`Detector::judge`]'s verdict on one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judgement {
+    /// Not a look-alike (or allowed, popular, internal).
+    Clear,
+    /// A look-alike of a popular name that the registry says is established (first published
+    /// this many seconds ago, at least [`ESTABLISHED`]): it passes, with a warning.
+    Established(Finding, u64),
+    /// A squat. `young`: found by an age-gated rule ([`Detector::check_young`]) because the
+    /// registry says the name is new or cannot date it.
+    Suspect { finding: Finding, young: bool },
 }
 
 /// Checks names of one ecosystem against its popular corpus and the project's internal names.
@@ -281,11 +343,27 @@ impl Detector {
     /// verdict stands.
     pub fn check_young(&self, name: &str) -> Option<Finding> {
         let norm = rules::normalize(self.eco, name);
+        if let (Some(scope), _) = split_scope(&norm) {
+            // A popular unscoped name as a scope that no popular package uses
+            // (`@async-mutex/mutex`): only the squatter owns it.
+            let named_after = !self.allow.contains(&norm)
+                && !self.popular.names.contains(&norm)
+                && !self.internal.contains(&norm)
+                && !self.namespaces.iter().any(|ns| ns == scope)
+                && !self.popular.scopes.contains(scope)
+                && scope.len() >= 4
+                && self.popular.names.contains(scope);
+            return named_after.then(|| Finding {
+                name: norm.clone(),
+                resembles: scope.to_owned(),
+                rule: Rule::ScopeNamedAfter,
+                internal: false,
+            });
+        }
         if norm.is_empty()
             || self.allow.contains(&norm)
             || self.popular.names.contains(&norm)
             || self.internal.contains(&norm)
-            || split_scope(&norm).0.is_some()
             || self
                 .namespaces
                 .iter()
@@ -323,7 +401,54 @@ impl Detector {
                 .then(|| rules::classify(self.eco, name, &norm, t, Against::Young))
                 .flatten()
         })
+        .or_else(|| rules::young_rule(&norm, &self.popular.keys))
         .map(|(r, rule)| finding(r, rule))
+    }
+
+    /// The verdict on `name` given what the registry says of its age: the one decision every
+    /// caller (install, `check`, the evaluation) makes. A look-alike of a popular name that is
+    /// established passes; a look-alike of an internal name never does; the age-gated rules apply
+    /// only when the registry was asked and says the name is young (or cannot date it).
+    pub fn judge(&self, name: &str, age: Age) -> Judgement {
+        let established = match age {
+            Age::Secs(a) if a >= ESTABLISHED => Some(a),
+            _ => None,
+        };
+        if let Some(finding) = self.check(name) {
+            return match established {
+                Some(a) if !finding.internal => Judgement::Established(finding, a),
+                _ => Judgement::Suspect {
+                    finding,
+                    young: false,
+                },
+            };
+        }
+        if age == Age::Unasked || established.is_some() {
+            return Judgement::Clear;
+        }
+        // The broad rules need a known age under `BROAD_WINDOW`; the others refuse a name the
+        // registry cannot date too.
+        let applies = |f: &Finding| match age {
+            Age::Secs(a) => !f.rule.is_broad() || a < BROAD_WINDOW,
+            _ => !f.rule.is_broad(),
+        };
+        match self.check_young(name).filter(applies) {
+            Some(finding) => Judgement::Suspect {
+                finding,
+                young: true,
+            },
+            None => Judgement::Clear,
+        }
+    }
+
+    /// Whether the registry's age can change the verdict on `name`: a look-alike of a popular
+    /// (not internal) name, which an old age clears, or a name only the age-gated rules flag,
+    /// which a young age condemns. Only these are worth a registry lookup.
+    pub fn needs_age(&self, name: &str) -> bool {
+        match self.check(name) {
+            Some(f) => !f.internal,
+            None => self.check_young(name).is_some(),
+        }
     }
 
     /// npm `@scope/bare`: compared with internal names inside an internal scope, otherwise only its
@@ -443,6 +568,104 @@ mod tests {
 
     fn s(resembles: &str, rule: &str, internal: bool) -> (String, String, bool) {
         (resembles.to_owned(), rule.to_owned(), internal)
+    }
+
+    #[test]
+    fn judge_lets_age_clear_popular_look_alikes_and_condemn_young_ones() {
+        let d = npm();
+        let old = Age::Secs(ESTABLISHED);
+        let young = Age::Secs(5 * 86_400);
+        let verdict = |n: &str, a: Age| match d.judge(n, a) {
+            Judgement::Clear => "clear",
+            Judgement::Established(..) => "established",
+            Judgement::Suspect { young: false, .. } => "suspect",
+            Judgement::Suspect { young: true, .. } => "young suspect",
+        };
+        // A name-only look-alike of a popular name: the registry's age decides, if asked.
+        for (age, want) in [
+            (Age::Unasked, "suspect"),
+            (Age::Undated, "suspect"),
+            (young, "suspect"),
+            (old, "established"),
+        ] {
+            assert_eq!(verdict("expres", age), want, "{age:?}");
+        }
+        // Only an age-gated rule: refused only when the registry says young or cannot date it.
+        for (age, want) in [
+            (Age::Unasked, "clear"),
+            (Age::Undated, "young suspect"),
+            (young, "young suspect"),
+            (old, "clear"),
+        ] {
+            assert_eq!(verdict("chalc", age), want, "{age:?}");
+        }
+        // A look-alike of an internal name is never cleared by age, and never needs one.
+        assert_eq!(verdict("@myorg/payment-client", old), "suspect");
+        assert!(!d.needs_age("@myorg/payment-client"));
+        assert!(d.needs_age("expres") && d.needs_age("chalc"));
+        assert!(!d.needs_age("express") && !d.needs_age("left-pad"));
+        assert_eq!(verdict("express", Age::Undated), "clear");
+    }
+
+    #[test]
+    fn broad_young_rules_need_a_known_young_age() {
+        let (n, p) = (npm(), pypi());
+        let young = |d: &Detector, name: &str| {
+            let f = d
+                .check_young(name)
+                .unwrap_or_else(|| panic!("{name} should flag if new"));
+            (f.resembles, f.rule.to_string())
+        };
+        let r = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        // Incidents of the tuning split (bench/typosquat/*-incidents.tsv, cited there).
+        // (The longest popular name it holds is the one named.)
+        assert_eq!(
+            young(&n, "is-buffer-validator"),
+            r("validator", "words added")
+        );
+        assert_eq!(young(&n, "cschalk"), r("chalk", "words added"));
+        assert_eq!(young(&n, "plain-crypto-js"), r("crypto-js", "words added"));
+        assert_eq!(
+            young(&n, "uglyfi-js"),
+            r("uglify-js", "two characters changed")
+        );
+        assert_eq!(
+            young(&n, "discord.dll"),
+            r("discord.js", "last word replaced")
+        );
+        assert_eq!(
+            young(&n, "@async-mutex/mutex"),
+            r("async-mutex", "popular name used as a scope")
+        );
+        // A separator change no longer hides an edit.
+        assert_eq!(
+            young(&n, "boby_parser"),
+            r("body-parser", "one character changed")
+        );
+        assert_eq!(
+            young(&p, "nmap-python"),
+            r("python-nmap", "words reordered")
+        );
+        assert_eq!(young(&p, "libhtml5"), r("html5lib", "words reordered"));
+        // A popular name across words or deep inside one is chance.
+        assert_ne!(
+            n.check_young("investor-agent").map(|f| f.resembles),
+            Some("storage".to_owned())
+        );
+        // Inside a popular scope, or the scope of a popular package: the owner's.
+        assert!(n.check_young("@babel/mutex").is_none());
+
+        // Broad rules refuse only a name known to be younger than BROAD_WINDOW.
+        let refused = |name: &str, age: Age| {
+            matches!(n.judge(name, age), Judgement::Suspect { young: true, .. })
+        };
+        assert!(refused("is-buffer-validator", Age::Secs(10 * 86_400)));
+        assert!(!refused("is-buffer-validator", Age::Secs(BROAD_WINDOW)));
+        assert!(!refused("is-buffer-validator", Age::Undated));
+        assert!(!refused("is-buffer-validator", Age::Unasked));
+        // The narrow ones up to ESTABLISHED, and undated too.
+        assert!(refused("boby_parser", Age::Secs(BROAD_WINDOW)));
+        assert!(refused("boby_parser", Age::Undated));
     }
 
     #[test]

@@ -221,6 +221,162 @@ pub(super) fn classify(
     (edit.word_len >= min_len && !naming).then_some(edit.rule)
 }
 
+/// Shortest popular name (separator key) the broad young-name rules compare with: shorter ones
+/// are common words that new names contain by chance (`tar`, `vue`, `curl`).
+const MIN_YOUNG_TARGET: usize = 5;
+
+/// The broad rules for names the registry says are new, compared with every unscoped popular
+/// name (`keys`: separator key, name): what `classify` leaves to names alone is asked here on
+/// separator keys, so a changed separator no longer hides an edit (`boby_parser`, `web3-eht`,
+/// `reactbootstraps`); then a popular name's words in another order (`nmap-python`,
+/// `libhtml5`), a popular name with words added (`plain-crypto-js`, `is-buffer-validator`,
+/// `cschalk`), and two edits on a long name (`uglyfi-js`). The first letter must match for the
+/// edit rules (people rarely mistype it). On an established name most of these are ordinary
+/// naming (plugins are named after their host), so only young names meet them. Returns the
+/// most telling match: by rule, then the longest popular name.
+pub(super) fn young_rule(candidate: &str, keys: &[(String, String)]) -> Option<(String, Rule)> {
+    let key = separator_key(candidate);
+    if key.len() < 4 || !key.is_ascii() {
+        return None;
+    }
+    let mut tokens: Vec<&str> = candidate
+        .split(is_separator)
+        .filter(|t| !t.is_empty())
+        .collect();
+    // Where each word starts and ends in `key`.
+    let mut bounds = Vec::with_capacity(tokens.len());
+    let mut at = 0;
+    for t in &tokens {
+        bounds.push((at, at + t.len()));
+        at += t.len();
+    }
+    tokens.sort_unstable();
+    let mut best: Option<(u8, usize, &str, Rule)> = None;
+    for (target_key, target) in keys {
+        let (lt, lk) = (target_key.len(), key.len());
+        if lt < MIN_YOUNG_TARGET || *target_key == key {
+            continue;
+        }
+        let found = if lt.abs_diff(lk) <= 1 {
+            single_edit(&key, target_key)
+                .filter(|e| e.at > 0)
+                .map(|e| (0, e.rule))
+        } else {
+            None
+        }
+        .or_else(|| {
+            (lt == lk && reordered(candidate, &tokens, target, target_key))
+                .then_some((1, Rule::Reordered))
+        })
+        .or_else(|| ending_swapped(candidate, target).then_some((2, Rule::EndingSwapped)))
+        .or_else(|| {
+            (lk > lt && words_added(&key, &bounds, target_key)).then_some((2, Rule::WordsAdded))
+        })
+        .or_else(|| {
+            (lt >= 8
+                && lt.abs_diff(lk) <= 2
+                && key.as_bytes()[0] == target_key.as_bytes()[0]
+                && within_two_edits(key.as_bytes(), target_key.as_bytes()))
+            .then_some((3, Rule::TwoEdits))
+        });
+        if let Some((rank, rule)) = found {
+            let better = match &best {
+                None => true,
+                Some((r, l, _, _)) => rank < *r || (rank == *r && lt > *l),
+            };
+            if better {
+                best = Some((rank, lt, target, rule));
+            }
+        }
+    }
+    best.map(|(_, _, target, rule)| (target.to_owned(), rule))
+}
+
+/// Whether `target_key` occurs in `key` as whole words (`plain-crypto-js`, `is-buffer-validator`)
+/// or inside one word with at most three letters attached (`cschalk`, `achalk-next`); a match
+/// across words or deep inside one (`investor-agent` holds `storage`) is chance. `bounds`: each
+/// word's (start, end) in `key`.
+fn words_added(key: &str, bounds: &[(usize, usize)], target_key: &str) -> bool {
+    key.match_indices(target_key).any(|(s, _)| {
+        let e = s + target_key.len();
+        let aligned = bounds.iter().any(|b| b.0 == s) && bounds.iter().any(|b| b.1 == e);
+        let inside = bounds
+            .iter()
+            .any(|&(ws, we)| ws <= s && e <= we && (we - ws) - (e - s) <= 3);
+        aligned || inside
+    })
+}
+
+/// Whether `candidate` is `target` with its short last word (four letters at most) replaced by
+/// another (`discord.dll`, `discord.app` for `discord.js`), the rest (four letters at least)
+/// unchanged.
+fn ending_swapped(candidate: &str, target: &str) -> bool {
+    let split = |n: &str| -> Option<(String, String)> {
+        let i = n.rfind(is_separator)?;
+        Some((separator_key(&n[..i]), n[i + 1..].to_ascii_lowercase()))
+    };
+    match (split(candidate), split(target)) {
+        (Some((stem, end)), Some((their_stem, their_end))) => {
+            stem == their_stem
+                && stem.len() >= 4
+                && end != their_end
+                && (1..=4).contains(&end.len())
+                && (1..=4).contains(&their_end.len())
+        }
+        _ => false,
+    }
+}
+
+/// Whether `candidate` (its words sorted: `tokens`) is `target` with its words in another order,
+/// or, without separators, a rotation of it (`libhtml5` for `html5lib`).
+fn reordered(candidate: &str, tokens: &[&str], target: &str, target_key: &str) -> bool {
+    let mut theirs: Vec<&str> = target
+        .split(is_separator)
+        .filter(|t| !t.is_empty())
+        .collect();
+    theirs.sort_unstable();
+    if theirs.len() >= 2 && tokens.len() >= 2 {
+        return theirs == tokens;
+    }
+    let key = separator_key(candidate);
+    key.len() >= 6 && format!("{target_key}{target_key}").contains(&key)
+}
+
+/// Whether the optimal string alignment distance between `a` and `b` is at most two (each of a
+/// character added, removed, changed, or two neighbours swapped, counts one).
+fn within_two_edits(a: &[u8], b: &[u8]) -> bool {
+    const MAX: usize = 2;
+    if a.len().abs_diff(b.len()) > MAX {
+        return false;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        let mut row_min = usize::MAX;
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > MAX {
+            return false;
+        }
+    }
+    d[n][m] <= MAX
+}
+
 /// Affixes that, on a name the registry says is new, pass it off as a variant of a popular
 /// package: npm `-npm`/`npm-`, `-lite`, a plural `s`; PyPI's bare `py`/`python` prefixes,
 /// `-lite`, a plural `s`. On established names they are ordinary naming (`pykdtree`, `colors`).
