@@ -1,17 +1,24 @@
 //! Evaluates the typosquat detector on `bench/typosquat/` and prints its figures: recall on real
 //! typosquats, false positives on the popular lists themselves, on legitimate near-names and on
-//! legitimate names held out of the corpus, and speed. Run by `bench/typosquat-eval.sh` (release build); extra arguments `npm|pypi FILE` also
-//! report how many names of FILE (one per line) would be flagged, with the first few findings.
+//! legitimate names held out of the corpus, and speed. Run by `bench/typosquat-eval.sh` (release
+//! build). Every verdict is `Detector::judge`, the decision the install and `check` make:
+//! "by name alone" is what it says offline, "with registry age" what it says once the registry
+//! has dated the name (`bench/typosquat/ages.tsv`, written by `scripts/fetch-typosquat-ages.sh`;
+//! a squat is new when it attacks, so its age is taken as zero).
+//!
+//! Extra arguments: `npm|pypi FILE` report how many names of FILE (one per line) would be
+//! flagged, with the first few findings; `needs-age` prints the legitimate names whose verdict a
+//! registry age can change (the input of `scripts/fetch-typosquat-ages.sh`).
 
 #[allow(dead_code)]
 #[path = "../src/typosquat/mod.rs"]
 mod typosquat;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use std::{env, fs, process};
 
-use typosquat::{Corpus, Detector, Ecosystem};
+use typosquat::{Age, Corpus, Detector, Ecosystem, Judgement};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -46,11 +53,31 @@ fn pct(part: usize, whole: usize) -> f64 {
     }
 }
 
-/// Recall: each (name, imitates) must flag; a flag naming another target counts, but is listed.
-/// `file`: `typosquats` (the cases the rules were written from) or `typosquats-holdout` (cases
-/// collected after the rules were written and not used to change them). A squat is new when it
-/// is published, so the age-gated rules (`check_young`, applied when the registry says a name
-/// is less than two years old) count too; both figures are printed.
+/// Whether `judge` refuses the name (an established look-alike passes).
+fn refused(j: &Judgement) -> Option<&typosquat::Finding> {
+    match j {
+        Judgement::Suspect { finding, .. } => Some(finding),
+        _ => None,
+    }
+}
+
+/// The pre-registered split of the independent incident sets (`incidents-*.tsv`), fixed before
+/// any figure was looked at: a case whose name's SHA-256 starts with an even byte may be used to
+/// tune the rules ("tune"); the others ("held-out") are only ever measured.
+fn split(name: &str) -> &'static str {
+    use sha2::{Digest, Sha256};
+    if Sha256::digest(name.as_bytes())[0] % 2 == 0 {
+        "tune"
+    } else {
+        "held-out"
+    }
+}
+
+/// Recall: each (name, imitates) must be refused; a refusal naming another target counts, but
+/// is listed. `file`: `typosquats` (the cases the rules were written from), `typosquats-holdout`
+/// (collected after the age-gated rules, PhantomRaven) or `incidents` (collected independently
+/// of the rules, from cited public reports; reported per split and for the cases whose target
+/// is in the popular corpus, the only ones a name comparison can catch).
 fn recall(eco: Ecosystem, detector: &Detector, file: &str) {
     let path = format!("bench/typosquat/{}-{file}.tsv", eco_name(eco));
     if !std::path::Path::new(&format!("{ROOT}/{path}")).exists() {
@@ -58,36 +85,119 @@ fn recall(eco: Ecosystem, detector: &Detector, file: &str) {
     }
     let text = read(&path);
     let set = rows(&text);
-    let mut caught = 0;
-    let mut strict = 0;
+    let popular: HashSet<&str> = detector_corpus(eco).lines().collect();
+    // (group, caught with age, caught by name, total)
+    let mut groups: Vec<(String, usize, usize, usize)> = Vec::new();
+    let mut tally = |group: String, with_age: bool, by_name: bool| match groups
+        .iter_mut()
+        .find(|g| g.0 == group)
+    {
+        Some(g) => {
+            g.1 += usize::from(with_age);
+            g.2 += usize::from(by_name);
+            g.3 += 1;
+        }
+        None => groups.push((group, usize::from(with_age), usize::from(by_name), 1)),
+    };
     for row in &set {
         let (name, imitates) = (row[0], row[1]);
-        let offline = detector.check(name);
-        strict += usize::from(offline.is_some());
-        match offline.or_else(|| detector.check_young(name)) {
+        let by_name = refused(&detector.judge(name, Age::Unasked)).is_some();
+        let judged = detector.judge(name, Age::Secs(0));
+        let in_corpus =
+            popular.contains(imitates.to_ascii_lowercase().as_str()) || popular.contains(imitates);
+        let part = if file == "incidents" {
+            split(name)
+        } else {
+            "all"
+        };
+        match refused(&judged) {
             Some(f) => {
-                caught += 1;
                 let note = if f.resembles == imitates {
                     String::new()
                 } else {
                     format!("  (expected {imitates})")
                 };
                 println!(
-                    "    caught  {name:<18} ~ {:<16} {}{note}",
+                    "    caught  {part:<8} {name:<24} ~ {:<16} {}{note}",
                     f.resembles, f.rule
                 );
             }
-            None => println!("    MISSED  {name:<18} ~ {imitates}"),
+            None => println!(
+                "    MISSED  {part:<8} {name:<24} ~ {imitates}{}",
+                if in_corpus {
+                    ""
+                } else {
+                    "  (target not in the corpus)"
+                }
+            ),
+        }
+        let caught = refused(&judged).is_some();
+        tally(part.to_string(), caught, by_name);
+        if in_corpus {
+            tally(format!("{part}, target in corpus"), caught, by_name);
         }
     }
-    println!(
-        "{}: recall on real typosquats ({file}): {caught}/{} = {:.1} % with registry age ({strict}/{} = {:.1} % by name alone)",
-        eco_name(eco),
-        set.len(),
-        pct(caught, set.len()),
-        set.len(),
-        pct(strict, set.len())
-    );
+    for (group, with_age, by_name, total) in groups {
+        println!(
+            "{}: recall on real typosquats ({file}, {group}): {with_age}/{total} = {:.1} % with registry age ({by_name}/{total} = {:.1} % by name alone)",
+            eco_name(eco),
+            pct(with_age, total),
+            pct(by_name, total)
+        );
+    }
+}
+
+fn detector_corpus(eco: Ecosystem) -> &'static str {
+    Box::leak(read(&format!("data/typosquat/{}.txt", eco_name(eco))).into_boxed_str())
+}
+
+/// `bench/typosquat/ages.tsv`: (ecosystem, name) → the age the registry gave the name when it
+/// was fetched (Undated when it had no first-publish time or no such name).
+fn ages() -> HashMap<(String, String), Option<Age>> {
+    let path = "bench/typosquat/ages.tsv";
+    if !std::path::Path::new(&format!("{ROOT}/{path}")).exists() {
+        return HashMap::new();
+    }
+    let text = read(path);
+    rows(&text)
+        .into_iter()
+        .filter(|r| r.len() >= 4)
+        .map(|r| {
+            // `?`: the registry's dates were not trustworthy when the file was written.
+            let age = match (r[2], epoch(r[2]), epoch(r[3])) {
+                ("?", _, _) => None,
+                (_, Some(created), Some(fetched)) => {
+                    Some(Age::Secs(fetched.saturating_sub(created)))
+                }
+                _ => Some(Age::Undated),
+            };
+            ((r[0].to_owned(), r[1].to_owned()), age)
+        })
+        .collect()
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time (`2019-05-01T12:00:00Z`, fractions ignored).
+fn epoch(t: &str) -> Option<u64> {
+    let (date, time) = t.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let hms: Vec<i64> = time
+        .trim_end_matches('Z')
+        .split(['+', '.'])
+        .next()?
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hms.first()? * 3600 + hms.get(1)? * 60 + hms.get(2).unwrap_or(&0))
+        .ok()
 }
 
 /// Every popular name checked against the corpus it belongs to: must never flag.
@@ -106,68 +216,119 @@ fn popular_self_check(eco: Ecosystem, detector: &Detector) {
     }
 }
 
-/// Share of `names` (legitimate ones) that flag, with the first few findings.
-/// Also counts the names only the age-gated rules flag: those are refused only while the
-/// registry says the name is less than two years old.
-fn false_positives(label: &str, detector: &Detector, names: &[&str]) {
-    let flagged: Vec<_> = names.iter().filter_map(|n| detector.check(n)).collect();
-    for f in flagged.iter().take(60) {
-        println!("    FLAGGED {} ~ {} ({})", f.name, f.resembles, f.rule);
-    }
-    let young: Vec<_> = names
+/// Share of `names` (legitimate ones) refused, by name alone and with the registry's age
+/// (`ages`; a name whose age is missing there and could change the verdict is counted undated,
+/// and reported), with the refusals listed.
+fn false_positives(
+    label: &str,
+    eco: Ecosystem,
+    detector: &Detector,
+    names: &[&str],
+    ages: &HashMap<(String, String), Option<Age>>,
+) {
+    let by_name: Vec<_> = names
         .iter()
-        .filter(|n| detector.check(n).is_none())
-        .filter_map(|n| detector.check_young(n))
+        .filter_map(|n| refused(&detector.judge(n, Age::Unasked)).cloned())
         .collect();
-    for f in young.iter().take(20) {
-        println!("    IF-NEW  {} ~ {} ({})", f.name, f.resembles, f.rule);
+    let mut undated = 0;
+    let mut unmeasured = 0;
+    let mut with_age = Vec::new();
+    let mut established = 0;
+    for n in names {
+        let age = match ages.get(&(eco_name(eco).to_owned(), n.to_string())) {
+            Some(Some(a)) => *a,
+            Some(None) if detector.needs_age(n) => {
+                unmeasured += 1;
+                Age::Undated
+            }
+            Some(None) => Age::Undated,
+            None if detector.needs_age(n) => {
+                undated += 1;
+                Age::Undated
+            }
+            None => Age::Undated,
+        };
+        match detector.judge(n, age) {
+            Judgement::Suspect { finding, young } => with_age.push((finding, young, age)),
+            Judgement::Established(..) => established += 1,
+            Judgement::Clear => {}
+        }
+    }
+    for f in by_name.iter().take(60) {
+        println!("    BY-NAME {} ~ {} ({})", f.name, f.resembles, f.rule);
+    }
+    if unmeasured > 0 {
+        println!(
+            "{label}: with registry age NOT MEASURED ({unmeasured} names need an age, and the registry reachable when bench/typosquat/ages.tsv was written gave no trustworthy dates); by name alone {}/{} = {:.1} %",
+            by_name.len(),
+            names.len(),
+            pct(by_name.len(), names.len()),
+        );
+        return;
+    }
+    for (f, young, age) in &with_age {
+        let age = match age {
+            Age::Secs(a) => format!("{} days old", a / 86_400),
+            _ => "undated".to_owned(),
+        };
+        let rule = if *young { "age-gated" } else { "name" };
+        println!(
+            "    REFUSED {} ~ {} ({}; {rule} rule; {age})",
+            f.name, f.resembles, f.rule
+        );
     }
     println!(
-        "{label}: {}/{} flagged = {:.1} % (plus {} = {:.1} % by the age-gated rules, refused only if under two years old)",
-        flagged.len(),
+        "{label}: refused with registry age {}/{} = {:.1} % ({established} established look-alikes passed; by name alone {}/{} = {:.1} %)",
+        with_age.len(),
         names.len(),
-        pct(flagged.len(), names.len()),
-        young.len(),
-        pct(young.len(), names.len())
+        pct(with_age.len(), names.len()),
+        by_name.len(),
+        names.len(),
+        pct(by_name.len(), names.len()),
     );
-}
-
-fn near_names(detector_for: impl Fn(Ecosystem) -> &'static Detector) {
-    let text = read("bench/typosquat/near-names.tsv");
-    let set = rows(&text);
-    for kind in ["popular", "outside"] {
-        let group: Vec<_> = set.iter().filter(|row| row[3] == kind).collect();
-        let mut flagged = 0;
-        for row in &group {
-            let eco = if row[0] == "npm" {
-                Ecosystem::Npm
-            } else {
-                Ecosystem::Pypi
-            };
-            if let Some(f) = detector_for(eco).check(row[1]) {
-                flagged += 1;
-                println!(
-                    "    FLAGGED {} {} ~ {} ({}); legitimate: {}",
-                    row[0], row[1], f.resembles, f.rule, row[4]
-                );
-            }
-        }
+    if undated > 0 {
         println!(
-            "false positives on legitimate near-names ({kind}): {flagged}/{} = {:.1} %",
-            group.len(),
-            pct(flagged, group.len())
+            "    note: {undated} names need an age that bench/typosquat/ages.tsv lacks (counted undated); run scripts/fetch-typosquat-ages.sh"
         );
     }
 }
 
+/// Legitimate names close to a popular one (`near-names.tsv`), by kind and ecosystem.
+fn near_names(
+    detector_for: impl Fn(Ecosystem) -> &'static Detector,
+    ages: &HashMap<(String, String), Option<Age>>,
+) {
+    let text = read("bench/typosquat/near-names.tsv");
+    let set = rows(&text);
+    for kind in ["popular", "outside"] {
+        for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
+            let names: Vec<&str> = set
+                .iter()
+                .filter(|row| row[3] == kind && row[0] == eco_name(eco))
+                .map(|row| row[1])
+                .collect();
+            false_positives(
+                &format!(
+                    "{}: false positives on legitimate near-names ({kind})",
+                    eco_name(eco)
+                ),
+                eco,
+                detector_for(eco),
+                &names,
+                ages,
+            );
+        }
+    }
+}
+
 /// The lowest-ranked legitimate names of the source lists (`holdout-*.txt`, written by the corpus
-/// script) removed from the corpus and checked against the rest: the false-positive rate a
-/// legitimate package just outside the popular list meets.
-fn holdout(eco: Ecosystem) {
-    let held = read(&format!("bench/typosquat/holdout-{}.txt", eco_name(eco)));
+/// script) and a detector over the corpus without them: what a legitimate package just outside
+/// the popular list meets.
+fn holdout_set(eco: Ecosystem) -> (&'static Detector, Vec<&'static str>) {
+    let held: &'static str =
+        Box::leak(read(&format!("bench/typosquat/holdout-{}.txt", eco_name(eco))).into_boxed_str());
     let held: HashSet<&str> = held.lines().collect();
-    let corpus = read(&format!("data/typosquat/{}.txt", eco_name(eco)));
-    let rest: String = corpus
+    let rest: String = detector_corpus(eco)
         .lines()
         .filter(|n| !held.contains(n))
         .flat_map(|n| [n, "\n"])
@@ -177,14 +338,21 @@ fn holdout(eco: Ecosystem) {
     let detector = Detector::with_popular(popular, eco, &namespaces, &names, &[]);
     let mut held: Vec<&str> = held.into_iter().collect();
     held.sort_unstable();
+    (Box::leak(Box::new(detector)), held)
+}
+
+fn holdout(eco: Ecosystem, ages: &HashMap<(String, String), Option<Age>>) {
+    let (detector, held) = holdout_set(eco);
     false_positives(
         &format!(
             "{}: false positives on {} legitimate names held out of the corpus",
             eco_name(eco),
             held.len()
         ),
-        &detector,
+        eco,
+        detector,
         &held,
+        ages,
     );
 }
 
@@ -247,6 +415,9 @@ fn main() {
         let first = start.elapsed();
         let start = Instant::now();
         let _again = Detector::new(eco, &namespaces, &names, &[]);
+        if args.first().map(String::as_str) == Some("needs-age") {
+            return &*Box::leak(Box::new(detector));
+        }
         println!(
             "{}: first Detector::new (parses and indexes the corpus) {:.1} ms, later ones {:.3} ms",
             eco_name(eco),
@@ -262,6 +433,29 @@ fn main() {
         Ecosystem::Pypi => pypi,
     };
 
+    if args.first().map(String::as_str) == Some("needs-age") {
+        // Legitimate names whose verdict an age can change: held-out names (against the corpus
+        // without them) and near-names.
+        for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
+            let (detector, held) = holdout_set(eco);
+            for n in held.into_iter().filter(|n| detector.needs_age(n)) {
+                println!("{}\t{n}", eco_name(eco));
+            }
+        }
+        let text = read("bench/typosquat/near-names.tsv");
+        for row in rows(&text) {
+            let eco = if row[0] == "npm" {
+                Ecosystem::Npm
+            } else {
+                Ecosystem::Pypi
+            };
+            if detector_for(eco).needs_age(row[1]) {
+                println!("{}\t{}", row[0], row[1]);
+            }
+        }
+        return;
+    }
+    let ages = ages();
     if let [eco, file] = args.as_slice() {
         let eco = if eco == "npm" {
             Ecosystem::Npm
@@ -273,11 +467,11 @@ fn main() {
             process::exit(2);
         });
         let names: Vec<&str> = text.lines().filter_map(|l| l.split('\t').next()).collect();
-        false_positives(file, detector_for(eco), &names);
+        false_positives(file, eco, detector_for(eco), &names, &ages);
         return;
     }
 
-    for file in ["typosquats", "typosquats-holdout"] {
+    for file in ["typosquats", "typosquats-holdout", "incidents", "incidents-2"] {
         for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
             recall(eco, detector_for(eco), file);
         }
@@ -285,9 +479,9 @@ fn main() {
     for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
         popular_self_check(eco, detector_for(eco));
     }
-    near_names(detector_for);
+    near_names(detector_for, &ages);
     for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
-        holdout(eco);
+        holdout(eco, &ages);
     }
     for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
         speed(eco, detector_for(eco));
