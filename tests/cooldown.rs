@@ -369,6 +369,53 @@ fn check_dates_direct_look_alikes_as_the_install_does() {
     );
 }
 
+/// The broad young-name rules through the real binary: `plain-crypto-js` (a real 2026 squat of
+/// `crypto-js`), published 5 days ago, is refused as a typosquat (24) before anything is fetched,
+/// while plain npm installs it; a name of the same shape that the registry says is 200 days old
+/// installs, because words added to a popular name refuse only names under 90 days.
+#[test]
+fn npm_broad_rules_refuse_only_very_young_names() {
+    let reg = npm_registries();
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new("plain-crypto-js", "1.0.0"),
+    );
+    set_ages(reg, "plain-crypto-js", 5 * DAY, &[("1.0.0", 5 * DAY)]);
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new("crypto-js-extras", "1.0.0"),
+    );
+    set_ages(reg, "crypto-js-extras", 200 * DAY, &[("1.0.0", 200 * DAY)]);
+    let sb = sandbox(reg, "");
+    sb.run(plain_npm(&sb, reg).args(["install", "--ignore-scripts", "plain-crypto-js"]))
+        .ok();
+    assert_eq!(
+        installed_version(&sb, "plain-crypto-js").as_deref(),
+        Some("1.0.0")
+    );
+    fs::remove_dir_all(sb.path("node_modules")).unwrap();
+    fs::remove_file(sb.path("package-lock.json")).unwrap();
+    sb.write("package.json", r#"{"name":"app","version":"1.0.0"}"#);
+
+    let run = sb
+        .run(sb.shim("npm").args(["install", "plain-crypto-js"]))
+        .code_is(24);
+    assert!(
+        run.stderr.contains("`crypto-js` (words added)")
+            && run.stderr.contains("is new (first published 5d"),
+        "{run}"
+    );
+    assert!(!sb.exists("node_modules/plain-crypto-js"));
+    let run = sb
+        .run(sb.shim("npm").args(["install", "crypto-js-extras"]))
+        .ok();
+    assert_eq!(
+        installed_version(&sb, "crypto-js-extras").as_deref(),
+        Some("1.0.0"),
+        "{run}"
+    );
+}
+
 // ----- pip -----
 
 /// A static PEP 691 index: `simple/<name>/index.html` holds the JSON page (served as

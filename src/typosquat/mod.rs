@@ -81,6 +81,8 @@ pub enum Rule {
     TwoEdits,
     /// A popular name's short last word replaced (`discord.dll` for `discord.js`).
     EndingSwapped,
+    /// One edit in the first letter, or on a four-letter name (`4equest`, `hulp`).
+    FirstLetter,
     /// An internal name published without its internal prefix (PyPI).
     PrefixRemoved,
     /// A prefix that imitates an internal one (PyPI).
@@ -99,7 +101,11 @@ impl Rule {
     pub fn is_broad(&self) -> bool {
         matches!(
             self,
-            Rule::WordsAdded | Rule::Reordered | Rule::TwoEdits | Rule::EndingSwapped
+            Rule::WordsAdded
+                | Rule::Reordered
+                | Rule::TwoEdits
+                | Rule::EndingSwapped
+                | Rule::FirstLetter
         )
     }
 
@@ -116,7 +122,7 @@ impl Rule {
             Rule::CharRemoved | Rule::CharAdded => 7,
             Rule::CharChanged => 8,
             Rule::Reordered => 9,
-            Rule::WordsAdded | Rule::EndingSwapped => 10,
+            Rule::WordsAdded | Rule::EndingSwapped | Rule::FirstLetter => 10,
             Rule::TwoEdits => 11,
         }
     }
@@ -145,6 +151,9 @@ impl fmt::Display for Rule {
             Rule::Reordered => f.write_str("words reordered"),
             Rule::TwoEdits => f.write_str("two characters changed"),
             Rule::EndingSwapped => f.write_str("last word replaced"),
+            Rule::FirstLetter => {
+                f.write_str("one character edited at the start or in a short name")
+            }
             Rule::PrefixRemoved => f.write_str("internal prefix removed"),
             Rule::PrefixLookAlike => f.write_str("prefix look-alike"),
         }
@@ -401,7 +410,7 @@ impl Detector {
                 .then(|| rules::classify(self.eco, name, &norm, t, Against::Young))
                 .flatten()
         })
-        .or_else(|| rules::young_rule(&norm, &self.popular.keys))
+        .or_else(|| rules::young_rule(&norm, &self.popular.keys, &self.popular.hosts))
         .map(|(r, rule)| finding(r, rule))
     }
 
@@ -647,6 +656,30 @@ mod tests {
             r("python-nmap", "words reordered")
         );
         assert_eq!(young(&p, "libhtml5"), r("html5lib", "words reordered"));
+        assert_eq!(
+            young(&n, "progerss-cli"),
+            r("cli-progress", "words reordered")
+        );
+        assert_eq!(young(&p, "coloramapkgs"), r("colorama", "words added"));
+        assert_eq!(young(&p, "pytz3-dev"), r("pytz", "words added"));
+        assert_eq!(
+            young(&n, "4equest"),
+            r(
+                "request",
+                "one character edited at the start or in a short name"
+            )
+        );
+        // A host of add-ons (`pytest-*`) takes words: that is how its plugins are named.
+        assert_ne!(
+            p.check_young("pytest-mockrot").map(|f| f.resembles),
+            Some("pytest".to_owned())
+        );
+        // A short popular name at the end of a longer word is an ordinary compound.
+        assert!(p.check("toolz").is_none() && p.check_young("toolz").is_none());
+        assert_ne!(
+            p.check_young("sharptoolz").map(|f| f.resembles),
+            Some("toolz".to_owned())
+        );
         // A popular name across words or deep inside one is chance.
         assert_ne!(
             n.check_young("investor-agent").map(|f| f.resembles),

@@ -5,6 +5,7 @@
 //! `mod.rs` decides which comparisons apply to a name.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use super::{Ecosystem, Rule};
 
@@ -225,6 +226,10 @@ pub(super) fn classify(
 /// are common words that new names contain by chance (`tar`, `vue`, `curl`).
 const MIN_YOUNG_TARGET: usize = 5;
 
+/// Shortest popular name the young-name rules compare with at all: a four-letter one only as a
+/// whole word or by one edit (`hulp` for `gulp`).
+const MIN_YOUNG_WORD: usize = 4;
+
 /// The broad rules for names the registry says are new, compared with every unscoped popular
 /// name (`keys`: separator key, name): what `classify` leaves to names alone is asked here on
 /// separator keys, so a changed separator no longer hides an edit (`boby_parser`, `web3-eht`,
@@ -233,8 +238,12 @@ const MIN_YOUNG_TARGET: usize = 5;
 /// `cschalk`), and two edits on a long name (`uglyfi-js`). The first letter must match for the
 /// edit rules (people rarely mistype it). On an established name most of these are ordinary
 /// naming (plugins are named after their host), so only young names meet them. Returns the
-/// most telling match: by rule, then the longest popular name.
-pub(super) fn young_rule(candidate: &str, keys: &[(String, String)]) -> Option<(String, Rule)> {
+/// most telling match: by rule, then the popular name closest in length.
+pub(super) fn young_rule(
+    candidate: &str,
+    keys: &[(String, String)],
+    hosts: &HashSet<String>,
+) -> Option<(String, Rule)> {
     let key = separator_key(candidate);
     if key.len() < 4 || !key.is_ascii() {
         return None;
@@ -251,26 +260,60 @@ pub(super) fn young_rule(candidate: &str, keys: &[(String, String)]) -> Option<(
         at += t.len();
     }
     tokens.sort_unstable();
+    let ending = last_word(candidate);
+    let letters = histogram(&key);
     let mut best: Option<(u8, usize, &str, Rule)> = None;
     for (target_key, target) in keys {
         let (lt, lk) = (target_key.len(), key.len());
-        if lt < MIN_YOUNG_TARGET || *target_key == key {
+        if lt < MIN_YOUNG_WORD || *target_key == key {
             continue;
         }
+        // A four-letter popular name counts only as a whole word (`js-web3.prc`), or one with a
+        // version number appended (`pytz3-dev`).
+        if lt < MIN_YOUNG_TARGET {
+            let word = |t: &&str| {
+                t.strip_prefix(target_key.as_str())
+                    .is_some_and(|rest| rest.len() <= 2 && rest.bytes().all(|b| b.is_ascii_digit()))
+            };
+            if lk > lt
+                && tokens.len() >= 2
+                && tokens.iter().any(word)
+                && !target.contains(is_separator)
+                && !hosts.contains(target_key)
+            {
+                best = best.or(Some((2, lt, target, Rule::WordsAdded)));
+            }
+            if lt.abs_diff(lk) > 1 {
+                continue;
+            }
+        }
         let found = if lt.abs_diff(lk) <= 1 {
-            single_edit(&key, target_key)
-                .filter(|e| e.at > 0)
-                .map(|e| (0, e.rule))
+            // An edit in the first letter is rarely a typo but a deliberate look-alike
+            // (`4equest`, `eact`, `hulp`): on a very young name it counts, as a broad rule.
+            single_edit(&key, target_key).map(|e| {
+                if e.at > 0 && lt >= MIN_YOUNG_TARGET {
+                    (0, e.rule)
+                } else {
+                    (1, Rule::FirstLetter)
+                }
+            })
         } else {
             None
         }
         .or_else(|| {
-            (lt == lk && reordered(candidate, &tokens, target, target_key))
-                .then_some((1, Rule::Reordered))
+            (lt.abs_diff(lk) <= 1
+                && letters_close(&letters, target_key)
+                && reordered(candidate, &tokens, target, target_key))
+            .then_some((1, Rule::Reordered))
         })
-        .or_else(|| ending_swapped(candidate, target).then_some((2, Rule::EndingSwapped)))
         .or_else(|| {
-            (lk > lt && words_added(&key, &bounds, target_key)).then_some((2, Rule::WordsAdded))
+            let (stem, end) = ending.as_ref()?;
+            (target_key.starts_with(stem.as_str()) && ending_swapped(stem, end, target))
+                .then_some((2, Rule::EndingSwapped))
+        })
+        .or_else(|| {
+            (lk > lt && words_added(&key, &bounds, target_key) && !hosts.contains(target_key))
+                .then_some((2, Rule::WordsAdded))
         })
         .or_else(|| {
             (lt >= 8
@@ -280,9 +323,10 @@ pub(super) fn young_rule(candidate: &str, keys: &[(String, String)]) -> Option<(
             .then_some((3, Rule::TwoEdits))
         });
         if let Some((rank, rule)) = found {
+            // Most telling rule first, then the popular name closest in length.
             let better = match &best {
                 None => true,
-                Some((r, l, _, _)) => rank < *r || (rank == *r && lt > *l),
+                Some((r, l, _, _)) => rank < *r || (rank == *r && lt.abs_diff(lk) < l.abs_diff(lk)),
             };
             if better {
                 best = Some((rank, lt, target, rule));
@@ -292,54 +336,97 @@ pub(super) fn young_rule(candidate: &str, keys: &[(String, String)]) -> Option<(
     best.map(|(_, _, target, rule)| (target.to_owned(), rule))
 }
 
-/// Whether `target_key` occurs in `key` as whole words (`plain-crypto-js`, `is-buffer-validator`)
-/// or inside one word with at most three letters attached (`cschalk`, `achalk-next`); a match
-/// across words or deep inside one (`investor-agent` holds `storage`) is chance. `bounds`: each
+/// Whether `target_key` occurs in `key` as whole words (`plain-crypto-js`, `is-buffer-validator`),
+/// a long one at the start or end of one word (`coloramapkgs`, `readmecolorama`), or inside one word with at
+/// most three letters attached (`cschalk`, `achalk-next`); a match across words or deep inside
+/// one (`investor-agent` holds `storage`, `subprocess` holds `proces`) is chance. `bounds`: each
 /// word's (start, end) in `key`.
 fn words_added(key: &str, bounds: &[(usize, usize)], target_key: &str) -> bool {
     key.match_indices(target_key).any(|(s, _)| {
         let e = s + target_key.len();
         let aligned = bounds.iter().any(|b| b.0 == s) && bounds.iter().any(|b| b.1 == e);
-        let inside = bounds
-            .iter()
-            .any(|&(ws, we)| ws <= s && e <= we && (we - ws) - (e - s) <= 3);
+        // At a word's edge only a long name (eight letters: `colorama`, `bitcoinlib`) is telling;
+        // shorter ones end ordinary compounds (`placement` holds `cement`).
+        let edge = target_key.len() >= 8;
+        let inside = bounds.iter().any(|&(ws, we)| {
+            ws <= s && e <= we && ((edge && (ws == s || we == e)) || (we - ws) - (e - s) <= 3)
+        });
         aligned || inside
     })
 }
 
-/// Whether `candidate` is `target` with its short last word (four letters at most) replaced by
-/// another (`discord.dll`, `discord.app` for `discord.js`), the rest (four letters at least)
-/// unchanged.
-fn ending_swapped(candidate: &str, target: &str) -> bool {
-    let split = |n: &str| -> Option<(String, String)> {
-        let i = n.rfind(is_separator)?;
-        Some((separator_key(&n[..i]), n[i + 1..].to_ascii_lowercase()))
-    };
-    match (split(candidate), split(target)) {
-        (Some((stem, end)), Some((their_stem, their_end))) => {
-            stem == their_stem
-                && stem.len() >= 4
-                && end != their_end
-                && (1..=4).contains(&end.len())
-                && (1..=4).contains(&their_end.len())
-        }
-        _ => false,
+/// How often each byte occurs in `key`.
+fn histogram(key: &str) -> [u8; 256] {
+    let mut h = [0u8; 256];
+    for b in key.bytes() {
+        h[usize::from(b)] = h[usize::from(b)].saturating_add(1);
     }
+    h
 }
 
-/// Whether `candidate` (its words sorted: `tokens`) is `target` with its words in another order,
-/// or, without separators, a rotation of it (`libhtml5` for `html5lib`).
+/// Whether `target_key`'s letters are `letters` give or take one edit (an L1 distance of at most
+/// two): a cheap test before the reordering rule allocates.
+fn letters_close(letters: &[u8; 256], target_key: &str) -> bool {
+    let mut h = *letters;
+    let mut extra = 0usize;
+    for b in target_key.bytes() {
+        let c = &mut h[usize::from(b)];
+        if *c > 0 {
+            *c -= 1;
+        } else {
+            extra += 1;
+            if extra > 2 {
+                return false;
+            }
+        }
+    }
+    extra + h.iter().map(|&c| usize::from(c)).sum::<usize>() <= 2
+}
+
+/// A name's words but the last (as a separator key) and its last word, lowercase.
+fn last_word(name: &str) -> Option<(String, String)> {
+    let i = name.rfind(is_separator)?;
+    Some((
+        separator_key(&name[..i]),
+        name[i + 1..].to_ascii_lowercase(),
+    ))
+}
+
+/// Whether a candidate made of `stem` and the short last word `end` (four letters at most) is
+/// `target` with its own short last word replaced (`discord.dll`, `discord.app` for
+/// `discord.js`), the rest (four letters at least) unchanged.
+fn ending_swapped(stem: &str, end: &str, target: &str) -> bool {
+    let Some((their_stem, their_end)) = last_word(target) else {
+        return false;
+    };
+    stem == their_stem
+        && stem.len() >= 4
+        && end != their_end
+        && (1..=4).contains(&end.len())
+        && (1..=4).contains(&their_end.len())
+}
+
+/// Whether `candidate` (its words sorted: `tokens`) is `target` with its words in another order
+/// (one of them maybe mistyped on a long name), or, without separators, a rotation of it
+/// (`libhtml5` for `html5lib`).
 fn reordered(candidate: &str, tokens: &[&str], target: &str, target_key: &str) -> bool {
+    if !target.contains(is_separator) {
+        let key = separator_key(candidate);
+        return key.len() >= 6
+            && key.len() == target_key.len()
+            && format!("{target_key}{target_key}").contains(&key);
+    }
     let mut theirs: Vec<&str> = target
         .split(is_separator)
         .filter(|t| !t.is_empty())
         .collect();
     theirs.sort_unstable();
-    if theirs.len() >= 2 && tokens.len() >= 2 {
-        return theirs == tokens;
+    if theirs.len() < 2 || tokens.len() != theirs.len() {
+        return false;
     }
-    let key = separator_key(candidate);
-    key.len() >= 6 && format!("{target_key}{target_key}").contains(&key)
+    // The same words in another order, one of them maybe mistyped (`progerss-cli`).
+    let (ours, theirs) = (tokens.concat(), theirs.concat());
+    ours == theirs || (ours.len() >= 8 && single_edit(&ours, &theirs).is_some())
 }
 
 /// Whether the optimal string alignment distance between `a` and `b` is at most two (each of a
