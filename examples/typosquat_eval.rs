@@ -358,7 +358,7 @@ fn holdout(eco: Ecosystem, ages: &HashMap<(String, String), Option<Age>>) {
 }
 
 /// A fixed random sample of PyPI projects with their first-upload times (`pypi-sample.tsv`,
-/// written by `scripts/sample-young-pypi.sh`): the share of the young ones (first uploaded less
+/// written by `scripts/fetch-typosquat-ages.sh --sample`): the share of the young ones (first uploaded less
 /// than two years before they were asked about) that the detector refuses with that age. Nearly
 /// all are legitimate, so this is what the age-gated rules cost new packages (an upper bound: a
 /// squat in the sample counts as a false positive too).
