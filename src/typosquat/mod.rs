@@ -83,6 +83,8 @@ pub enum Rule {
     EndingSwapped,
     /// One edit in the first letter, or on a four-letter name (`4equest`, `hulp`).
     FirstLetter,
+    /// The popular name cut short (`reque` for `requests`).
+    Truncated,
     /// An internal name published without its internal prefix (PyPI).
     PrefixRemoved,
     /// A prefix that imitates an internal one (PyPI).
@@ -106,6 +108,7 @@ impl Rule {
                 | Rule::TwoEdits
                 | Rule::EndingSwapped
                 | Rule::FirstLetter
+                | Rule::Truncated
         )
     }
 
@@ -123,7 +126,7 @@ impl Rule {
             Rule::CharChanged => 8,
             Rule::Reordered => 9,
             Rule::WordsAdded | Rule::EndingSwapped | Rule::FirstLetter => 10,
-            Rule::TwoEdits => 11,
+            Rule::TwoEdits | Rule::Truncated => 11,
         }
     }
 }
@@ -154,6 +157,7 @@ impl fmt::Display for Rule {
             Rule::FirstLetter => {
                 f.write_str("one character edited at the start or in a short name")
             }
+            Rule::Truncated => f.write_str("name cut short"),
             Rule::PrefixRemoved => f.write_str("internal prefix removed"),
             Rule::PrefixLookAlike => f.write_str("prefix look-alike"),
         }
@@ -668,6 +672,13 @@ mod tests {
                 "request",
                 "one character edited at the start or in a short name"
             )
+        );
+        // Batch 2 (tuned on after its one measurement).
+        assert_eq!(young(&p, "reque"), r("requests", "name cut short"));
+        assert_eq!(young(&n, "mogobd"), r("mongodb", "two characters changed"));
+        assert_eq!(
+            young(&p, "matplitlib-terminal"),
+            r("matplotlib", "words added")
         );
         // A host of add-ons (`pytest-*`) takes words: that is how its plugins are named.
         assert_ne!(

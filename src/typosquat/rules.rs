@@ -259,6 +259,12 @@ pub(super) fn young_rule(
         bounds.push((at, at + t.len()));
         at += t.len();
     }
+    let raw_tokens: Vec<String> = tokens.iter().map(|t| t.to_ascii_lowercase()).collect();
+    // Which word lengths occur (bit n: a word of n letters), to skip most comparisons cheaply.
+    let token_lens: u64 = raw_tokens
+        .iter()
+        .filter(|t| t.len() < 64)
+        .fold(0, |m, t| m | 1 << t.len());
     tokens.sort_unstable();
     let ending = last_word(candidate);
     let letters = histogram(&key);
@@ -316,7 +322,28 @@ pub(super) fn young_rule(
                 .then_some((2, Rule::WordsAdded))
         })
         .or_else(|| {
-            (lt >= 8
+            // Words added to a mistyped popular name (`matplitlib-terminal`).
+            (lt >= 6
+                && lk > lt + 1
+                && raw_tokens.len() >= 2
+                && (lt - 1..=lt + 1).any(|l| l < 64 && token_lens & (1 << l) != 0)
+                && !target.contains(is_separator)
+                && raw_tokens.iter().any(|t| {
+                    t.len().abs_diff(lt) <= 1
+                        && single_edit(t, target_key).is_some_and(|e| e.at > 0)
+                })
+                && !hosts.contains(target_key))
+            .then_some((2, Rule::WordsAdded))
+        })
+        .or_else(|| {
+            // The popular name cut short (`reque` for `requests`).
+            (lk >= 5
+                && (1..=3).contains(&(lt - lk.min(lt)))
+                && target_key.starts_with(key.as_str()))
+            .then_some((3, Rule::Truncated))
+        })
+        .or_else(|| {
+            (lt >= 7
                 && lt.abs_diff(lk) <= 2
                 && key.as_bytes()[0] == target_key.as_bytes()[0]
                 && within_two_edits(key.as_bytes(), target_key.as_bytes()))
