@@ -120,6 +120,9 @@ pub struct MavenInternal {
 pub struct TyposquatSection {
     /// Names that look like typos of popular or internal names but are wanted.
     pub allow: Option<Vec<String>>,
+    /// How young (first published less than this long ago) a name must be for the broad
+    /// look-alike rules to refuse it (`"90d"` by default; `"0"` turns them off).
+    pub young_window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,9 +158,22 @@ pub struct Policy {
     pub pip: PipPolicy,
     pub maven: MavenPolicy,
     pub typosquat_allow: Vec<String>,
+    /// `[typosquat] young-window`.
+    pub typosquat_young_window: YoungWindow,
     /// `[cooldown]`; internal namespaces are always exempt (callers check).
     pub cooldown: crate::cooldown::Cooldown,
     pub feed: crate::feed::FeedPolicy,
+}
+
+/// Seconds: how young a name must be for the broad look-alike rules to refuse it
+/// (`typosquat::BROAD_WINDOW` unless the policy says otherwise; 0 turns them off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct YoungWindow(pub u64);
+
+impl Default for YoungWindow {
+    fn default() -> Self {
+        YoungWindow(crate::typosquat::BROAD_WINDOW)
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -272,6 +288,7 @@ struct Merger {
     mvn_wrapper_hosts: Vec<String>,
     typo_allow: Vec<String>,
     cool_min_age: Option<(u64, PathBuf)>,
+    typo_young_window: Option<(u64, PathBuf)>,
     cool_new_age: Option<(u64, PathBuf)>,
     cool_exclude: Vec<String>,
     feed_url: Scalar,
@@ -280,7 +297,8 @@ struct Merger {
     feed_also: Vec<String>,
 }
 
-/// A cooldown duration: the project may lengthen (tighten) the org's value, never shorten it.
+/// A cooldown or young-name duration: the project may lengthen (tighten) the org's value, never
+/// shorten it.
 fn set_duration(
     slot: &mut Option<(u64, PathBuf)>,
     key: &str,
@@ -296,7 +314,7 @@ fn set_duration(
         Some((old, from)) if secs < *old => Err(Error::Policy {
             path: path.to_path_buf(),
             msg: format!(
-                "`{key}` = \"{v}\" is shorter than the {} set by the org policy {}; a project may lengthen the cooldown but not shorten it",
+                "`{key}` = \"{v}\" is shorter than the {} set by the org policy {}; a project may lengthen it but not shorten it",
                 crate::cooldown::human(*old),
                 from.display()
             ),
@@ -428,6 +446,12 @@ impl Merger {
         }
         if let Some(t) = &l.file.typosquat {
             union(&mut self.typo_allow, &t.allow);
+            set_duration(
+                &mut self.typo_young_window,
+                "typosquat.young-window",
+                &t.young_window,
+                p,
+            )?;
         }
         if let Some(c) = &l.file.cooldown {
             set_duration(&mut self.cool_min_age, "cooldown.min-age", &c.min_age, p)?;
@@ -535,6 +559,10 @@ impl Merger {
                 wrapper_hosts: self.mvn_wrapper_hosts,
             },
             typosquat_allow: self.typo_allow,
+            typosquat_young_window: YoungWindow(
+                self.typo_young_window
+                    .map_or(crate::typosquat::BROAD_WINDOW, |(s, _)| s),
+            ),
             cooldown: crate::cooldown::Cooldown {
                 min_age: self
                     .cool_min_age
@@ -812,6 +840,23 @@ prefixes = ["myorg-"]
             let e = merge(None, Some((Path::new("p"), &file(text)))).unwrap_err();
             assert!(e.to_string().contains(needle), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn typosquat_young_window_defaults_and_only_lengthens() {
+        let p = merge(None, None).unwrap();
+        assert_eq!(p.typosquat_young_window.0, crate::typosquat::BROAD_WINDOW);
+        assert_eq!(Policy::default().typosquat_young_window.0, 90 * 86_400);
+        let off = file("[typosquat]\nyoung-window = \"0\"\n");
+        let p = merge(None, Some((Path::new("p"), &off))).unwrap();
+        assert_eq!(p.typosquat_young_window.0, 0);
+        let org = file("[typosquat]\nyoung-window = \"180d\"\n");
+        let e = merge(Some((Path::new("o"), &org)), Some((Path::new("p"), &off))).unwrap_err();
+        assert!(e.to_string().contains("typosquat.young-window"), "{e}");
+        let e = parse("[typosquat]\nyoung-window = \"3w\"\n", Path::new("p"))
+            .and_then(|f| merge(None, Some((Path::new("p"), &f))))
+            .unwrap_err();
+        assert!(e.to_string().contains("not a duration"), "{e}");
     }
 
     #[test]

@@ -39,7 +39,8 @@ impl TypoGuard {
             .map(|l| npm_internal_names(l, sources).into_iter().collect())
             .unwrap_or_default();
         TypoGuard {
-            detector: Detector::new(Ecosystem::Npm, &scopes, &internal, &policy.typosquat_allow),
+            detector: Detector::new(Ecosystem::Npm, &scopes, &internal, &policy.typosquat_allow)
+                .with_broad_window(policy.typosquat_young_window.0),
         }
     }
 
@@ -58,7 +59,8 @@ impl TypoGuard {
                 &prefixes,
                 internal_names,
                 &policy.typosquat_allow,
-            ),
+            )
+            .with_broad_window(policy.typosquat_young_window.0),
         }
     }
 

@@ -372,7 +372,8 @@ fn check_dates_direct_look_alikes_as_the_install_does() {
 /// The broad young-name rules through the real binary: `plain-crypto-js` (a real 2026 squat of
 /// `crypto-js`), published 5 days ago, is refused as a typosquat (24) before anything is fetched,
 /// while plain npm installs it; a name of the same shape that the registry says is 200 days old
-/// installs, because words added to a popular name refuse only names under 90 days.
+/// installs, because words added to a popular name refuse only names under 90 days
+/// (`[typosquat] young-window`).
 #[test]
 fn npm_broad_rules_refuse_only_very_young_names() {
     let reg = npm_registries();
@@ -413,6 +414,25 @@ fn npm_broad_rules_refuse_only_very_young_names() {
         installed_version(&sb, "crypto-js-extras").as_deref(),
         Some("1.0.0"),
         "{run}"
+    );
+
+    // 40 days old: past the new-package check, inside the broad rules' 90 days; a policy
+    // that sets `[typosquat] young-window = "30d"` admits it.
+    reg.public.publish(
+        &reg.attacker_token,
+        &NpmPackage::new("crypto-js-tools", "1.0.0"),
+    );
+    set_ages(reg, "crypto-js-tools", 40 * DAY, &[("1.0.0", 40 * DAY)]);
+    let run = sb
+        .run(sb.shim("npm").args(["install", "crypto-js-tools"]))
+        .code_is(24);
+    assert!(run.stderr.contains("first published 40d"), "{run}");
+    let sb = sandbox(reg, "[typosquat]\nyoung-window = \"30d\"\n");
+    sb.run(sb.shim("npm").args(["install", "crypto-js-tools"]))
+        .ok();
+    assert_eq!(
+        installed_version(&sb, "crypto-js-tools").as_deref(),
+        Some("1.0.0")
     );
 }
 

@@ -92,9 +92,10 @@ pub enum Rule {
 }
 
 /// The broad young-name rules (`Rule::is_broad`) refuse only names first published less than
-/// this long ago (seconds; 90 days, three times `[cooldown] new-package-age`'s default): on an
-/// older name, words added to a popular name, words reordered or two edits are mostly how
-/// extensions are named (`django-tasks-db`, `livekit-plugins-fal`).
+/// this long ago (seconds; 90 days, three times `[cooldown] new-package-age`'s default), unless
+/// `[typosquat] young-window` says otherwise: on an older name, words added to a popular name,
+/// words reordered or two edits are mostly how extensions are named (`django-tasks-db`,
+/// `livekit-plugins-fal`).
 pub const BROAD_WINDOW: u64 = 90 * 86_400;
 
 impl Rule {
@@ -215,6 +216,8 @@ pub struct Detector {
     /// Unscoped / unprefixed copies of internal names → the internal name.
     stripped: HashMap<String, String>,
     allow: HashSet<String>,
+    /// How young a name must be for the broad rules ([`Rule::is_broad`]) to refuse it.
+    broad_window: u64,
 }
 
 impl Detector {
@@ -290,7 +293,15 @@ impl Detector {
             internal: Index::new(eco, names),
             stripped,
             allow: allow.iter().map(norm).collect(),
+            broad_window: BROAD_WINDOW,
         }
+    }
+
+    /// The detector with another window for the broad rules (`[typosquat] young-window`; 0 turns
+    /// them off).
+    pub fn with_broad_window(mut self, secs: u64) -> Detector {
+        self.broad_window = secs;
+        self
     }
 
     /// Whether the policy allows `name` (so it never flags).
@@ -442,7 +453,7 @@ impl Detector {
         // The broad rules need a known age under `BROAD_WINDOW`; the others refuse a name the
         // registry cannot date too.
         let applies = |f: &Finding| match age {
-            Age::Secs(a) => !f.rule.is_broad() || a < BROAD_WINDOW,
+            Age::Secs(a) => !f.rule.is_broad() || a < self.broad_window,
             _ => !f.rule.is_broad(),
         };
         match self.check_young(name).filter(applies) {
@@ -710,6 +721,16 @@ mod tests {
         // The narrow ones up to ESTABLISHED, and undated too.
         assert!(refused("boby_parser", Age::Secs(BROAD_WINDOW)));
         assert!(refused("boby_parser", Age::Undated));
+        // `[typosquat] young-window = "0"` turns the broad rules off, not the narrow ones.
+        let off = npm().with_broad_window(0);
+        let young_verdict = |name: &str| {
+            matches!(
+                off.judge(name, Age::Secs(86_400)),
+                Judgement::Suspect { young: true, .. }
+            )
+        };
+        assert!(!young_verdict("is-buffer-validator"));
+        assert!(young_verdict("boby_parser"));
     }
 
     #[test]
