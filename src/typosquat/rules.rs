@@ -274,12 +274,16 @@ pub(super) fn young_rule(
         if lt < MIN_YOUNG_WORD || *target_key == key {
             continue;
         }
-        // A four-letter popular name counts only as a whole word (`js-web3.prc`), or one with a
-        // version number appended (`pytz3-dev`).
+        // A four-letter popular name counts only as a whole word with a digit in it (`js-web3.prc`)
+        // or a version number appended (`pytz3-dev`); plain short words (`util`, `core`) are how
+        // everybody names things (`legit-util`).
         if lt < MIN_YOUNG_TARGET {
             let word = |t: &&str| {
-                t.strip_prefix(target_key.as_str())
-                    .is_some_and(|rest| rest.len() <= 2 && rest.bytes().all(|b| b.is_ascii_digit()))
+                t.strip_prefix(target_key.as_str()).is_some_and(|rest| {
+                    rest.len() <= 2
+                        && rest.bytes().all(|b| b.is_ascii_digit())
+                        && t.bytes().any(|b| b.is_ascii_digit())
+                })
             };
             if lk > lt
                 && tokens.len() >= 2
