@@ -570,6 +570,7 @@ fn main() {
         "typosquats-holdout",
         "incidents",
         "incidents-2",
+        "incidents-3",
     ] {
         for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
             recall(eco, detector_for(eco), file);
