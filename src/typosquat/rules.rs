@@ -341,10 +341,8 @@ pub(super) fn young_rule(
         })
         .or_else(|| {
             // The popular name cut short (`reque` for `requests`).
-            (lk >= 5
-                && (1..=3).contains(&(lt - lk.min(lt)))
-                && target_key.starts_with(key.as_str()))
-            .then_some((3, Rule::Truncated))
+            (lk >= 5 && lt > lk && lt - lk <= 3 && target_key.starts_with(key.as_str()))
+                .then_some((3, Rule::Truncated))
         })
         .or_else(|| {
             (lt >= 7
