@@ -647,6 +647,46 @@ fn pip_age_gated_rules_for_direct_names_and_established_transitive_look_alikes()
     );
 }
 
+/// `lockgate check` dates a direct pip requirement too: `boto33` (only the age-gated rules catch
+/// it) is an error while the index says it is days old, and unseen with `--offline`.
+#[test]
+fn check_dates_direct_pip_requirements() {
+    let index = StaticIndex::start();
+    let wheel = build_wheel("boto33", "1.0", &[]);
+    index.page("boto33", &[(&wheel, 5 * DAY)]);
+    let sb = pip_sandbox(&index.url, "");
+    let sha: String = Sha256::digest(fs::read(&wheel).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    sb.write(
+        "requirements.txt",
+        format!("boto33==1.0 --hash=sha256:{sha}\n"),
+    );
+    let typo = |run: &common::sandbox::Run| -> Option<String> {
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "typosquat" && f["package"] == "boto33")
+            .map(|f| f["message"].as_str().unwrap().to_string())
+    };
+    let offline = sb.run(
+        sb.lockgate()
+            .args(["check", "--offline", "--format", "json"]),
+    );
+    assert_eq!(typo(&offline), None, "{offline}");
+    let online = sb
+        .run(sb.lockgate().args(["check", "--format", "json"]))
+        .code_is(24);
+    let msg = typo(&online).unwrap_or_default();
+    assert!(
+        msg.contains("`boto3`") && msg.contains("is new (first published 5d"),
+        "{online}"
+    );
+}
+
 /// pypiserver publishes no upload times: lockgate's first-seen record is the clock. Files listed
 /// the first time lockgate sees a project are its baseline; a file that appears later is held
 /// until it has been known for `min-age`.
