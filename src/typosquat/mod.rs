@@ -85,6 +85,8 @@ pub enum Rule {
     FirstLetter,
     /// The popular name cut short (`reque` for `requests`).
     Truncated,
+    /// A popular unscoped package's name under a new scope (`@actuallyworks/chalk`).
+    ScopedCopy,
     /// An internal name published without its internal prefix (PyPI).
     PrefixRemoved,
     /// A prefix that imitates an internal one (PyPI).
@@ -110,6 +112,7 @@ impl Rule {
                 | Rule::EndingSwapped
                 | Rule::FirstLetter
                 | Rule::Truncated
+                | Rule::ScopedCopy
         )
     }
 
@@ -128,6 +131,7 @@ impl Rule {
             Rule::Reordered => 9,
             Rule::WordsAdded | Rule::EndingSwapped | Rule::FirstLetter => 10,
             Rule::TwoEdits | Rule::Truncated => 11,
+            Rule::ScopedCopy => 1,
         }
     }
 }
@@ -159,6 +163,7 @@ impl fmt::Display for Rule {
                 f.write_str("one character edited at the start or in a short name")
             }
             Rule::Truncated => f.write_str("name cut short"),
+            Rule::ScopedCopy => f.write_str("popular package under a new scope"),
             Rule::PrefixRemoved => f.write_str("internal prefix removed"),
             Rule::PrefixLookAlike => f.write_str("prefix look-alike"),
         }
@@ -367,22 +372,29 @@ impl Detector {
     /// verdict stands.
     pub fn check_young(&self, name: &str) -> Option<Finding> {
         let norm = rules::normalize(self.eco, name);
-        if let (Some(scope), _) = split_scope(&norm) {
-            // A popular unscoped name as a scope that no popular package uses
-            // (`@async-mutex/mutex`): only the squatter owns it.
-            let named_after = !self.allow.contains(&norm)
+        if let (Some(scope), bare) = split_scope(&norm) {
+            // Only a scope no popular package uses, and not ours, is a squatter's.
+            let foreign = !self.allow.contains(&norm)
                 && !self.popular.names.contains(&norm)
                 && !self.internal.contains(&norm)
                 && !self.namespaces.iter().any(|ns| ns == scope)
-                && !self.popular.scopes.contains(scope)
-                && scope.len() >= 4
-                && self.popular.names.contains(scope);
-            return named_after.then(|| Finding {
+                && !self.popular.scopes.contains(scope);
+            let finding = |resembles: &str, rule: Rule| Finding {
                 name: norm.clone(),
-                resembles: scope.to_owned(),
-                rule: Rule::ScopeNamedAfter,
+                resembles: resembles.to_owned(),
+                rule,
                 internal: false,
-            });
+            };
+            // A popular unscoped name as the scope (`@async-mutex/mutex`).
+            if foreign && scope.len() >= 4 && self.popular.names.contains(scope) {
+                return Some(finding(scope, Rule::ScopeNamedAfter));
+            }
+            // A popular unscoped package re-published under a new scope
+            // (`@actuallyworks/node-fetch`, `@actuallyworks/chalk`).
+            if foreign && bare.len() >= 4 && self.popular.names.contains(bare) {
+                return Some(finding(bare, Rule::ScopedCopy));
+            }
+            return None;
         }
         if norm.is_empty()
             || self.allow.contains(&norm)
