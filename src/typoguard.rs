@@ -160,10 +160,8 @@ impl TypoGuard {
             let mut event = json!({"package": name});
             match verdict {
                 Verdict::Established { message, age } => {
-                    eprintln!("lockgate: warning: {name} {message}; installing it");
-                    event["verdict"] = json!("established");
-                    event["age_days"] = json!(age / crate::cooldown::DAY);
-                    event["message"] = json!(message);
+                    announce_established(reporter, name, &message, age);
+                    continue;
                 }
                 Verdict::Suspect(f) => {
                     event["verdict"] = json!("refused");
@@ -183,6 +181,16 @@ impl TypoGuard {
             Err(Error::Refused { findings: refused })
         }
     }
+}
+
+/// Says on stderr and in the audit log that `name`, a look-alike the registry says is
+/// established, is installed anyway (`message`: [`Verdict::Established`]'s).
+pub fn announce_established(reporter: &Reporter, name: &str, message: &str, age: u64) {
+    eprintln!("lockgate: warning: {name} {message}; installing it");
+    reporter.audit(
+        "typosquat-check",
+        json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY, "message": message}),
+    );
 }
 
 /// [`TypoGuard::judge`]'s verdict.

@@ -714,11 +714,7 @@ impl Ctx {
                             findings.push(f);
                         }
                         Verdict::Established { message, age } => {
-                            eprintln!("lockgate: warning: {name} {message}; installing it");
-                            self.reporter.audit(
-                                "typosquat-check",
-                                json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY}),
-                            );
+                            crate::typoguard::announce_established(&self.reporter, &name, &message, age);
                             established.push(name.clone());
                         }
                         Verdict::Clear => {}

@@ -229,11 +229,7 @@ impl RouteMode {
                 .map_or(Age::Undated, |c| Age::Secs(crate::typoguard::age_since(c)));
             match self.guard.judge(&name, age, Severity::Error, asked) {
                 Verdict::Established { message, age } => {
-                    eprintln!("lockgate: warning: {name} {message}; installing it");
-                    self.reporter.audit(
-                        "typosquat-check",
-                        json!({"package": name, "verdict": "established", "age_days": age / crate::cooldown::DAY}),
-                    );
+                    crate::typoguard::announce_established(&self.reporter, &name, &message, age);
                 }
                 Verdict::Suspect(f) => return self.fail(Error::Refused { findings: vec![f] }),
                 Verdict::Clear => {}
