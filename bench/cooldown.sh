@@ -27,17 +27,8 @@ case "$project" in
     manifest="$(cat "$root/bench/npm-project.json")" ;;
   *) echo "usage: bench/cooldown.sh [ROUNDS] [small|large]" >&2; exit 2 ;;
 esac
-reg="http://127.0.0.1:$port/"
-npm_bin="$(command -v npm)"
-verdaccio="${VERDACCIO:-$root/.tools/verdaccio/node_modules/.bin/verdaccio}"
-[ -x "$verdaccio" ] || "$root/scripts/setup-test-env.sh"
-(cd "$root" && cargo build --release --quiet)
-lockgate="$root/target/release/lockgate"
-mkdir -p "$data/project"
 . "$root/bench/lib.sh"
-
-printf 'registry=%s\nfund=false\naudit=false\nupdate-notifier=false\n' "$reg" > "$data/npmrc"
-export npm_config_userconfig="$data/npmrc"
+mkdir -p "$data/project"
 uplink='{npmjs: {url: "https://registry.npmjs.org/", timeout: 60s, maxage: 30d}}'
 
 if [ ! -f "$data/built" ]; then

@@ -1,6 +1,17 @@
 # bench/lib.sh — sourced by the npm benchmarks: a loopback Verdaccio over a storage directory, and
-# the timing helpers every bench prints with. Callers set `data` (work directory), `port`, `reg`
-# (http://127.0.0.1:$port/) and `verdaccio` (its binary) before calling start_registry.
+# the timing helpers every bench prints with. Callers set `root` (the repository), `data` (work
+# directory) and `port`; sourcing sets `reg`, `npm_bin`, `verdaccio`, `lockgate` (a release build)
+# and points npm's user config at a bench npmrc for that registry.
+
+reg="http://127.0.0.1:$port/"
+npm_bin="$(command -v npm)"
+verdaccio="${VERDACCIO:-$root/.tools/verdaccio/node_modules/.bin/verdaccio}"
+[ -x "$verdaccio" ] || "$root/scripts/setup-test-env.sh"
+(cd "$root" && cargo build --release --quiet)
+lockgate="$root/target/release/lockgate"
+mkdir -p "$data"
+printf 'registry=%s\nfund=false\naudit=false\nupdate-notifier=false\n' "$reg" > "$data/npmrc"
+export npm_config_userconfig="$data/npmrc"
 
 pid=""
 stop_registry() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }

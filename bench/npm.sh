@@ -17,18 +17,7 @@ rounds="${1:-3}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 data="$root/bench/.data/npm"
 port=48731
-reg="http://127.0.0.1:$port/"
-npm_bin="$(command -v npm)"
-verdaccio="${VERDACCIO:-$root/.tools/verdaccio/node_modules/.bin/verdaccio}"
-[ -x "$verdaccio" ] || "$root/scripts/setup-test-env.sh"
-(cd "$root" && cargo build --release --quiet)
-lockgate="$root/target/release/lockgate"
-mkdir -p "$data"
-
 . "$root/bench/lib.sh"
-
-printf 'registry=%s\nfund=false\naudit=false\nupdate-notifier=false\n' "$reg" > "$data/npmrc"
-export npm_config_userconfig="$data/npmrc"
 
 if [ ! -f "$data/project/package-lock.json" ]; then
   echo "bench: building the data set through Verdaccio's uplink to registry.npmjs.org (once)"
