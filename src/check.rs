@@ -638,7 +638,7 @@ async fn judge_direct(
         let Some(client) = client else {
             return Age::Unasked;
         };
-        if g.popular_suspects(std::slice::from_ref(&d.name)).is_empty() {
+        if !g.needs_age(&d.name) {
             return Age::Undated;
         }
         let created = match d.eco {

@@ -115,12 +115,17 @@ impl TypoGuard {
         }
     }
 
-    /// Names among `names` whose registry age can change the verdict
-    /// ([`Detector::needs_age`]): only these are looked up.
+    /// Whether the registry's age can change the verdict on `name` ([`Detector::needs_age`]):
+    /// only such names are looked up.
+    pub fn needs_age(&self, name: &str) -> bool {
+        self.detector.needs_age(name)
+    }
+
+    /// Names among `names` whose registry age can change the verdict.
     pub fn popular_suspects(&self, names: &[String]) -> Vec<String> {
         names
             .iter()
-            .filter(|n| self.detector.needs_age(n))
+            .filter(|n| self.needs_age(n))
             .cloned()
             .collect()
     }

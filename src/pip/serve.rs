@@ -192,12 +192,7 @@ impl RouteMode {
         // A look-alike of a popular public name may be an established package: its page's
         // dates decide below. Any other look-alike is refused before anything is fetched.
         let suspect = self.guard.finding(&name, Severity::Error, asked);
-        let datable = suspect.is_some()
-            && !internal
-            && !self
-                .guard
-                .popular_suspects(std::slice::from_ref(&name))
-                .is_empty();
+        let datable = suspect.is_some() && !internal && self.guard.needs_age(&name);
         if let (Some(f), false) = (&suspect, datable) {
             return self.fail(Error::Refused {
                 findings: vec![f.clone()],
