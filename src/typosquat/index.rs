@@ -30,6 +30,10 @@ pub struct Corpus {
     /// and the bare name's trailing words (`syntax-decorators` for
     /// `@babel/plugin-syntax-decorators`). The first popular name to claim a form keeps it.
     pub(super) unscoped: HashMap<String, String>,
+    /// npm only: the bare names of popular scoped packages of eight letters or more (separator
+    /// key, scoped name), for a young name one edit from one (`claud-code` for
+    /// `@anthropic-ai/claude-code`).
+    pub(super) bare_keys: Vec<(String, String)>,
     /// Unscoped popular names with their separator keys (`crossenv` for `cross-env`), for the
     /// young-name rules that compare a name with every popular one (`rules::young_rule`).
     pub(super) keys: Vec<(String, String)>,
@@ -37,12 +41,21 @@ pub struct Corpus {
     /// extend by words (`pytest` for `pytest-cov`, `pytest-mock`, …): for them, words added
     /// are how the ecosystem names add-ons, not an imitation.
     pub(super) hosts: HashSet<String>,
+    /// Words that popular names use after their first word more than [`COMMON_WORD`] times
+    /// (`util`, `type`, `copy`): ordinary words, where a four-letter popular name that none use
+    /// so (`viem`, `pino`, `ulid`) is a brand.
+    pub(super) common_words: HashSet<String>,
 }
 
 /// How many popular names must start with a name's words for it to count as a host of add-ons:
 /// measured on the corpora, the hosts (pytest 249, django 386, react 358, babel 223, fastapi 39,
 /// tree 38) stand apart from the squatted brands (requests 29, web3 22, express 23, colorama 0).
 pub(super) const HOST_FAMILY: usize = 30;
+
+/// How many popular names may use a word after their first one before it counts as an ordinary
+/// word rather than a brand: measured on the corpora, brands of four letters seldom appear so
+/// (`pino` 3, `viem` 0, `ulid` 1), words do (`type` 39, `copy` 17, `flow` 15, `chai` 9, `read` 6).
+pub(super) const COMMON_WORD: usize = 3;
 
 /// The corpus for `eco`, parsed and indexed by the first caller (25-45 ms for PyPI in a release
 /// build); processes that never check a name never pay for it.
@@ -81,6 +94,24 @@ impl Corpus {
                 unscoped.entry(form).or_insert_with(|| name.clone());
             }
         }
+        let mut bare_keys: Vec<(String, String)> = names
+            .iter()
+            .filter_map(|n| match split_scope(n) {
+                (Some(_), bare) => Some((rules::separator_key(bare), n.clone())),
+                _ => None,
+            })
+            .filter(|(k, _)| k.len() >= 8)
+            .collect();
+        // A bare name that is itself a popular package (`@types/body-parser`) is compared as that.
+        let unscoped_keys: HashSet<String> = names
+            .iter()
+            .filter(|n| split_scope(n).0.is_none())
+            .map(|n| rules::separator_key(n))
+            .collect();
+        bare_keys.retain(|(k, _)| !unscoped_keys.contains(k));
+        // The first popular name to claim a bare name keeps it, as in `unscoped`.
+        bare_keys.sort_by(|a, b| a.0.cmp(&b.0));
+        bare_keys.dedup_by(|a, b| a.0 == b.0);
         let keys: Vec<(String, String)> = names
             .iter()
             .filter(|n| split_scope(n).0.is_none())
@@ -103,12 +134,34 @@ impl Corpus {
             .filter(|(_, n)| *n >= HOST_FAMILY)
             .map(|(k, _)| k)
             .collect();
+        let mut later: HashMap<String, usize> = HashMap::new();
+        for name in &names {
+            let mut words: Vec<String> = split_scope(name)
+                .1
+                .split(['-', '_', '.'])
+                .filter(|w| !w.is_empty())
+                .skip(1)
+                .map(str::to_ascii_lowercase)
+                .collect();
+            words.sort_unstable();
+            words.dedup();
+            for w in words {
+                *later.entry(w).or_default() += 1;
+            }
+        }
+        let common_words = later
+            .into_iter()
+            .filter(|(_, n)| *n > COMMON_WORD)
+            .map(|(k, _)| k)
+            .collect();
         Corpus {
             names: Index::new(eco, names),
             scopes: Index::new(eco, scopes),
             unscoped,
+            bare_keys,
             keys,
             hosts,
+            common_words,
         }
     }
 }

@@ -69,6 +69,9 @@ pub enum Rule {
     /// A popular scoped package's name without its scope (`core-tracing` for
     /// `@azure/core-tracing`).
     ScopeDropped,
+    /// A popular scoped package's name without its scope and with one character edited
+    /// (`claud-code` for `@anthropic-ai/claude-code`).
+    ScopeDroppedEdited,
     /// A scope that imitates an internal or popular one.
     ScopeLookAlike,
     /// A popular name used as a scope (`@async-mutex/mutex` for `async-mutex`).
@@ -113,6 +116,7 @@ impl Rule {
                 | Rule::FirstLetter
                 | Rule::Truncated
                 | Rule::ScopedCopy
+                | Rule::ScopeDroppedEdited
         )
     }
 
@@ -130,7 +134,7 @@ impl Rule {
             Rule::CharChanged => 8,
             Rule::Reordered => 9,
             Rule::WordsAdded | Rule::EndingSwapped | Rule::FirstLetter => 10,
-            Rule::TwoEdits | Rule::Truncated => 11,
+            Rule::TwoEdits | Rule::Truncated | Rule::ScopeDroppedEdited => 11,
             Rule::ScopedCopy => 1,
         }
     }
@@ -153,6 +157,7 @@ impl fmt::Display for Rule {
             }
             Rule::ScopeRemoved => f.write_str("scope removed"),
             Rule::ScopeDropped => f.write_str("scope dropped"),
+            Rule::ScopeDroppedEdited => f.write_str("scope dropped and one character edited"),
             Rule::ScopeLookAlike => f.write_str("scope look-alike"),
             Rule::ScopeNamedAfter => f.write_str("popular name used as a scope"),
             Rule::WordsAdded => f.write_str("words added"),
@@ -437,7 +442,18 @@ impl Detector {
                 .then(|| rules::classify(self.eco, name, &norm, t, Against::Young))
                 .flatten()
         })
-        .or_else(|| rules::young_rule(&norm, &self.popular.keys, &self.popular.hosts))
+        .or_else(|| {
+            rules::young_rule(
+                &norm,
+                &self.popular.keys,
+                &self.popular.hosts,
+                &self.popular.common_words,
+            )
+        })
+        .or_else(|| {
+            rules::bare_edited(&norm, &self.popular.bare_keys)
+                .map(|scoped| (scoped.to_owned(), Rule::ScopeDroppedEdited))
+        })
         .map(|(r, rule)| finding(r, rule))
     }
 
@@ -678,6 +694,16 @@ mod tests {
             (&p, "reque", "requests", "name cut short"),
             (&n, "mogobd", "mongodb", "two characters changed"),
             (&p, "matplitlib-terminal", "matplotlib", "words added"),
+            // A four-letter brand as the first word; a popular `*.js` name's core.
+            (&n, "viem-core", "viem", "words added"),
+            (&n, "pino-sdk-v2", "pino", "words added"),
+            (&n, "discord-selfbot-v14", "discord.js", "words added"),
+            (
+                &n,
+                "claud-code",
+                "@anthropic-ai/claude-code",
+                "scope dropped and one character edited",
+            ),
         ] {
             let want = (resembles.to_owned(), rule.to_owned());
             assert_eq!(young(d, name), want, "{name}");
@@ -693,6 +719,11 @@ mod tests {
             p.check_young("sharptoolz").map(|f| f.resembles),
             Some("toolz".to_owned())
         );
+        // A four-letter popular name that popular names use as an ordinary word (`type`) is not
+        // a brand as a first word; nor is any four-letter one as the last (`legit-util`).
+        for name in ["type-widget", "copy-widget", "legit-util"] {
+            assert!(n.check_young(name).is_none(), "{name}");
+        }
         // A popular name across words or deep inside one is chance.
         assert_ne!(
             n.check_young("investor-agent").map(|f| f.resembles),

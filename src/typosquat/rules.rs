@@ -243,6 +243,7 @@ pub(super) fn young_rule(
     candidate: &str,
     keys: &[(String, String)],
     hosts: &HashSet<String>,
+    common_words: &HashSet<String>,
 ) -> Option<(String, Rule)> {
     let key = separator_key(candidate);
     if key.len() < 4 || !key.is_ascii() {
@@ -285,9 +286,14 @@ pub(super) fn young_rule(
                         && t.bytes().any(|b| b.is_ascii_digit())
                 })
             };
+            // ... or, when popular names do not use it as an ordinary word, as the first word:
+            // the brand a package is named after (`viem-core`, `pino-sdk-v2`; not `type-xyz`).
+            let first = raw_tokens.len() >= 2
+                && raw_tokens[0] == *target_key
+                && !common_words.contains(target_key);
             if lk > lt
                 && tokens.len() >= 2
-                && tokens.iter().any(word)
+                && (first || tokens.iter().any(word))
                 && !target.contains(is_separator)
                 && !hosts.contains(target_key)
             {
@@ -324,6 +330,16 @@ pub(super) fn young_rule(
         .or_else(|| {
             (lk > lt && words_added(&key, &bounds, target_key) && !hosts.contains(target_key))
                 .then_some((2, Rule::WordsAdded))
+        })
+        .or_else(|| {
+            // Words added to a popular name's core, its `js` ending dropped (`discord-selfbot-v14`
+            // for `discord.js`).
+            let core = core_of(target_key)?;
+            (lk > core.len()
+                && !hosts.contains(core)
+                && !hosts.contains(target_key)
+                && words_added(&key, &bounds, core))
+            .then_some((2, Rule::WordsAdded))
         })
         .or_else(|| {
             // Words added to a mistyped popular name (`matplitlib-terminal`).
@@ -363,6 +379,29 @@ pub(super) fn young_rule(
         }
     }
     best.map(|(_, _, target, rule)| (target.to_owned(), rule))
+}
+
+/// The popular scoped package whose bare name (`bare_keys`: separator key, scoped name) `candidate`
+/// is one edit from, the first letter kept (`claud-code`, `cloude-code` for
+/// `@anthropic-ai/claude-code`).
+pub(super) fn bare_edited<'a>(
+    candidate: &str,
+    bare_keys: &'a [(String, String)],
+) -> Option<&'a str> {
+    let key = separator_key(candidate);
+    bare_keys
+        .iter()
+        .filter(|(k, _)| k.len().abs_diff(key.len()) <= 1)
+        .find(|(k, _)| single_edit(&key, k).is_some_and(|e| e.at > 0))
+        .map(|(_, scoped)| scoped.as_str())
+}
+
+/// A popular JavaScript name's core without its `js` ending (`discord` for `discord.js`, as
+/// separator keys), when six letters or more are left. (A PyPI `py` prefix leaves an ordinary
+/// word more often than a brand: `pymodbus`, `pytrends`; measured on the PyPI sample.)
+fn core_of(target_key: &str) -> Option<&str> {
+    let core = target_key.strip_suffix("js")?;
+    (core.len() >= 6).then_some(core)
 }
 
 /// Whether `target_key` occurs in `key` as whole words (`plain-crypto-js`, `is-buffer-validator`),
