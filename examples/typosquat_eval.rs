@@ -571,6 +571,7 @@ fn main() {
         "incidents",
         "incidents-2",
         "incidents-3",
+        "incidents-4",
     ] {
         for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
             recall(eco, detector_for(eco), file);

@@ -30,9 +30,9 @@ pub struct Corpus {
     /// and the bare name's trailing words (`syntax-decorators` for
     /// `@babel/plugin-syntax-decorators`). The first popular name to claim a form keeps it.
     pub(super) unscoped: HashMap<String, String>,
-    /// npm only: the bare names of popular scoped packages of eight letters or more (separator
-    /// key, scoped name), for a young name one edit from one (`claud-code` for
-    /// `@anthropic-ai/claude-code`).
+    /// npm only: the bare names of popular scoped packages, alone and joined to their scope, of
+    /// eight letters or more (separator key, scoped name), for a young name one edit from one
+    /// (`claud-code` for `@anthropic-ai/claude-code`, `metemask-sdk` for `@metamask/sdk`).
     pub(super) bare_keys: Vec<(String, String)>,
     /// Unscoped popular names with their separator keys (`crossenv` for `cross-env`), for the
     /// young-name rules that compare a name with every popular one (`rules::young_rule`).
@@ -96,9 +96,12 @@ impl Corpus {
         }
         let mut bare_keys: Vec<(String, String)> = names
             .iter()
-            .filter_map(|n| match split_scope(n) {
-                (Some(_), bare) => Some((rules::separator_key(bare), n.clone())),
-                _ => None,
+            .flat_map(|n| match split_scope(n) {
+                (Some(scope), bare) => vec![
+                    (rules::separator_key(bare), n.clone()),
+                    (rules::separator_key(&format!("{scope}{bare}")), n.clone()),
+                ],
+                _ => Vec::new(),
             })
             .filter(|(k, _)| k.len() >= 8)
             .collect();

@@ -399,6 +399,16 @@ impl Detector {
             if foreign && bare.len() >= 4 && self.popular.names.contains(bare) {
                 return Some(finding(bare, Rule::ScopedCopy));
             }
+            // A popular scoped package under a new scope, its old scope joined to its name, maybe
+            // mistyped (`@wethenorth12/solana-spl-token`, `@wagni_bot/metemask-sdk`).
+            if foreign {
+                let copied = self.popular.unscoped.get(bare).map(String::as_str);
+                if let Some(scoped) =
+                    copied.or_else(|| rules::bare_edited(bare, &self.popular.bare_keys))
+                {
+                    return Some(finding(scoped, Rule::ScopedCopy));
+                }
+            }
             return None;
         }
         if norm.is_empty()
@@ -703,6 +713,19 @@ mod tests {
                 "claud-code",
                 "@anthropic-ai/claude-code",
                 "scope dropped and one character edited",
+            ),
+            (
+                &n,
+                "metemask-sdk",
+                "@metamask/sdk",
+                "scope dropped and one character edited",
+            ),
+            (&n, "happy-dlscord.js", "discord.js", "words added"),
+            (
+                &n,
+                "@wethenorth12/solana-spl-token",
+                "@solana/spl-token",
+                "popular package under a new scope",
             ),
         ] {
             let want = (resembles.to_owned(), rule.to_owned());

@@ -342,16 +342,22 @@ pub(super) fn young_rule(
             .then_some((2, Rule::WordsAdded))
         })
         .or_else(|| {
-            // Words added to a mistyped popular name (`matplitlib-terminal`).
-            (lt >= 6
-                && lk > lt + 1
+            // Words added to a mistyped popular name (`matplitlib-terminal`), or to the
+            // mistyped core of a `*.js` one (`happy-dlscord.js`).
+            let word = if target.contains(is_separator) {
+                core_of(target_key)?
+            } else {
+                target_key.as_str()
+            };
+            let lw = word.len();
+            (lw >= 6
+                && lk > lw + 1
                 && raw_tokens.len() >= 2
-                && (lt - 1..=lt + 1).any(|l| l < 64 && token_lens & (1 << l) != 0)
-                && !target.contains(is_separator)
+                && (lw - 1..=lw + 1).any(|l| l < 64 && token_lens & (1 << l) != 0)
                 && raw_tokens.iter().any(|t| {
-                    t.len().abs_diff(lt) <= 1
-                        && single_edit(t, target_key).is_some_and(|e| e.at > 0)
+                    t.len().abs_diff(lw) <= 1 && single_edit(t, word).is_some_and(|e| e.at > 0)
                 })
+                && !hosts.contains(word)
                 && !hosts.contains(target_key))
             .then_some((2, Rule::WordsAdded))
         })
