@@ -645,6 +645,9 @@ pub struct Watch {
     first_seen: Option<FirstSeen>,
     /// Names this command adds (not in the lockfile): checked against `new-package-age`.
     new_names: Vec<String>,
+    /// When set (Maven, which cannot tell direct dependencies from the others), every name but
+    /// these (the lock's) is new, whatever `new_names` says.
+    known_names: Option<std::collections::BTreeSet<String>>,
     /// `(name, version)` the user asked for explicitly (`foo@1.2.3`, `foo==1.2.3`).
     explicit: Vec<(String, String)>,
     held: Mutex<Vec<Held>>,
@@ -674,6 +677,7 @@ impl Watch {
             wall: wall_clock(),
             first_seen: store_root.map(FirstSeen::open),
             new_names: new_names.iter().map(|n| norm(n)).collect(),
+            known_names: None,
             explicit,
             held: Mutex::new(Vec::new()),
             newest_held: Mutex::new(Vec::new()),
@@ -689,9 +693,22 @@ impl Watch {
         !self.policy.excluded(name, None, self.norm)
     }
 
+    /// Every name but `known` (the lock's names; empty without a lock) counts as added: for
+    /// `lockgate lock mvn`, where a new transitive dependency is as much an addition as a
+    /// direct one (the axios dropper was a new transitive dependency).
+    pub fn with_known_names(mut self, known: std::collections::BTreeSet<String>) -> Watch {
+        self.known_names = Some(known.iter().map(|n| (self.norm)(n)).collect());
+        self
+    }
+
     /// Whether `name` is one this command adds (so its creation date matters).
     pub fn is_new(&self, name: &str) -> bool {
-        self.policy.new_package_age > 0 && self.new_names.contains(&(self.norm)(name))
+        let name = (self.norm)(name);
+        self.policy.new_package_age > 0
+            && match &self.known_names {
+                Some(known) => !known.contains(&name),
+                None => self.new_names.contains(&name),
+            }
     }
 
     /// Whether `version` of `name` was held back (a tarball request for it is refused).
@@ -717,7 +734,11 @@ impl Watch {
                 clock,
             };
             let msg = h.describe(&self.policy);
-            self.new_packages.lock().unwrap().push(h);
+            let mut new = self.new_packages.lock().unwrap();
+            // Maven asks for several files of one artifact: one refusal each.
+            if !new.iter().any(|n| n.name == h.name) {
+                new.push(h);
+            }
             return Err(msg);
         }
         Ok(())

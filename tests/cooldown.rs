@@ -10,10 +10,13 @@
 mod common;
 
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::maven::{maven_project, maven_repos, maven_settings, MavenArtifact, MavenRepo};
+use common::maven::{
+    maven_project, maven_repos, maven_settings, MavenArtifact, MavenRepo, MavenRepos,
+};
 use common::npm::{npm_registries, NpmPackage, NpmRegistries};
 use common::process::{spawn_server, test_root, ServerProcess};
 use common::pypi::{build_wheel, installed_version as pip_installed, PypiServer};
@@ -754,6 +757,44 @@ fn pip_first_seen_clock_with_pypiserver() {
 
 // ----- Maven -----
 
+/// Deploys `group:artifact:version` into `repo` with its files' times (nginx's `Last-Modified`)
+/// set to `age` (`touch -d`).
+fn deploy_aged(repo: &Path, group: &str, artifact: &str, version: &str, age: &str) {
+    let a = MavenArtifact::new(group, artifact, version);
+    a.deploy(repo);
+    for f in fs::read_dir(a.version_dir(repo)).unwrap().flatten() {
+        Command::new("touch")
+            .args(["-d", age])
+            .arg(f.path())
+            .status()
+            .unwrap();
+    }
+}
+
+/// A Maven sandbox whose project depends on `group:artifact:spec` from the shared public
+/// repository, with `policy` appended to lockgate.toml, judged at the real time.
+fn maven_sandbox(
+    repos: &MavenRepos,
+    group: &str,
+    artifact: &str,
+    spec: &str,
+    policy: &str,
+) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.remove_env("LOCKGATE_NOW");
+    sb.write(
+        "lockgate.toml",
+        format!("[maven]\nrepository = \"{}\"\n{policy}", repos.public_url),
+    );
+    sb.maven_settings(&maven_settings(&[MavenRepo {
+        id: "central",
+        url: &repos.public_url,
+        auth: None,
+    }]));
+    maven_project(&sb.project(), &[(group, artifact, spec)]);
+    sb
+}
+
 /// `lockgate lock mvn`: a version range resolves to the newest version whose POM is old enough
 /// (`Last-Modified`, nginx's file time), where plain Maven takes the hour-old one; a POM pinning
 /// the hour-old version directly is refused with 28.
@@ -762,19 +803,9 @@ fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
     let repos = maven_repos();
     let artifact = uniq("cool-lib");
     let group = "org.example.cool";
-    for (v, age) in [("1.0", "10 days ago"), ("1.1", "1 hour ago")] {
-        let a = MavenArtifact::new(group, &artifact, v);
-        a.deploy(&repos.public_overlay);
-        for f in fs::read_dir(a.version_dir(&repos.public_overlay))
-            .unwrap()
-            .flatten()
-        {
-            Command::new("touch")
-                .args(["-d", age])
-                .arg(f.path())
-                .status()
-                .unwrap();
-        }
+    // 1.0 older than `new-package-age` (30 d), so the artifact itself is not new.
+    for (v, age) in [("1.0", "40 days ago"), ("1.1", "1 hour ago")] {
+        deploy_aged(&repos.public_overlay, group, &artifact, v, age);
     }
     // A real deploy updates `lastUpdated`.
     let meta = repos
@@ -792,21 +823,7 @@ fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
     );
     fs::write(&meta, text).unwrap();
 
-    let project = |spec: &str| {
-        let mut sb = Sandbox::new();
-        sb.remove_env("LOCKGATE_NOW");
-        sb.write(
-            "lockgate.toml",
-            format!("[maven]\nrepository = \"{}\"\n", repos.public_url),
-        );
-        sb.maven_settings(&maven_settings(&[MavenRepo {
-            id: "central",
-            url: &repos.public_url,
-            auth: None,
-        }]));
-        maven_project(&sb.project(), &[(group, &artifact, spec)]);
-        sb
-    };
+    let project = |spec: &str| maven_sandbox(repos, group, &artifact, spec, "");
     let sb = project("[1.0,2.0)");
     sb.run(sb.cmd(&tools().mvn).args(["-B", "-ntp", "package"]))
         .ok();
@@ -831,4 +848,50 @@ fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
         "{run}"
     );
     assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
+}
+
+/// `lockgate lock mvn`: an artifact the lock does not hold whose oldest release was published
+/// less than `new-package-age` ago (its POM's `Last-Modified`) is refused with 28 and no lock is
+/// written, though the version itself is past `min-age`; `[cooldown] exclude` admits it, and once
+/// the lock holds it, it is no longer new.
+#[test]
+fn maven_lock_refuses_a_new_artifact_until_excluded_or_locked() {
+    let repos = maven_repos();
+    let artifact = uniq("fresh-lib");
+    let group = "org.example.fresh";
+    deploy_aged(&repos.public_overlay, group, &artifact, "1.0", "5 days ago");
+
+    let sb = maven_sandbox(repos, group, &artifact, "1.0", "");
+    let lock = |sb: &Sandbox| sb.run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]));
+    let run = lock(&sb).code_is(28);
+    let ga = format!("{group}:{artifact}");
+    assert!(
+        run.stderr
+            .contains(&format!("{ga} was first published 5d ago"))
+            && run.stderr.contains("Last-Modified")
+            && run.stderr.contains("new-package-age"),
+        "{run}"
+    );
+    assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
+
+    sb.write(
+        "lockgate.toml",
+        format!(
+            "[maven]\nrepository = \"{}\"\n[cooldown]\nexclude = [\"{ga}\"]\n",
+            repos.public_url
+        ),
+    );
+    lock(&sb).ok();
+    let locked = sb.read(".mvn/checksums/checksums.sha256");
+    assert!(locked.contains(&format!("/{artifact}/1.0/")), "{locked}");
+
+    // Locked now: not an addition any more, so no exclude is needed to re-lock.
+    sb.write(
+        "lockgate.toml",
+        format!("[maven]\nrepository = \"{}\"\n", repos.public_url),
+    );
+    lock(&sb).ok();
+    assert!(sb
+        .read(".mvn/checksums/checksums.sha256")
+        .contains(&format!("/{artifact}/1.0/")));
 }

@@ -384,13 +384,16 @@ impl Ctx {
                 self.store.clone(),
                 self.reporter.clone(),
             )
-            .with_cooldown(crate::cooldown::Watch::new(
-                &self.cooldown,
-                Some(self.store.root()),
-                Vec::new(),
-                Vec::new(),
-                str::to_string,
-            )),
+            .with_cooldown(
+                crate::cooldown::Watch::new(
+                    &self.cooldown,
+                    Some(self.store.root()),
+                    Vec::new(),
+                    Vec::new(),
+                    str::to_string,
+                )
+                .map(|w| w.with_known_names(locked_artifacts(&lock_path))),
+            ),
         );
         gate.serve(route.clone());
         let extra = self.inv.args.goals.is_empty().then_some(DEFAULT_LOCK_GOAL);
@@ -678,6 +681,18 @@ fn internal_credential(policy: &MavenPolicy, settings: &Settings) -> Result<Opti
 }
 
 /// The lock at `path`: `None` when there is none.
+/// `group:artifact` of every file the lock at `path` holds: what `lockgate lock mvn` does not
+/// add (none without a readable lock, so a first lock checks every artifact it resolves).
+fn locked_artifacts(path: &Path) -> std::collections::BTreeSet<String> {
+    let Ok(Some(lock)) = read_lock(path) else {
+        return Default::default();
+    };
+    lock.iter()
+        .filter_map(|(p, _)| coords::Coords::parse(p).ok())
+        .map(|c| format!("{}:{}", c.group_id, c.artifact_id))
+        .collect()
+}
+
 fn read_lock(path: &Path) -> Result<Option<Lock>> {
     parse_lock_file(path)?
         .transpose()

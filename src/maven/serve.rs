@@ -161,6 +161,8 @@ pub struct RouteMode {
     probes: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// The release-age cooldown (None: off). Internal groups are never filtered.
     pub cooldown: Option<crate::cooldown::Watch>,
+    /// `group:artifact` → when it was first published, for the new-package check.
+    first_published: Mutex<HashMap<String, Option<i64>>>,
 }
 
 impl RouteMode {
@@ -173,6 +175,7 @@ impl RouteMode {
             seen: Arc::new(Mutex::new(Seen::default())),
             probes: Mutex::new(Vec::new()),
             cooldown: None,
+            first_published: Mutex::new(HashMap::new()),
         }
     }
 
@@ -204,6 +207,38 @@ impl RouteMode {
             .and_then(crate::cooldown::parse_http_date)
     }
 
+    /// When `coords`' artifact was first published: the `Last-Modified` of the POM of the oldest
+    /// release its artifact-level `maven-metadata.xml` lists (None when the repository lists or
+    /// dates none). Asked once per artifact.
+    async fn first_published(&self, coords: &Coords, base: &Url) -> Option<i64> {
+        let ga = format!("{}:{}", coords.group_id, coords.artifact_id);
+        if let Some(t) = self.first_published.lock().unwrap().get(&ga) {
+            return *t;
+        }
+        let t = async {
+            let path = RepoPath::parse(&format!(
+                "{}/{}/maven-metadata.xml",
+                coords.group_id.replace('.', "/"),
+                coords.artifact_id
+            ))
+            .ok()?;
+            let (body, _) = self
+                .client
+                .get_bytes(&url_in(base, &path), None, &ga)
+                .await
+                .ok()?;
+            let (versions, _) = crate::cooldown::maven_versions(std::str::from_utf8(&body).ok()?)?;
+            let oldest = versions
+                .iter()
+                .filter(|v| !v.ends_with("-SNAPSHOT"))
+                .min_by(|a, b| metadata::compare_versions(a, b))?;
+            self.pom_time(coords, oldest, base).await
+        }
+        .await;
+        self.first_published.lock().unwrap().insert(ga, t);
+        t
+    }
+
     /// Under the cooldown: artifact-level metadata loses the versions too young to use (checked
     /// newest first, by each POM's `Last-Modified`, until one is old enough), unless its
     /// `lastUpdated` shows nothing was published within `min-age`; a POM of a too-young version
@@ -227,6 +262,19 @@ impl RouteMode {
                 Some(v),
             ) if extension == "pom" && classifier.is_none() && !snapshot(v) => {
                 let published = self.pom_time(coords, v, base).await;
+                if watch.is_new(&name) {
+                    // Each release's POM bounds the first publication too (a repository
+                    // without metadata still dates the version asked for).
+                    let first = match (self.first_published(coords, base).await, published) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    if let Err(msg) =
+                        watch.check_new(&name, first, crate::cooldown::Clock::LastModified)
+                    {
+                        return Some(Reply::NotFound(msg));
+                    }
+                }
                 if watch.is_held(&name, v)
                     || !watch.admit_version(
                         &name,
