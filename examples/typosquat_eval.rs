@@ -87,9 +87,9 @@ fn recall(eco: Ecosystem, detector: &Detector, file: &str) {
     let text = read(&path);
     let set = rows(&text);
     let popular: HashSet<&str> = detector_corpus(eco).lines().collect();
-    // (group, caught with age, caught by name, total)
-    let mut groups: Vec<(String, usize, usize, usize)> = Vec::new();
-    let mut tally = |group: String, with_age: bool, by_name: bool| match groups
+    // (group, caught with age, caught by name, total, caught naming the reported target)
+    let mut groups: Vec<(String, usize, usize, usize, usize)> = Vec::new();
+    let mut tally = |group: String, with_age: bool, by_name: bool, named: bool| match groups
         .iter_mut()
         .find(|g| g.0 == group)
     {
@@ -97,8 +97,15 @@ fn recall(eco: Ecosystem, detector: &Detector, file: &str) {
             g.1 += usize::from(with_age);
             g.2 += usize::from(by_name);
             g.3 += 1;
+            g.4 += usize::from(named);
         }
-        None => groups.push((group, usize::from(with_age), usize::from(by_name), 1)),
+        None => groups.push((
+            group,
+            usize::from(with_age),
+            usize::from(by_name),
+            1,
+            usize::from(named),
+        )),
     };
     for row in &set {
         let (name, imitates) = (row[0], row[1]);
@@ -133,14 +140,17 @@ fn recall(eco: Ecosystem, detector: &Detector, file: &str) {
             ),
         }
         let caught = refused(&judged).is_some();
-        tally(part.to_string(), caught, by_name);
+        // A refusal that names another popular package still stops the install, but its
+        // message misleads: counted apart.
+        let named = refused(&judged).is_some_and(|f| f.resembles.eq_ignore_ascii_case(imitates));
+        tally(part.to_string(), caught, by_name, named);
         if in_corpus {
-            tally(format!("{part}, target in corpus"), caught, by_name);
+            tally(format!("{part}, target in corpus"), caught, by_name, named);
         }
     }
-    for (group, with_age, by_name, total) in groups {
+    for (group, with_age, by_name, total, named) in groups {
         println!(
-            "{}: recall on real typosquats ({file}, {group}): {with_age}/{total} = {:.1} % with registry age ({by_name}/{total} = {:.1} % by name alone)",
+            "{}: recall on real typosquats ({file}, {group}): {with_age}/{total} = {:.1} % with registry age, {named} naming the reported target ({by_name}/{total} = {:.1} % by name alone)",
             eco_name(eco),
             pct(with_age, total),
             pct(by_name, total)
