@@ -400,8 +400,9 @@ impl Detector {
                 return Some(finding(bare, Rule::ScopedCopy));
             }
             // A popular scoped package under a new scope, its old scope joined to its name, maybe
-            // mistyped (`@wethenorth12/solana-spl-token`, `@wagni_bot/metemask-sdk`).
-            if foreign {
+            // mistyped (`@wethenorth12/solana-spl-token`, `@wagni_bot/metemask-sdk`). Eight
+            // letters at least: short bare names are everybody's (`@acme/utils`).
+            if foreign && rules::separator_key(bare).len() >= 8 {
                 let copied = self.popular.unscoped.get(bare).map(String::as_str);
                 if let Some(scoped) =
                     copied.or_else(|| rules::bare_edited(bare, &self.popular.bare_keys))
@@ -754,6 +755,9 @@ mod tests {
         );
         // Inside a popular scope, or the scope of a popular package: the owner's.
         assert!(n.check_young("@babel/mutex").is_none());
+        // A short bare name under a new scope is everybody's (`toolkit` is also
+        // `@graphiql/toolkit`'s).
+        assert!(n.check_young("@acme-tools/toolkit").is_none());
 
         // Broad rules refuse only a name known to be younger than BROAD_WINDOW.
         let refused = |name: &str, age: Age| {
