@@ -582,6 +582,7 @@ fn main() {
         "incidents-2",
         "incidents-3",
         "incidents-4",
+        "incidents-5",
     ] {
         for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
             recall(eco, detector_for(eco), file);

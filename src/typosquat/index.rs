@@ -25,6 +25,9 @@ pub struct Corpus {
     /// npm only: the scopes of popular scoped names (`babel` for `@babel/core`), which their
     /// owners control, so a name inside one cannot be a squat but a look-alike scope can.
     pub(super) scopes: Index,
+    /// npm only: the same scopes with their separator keys, for the young-name rules
+    /// (`@qngular/core`, `@openzeppelin-4/contracts`).
+    pub(super) scope_keys: Vec<(String, String)>,
     /// npm only: unscoped forms of popular scoped names → the scoped name: the bare name
     /// (`core-tracing` for `@azure/core-tracing`), scope and name joined (`azure-core-tracing`),
     /// and the bare name's trailing words (`syntax-decorators` for
@@ -157,8 +160,13 @@ impl Corpus {
             .filter(|(_, n)| *n > COMMON_WORD)
             .map(|(k, _)| k)
             .collect();
+        let scope_keys = scopes
+            .iter()
+            .map(|s| (rules::separator_key(s), s.clone()))
+            .collect();
         Corpus {
             names: Index::new(eco, names),
+            scope_keys,
             scopes: Index::new(eco, scopes),
             unscoped,
             bare_keys,

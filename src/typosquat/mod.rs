@@ -390,19 +390,34 @@ impl Detector {
                 rule,
                 internal: false,
             };
+            if !foreign {
+                return None;
+            }
             // A popular unscoped name as the scope (`@async-mutex/mutex`).
-            if foreign && scope.len() >= 4 && self.popular.names.contains(scope) {
+            if scope.len() >= 4 && self.popular.names.contains(scope) {
                 return Some(finding(scope, Rule::ScopeNamedAfter));
             }
             // A popular unscoped package re-published under a new scope
             // (`@actuallyworks/node-fetch`, `@actuallyworks/chalk`).
-            if foreign && bare.len() >= 4 && self.popular.names.contains(bare) {
+            if bare.len() >= 4 && self.popular.names.contains(bare) {
                 return Some(finding(bare, Rule::ScopedCopy));
+            }
+            // A new scope lends a name no standing: a look-alike of a popular scope, first letter
+            // and digits included (`@qngular/core`, `@openzeppelin-4/contracts`), or a bare name
+            // that would be refused on its own (`@403name/ether-js`, `@lodash-js/lodash-js`).
+            let young_scope = rules::young_rule(
+                scope,
+                &self.popular.scope_keys,
+                &self.popular.hosts,
+                &self.popular.common_words,
+            );
+            if let Some((s, rule)) = young_scope {
+                return Some(finding(&format!("@{s}/{bare}"), rule));
             }
             // A popular scoped package under a new scope, its old scope joined to its name, maybe
             // mistyped (`@wethenorth12/solana-spl-token`, `@wagni_bot/metemask-sdk`). Eight
             // letters at least: short bare names are everybody's (`@acme/utils`).
-            if foreign && rules::separator_key(bare).len() >= 8 {
+            if rules::separator_key(bare).len() >= 8 {
                 let copied = self.popular.unscoped.get(bare).map(String::as_str);
                 if let Some(scoped) =
                     copied.or_else(|| rules::bare_edited(bare, &self.popular.bare_keys))
@@ -410,7 +425,15 @@ impl Detector {
                     return Some(finding(scoped, Rule::ScopedCopy));
                 }
             }
-            return None;
+            // (Not the unscoped forms of popular scoped names again: above, or short.)
+            let own = |f: &Finding| {
+                !f.internal && !matches!(f.rule, Rule::ScopeDropped | Rule::ScopeDroppedEdited)
+            };
+            return self
+                .check(bare)
+                .filter(own)
+                .or_else(|| self.check_young(bare).filter(own))
+                .map(|f| finding(&f.resembles, f.rule));
         }
         if norm.is_empty()
             || self.allow.contains(&norm)
@@ -728,6 +751,17 @@ mod tests {
                 "@solana/spl-token",
                 "popular package under a new scope",
             ),
+            // A new scope lends no standing: a look-alike scope, first letter included, or a
+            // bare name that would be refused on its own.
+            (&n, "@qngular/core", "@angular/core", first),
+            (
+                &n,
+                "@openzeppelin-4/contracts",
+                "@openzeppelin/contracts",
+                "one character added",
+            ),
+            (&n, "@403name/ether-js", "ethers", "one character added"),
+            (&n, "@lodash-js/lodash-js", "lodash", "affix -js added"),
         ] {
             let want = (resembles.to_owned(), rule.to_owned());
             assert_eq!(young(d, name), want, "{name}");
@@ -755,6 +789,11 @@ mod tests {
         );
         // Inside a popular scope, or the scope of a popular package: the owner's.
         assert!(n.check_young("@babel/mutex").is_none());
+        // Only a `.js`-style name has a core without `js`: `react_ujs` is no `reactu`.
+        assert_ne!(
+            n.check_young("react-fancy").map(|f| f.resembles),
+            Some("react_ujs".to_owned())
+        );
         // A short bare name under a new scope is everybody's (`toolkit` is also
         // `@graphiql/toolkit`'s).
         assert!(n.check_young("@acme-tools/toolkit").is_none());

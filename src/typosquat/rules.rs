@@ -325,7 +325,7 @@ pub(super) fn young_rule(
         .or_else(|| {
             let (stem, end) = ending.as_ref()?;
             (target_key.starts_with(stem.as_str()) && ending_swapped(stem, end, target))
-                .then_some((2, Rule::EndingSwapped))
+                .then_some((3, Rule::EndingSwapped))
         })
         .or_else(|| {
             (lk > lt && words_added(&key, &bounds, target_key) && !hosts.contains(target_key))
@@ -334,7 +334,7 @@ pub(super) fn young_rule(
         .or_else(|| {
             // Words added to a popular name's core, its `js` ending dropped (`discord-selfbot-v14`
             // for `discord.js`).
-            let core = core_of(target_key)?;
+            let core = core_of(target, target_key)?;
             (lk > core.len()
                 && !hosts.contains(core)
                 && !hosts.contains(target_key)
@@ -345,7 +345,7 @@ pub(super) fn young_rule(
             // Words added to a mistyped popular name (`matplitlib-terminal`), or to the
             // mistyped core of a `*.js` one (`happy-dlscord.js`).
             let word = if target.contains(is_separator) {
-                core_of(target_key)?
+                core_of(target, target_key)?
             } else {
                 target_key.as_str()
             };
@@ -402,10 +402,15 @@ pub(super) fn bare_edited<'a>(
         .map(|(_, scoped)| scoped.as_str())
 }
 
-/// A popular JavaScript name's core without its `js` ending (`discord` for `discord.js`, as
-/// separator keys), when six letters or more are left. (A PyPI `py` prefix leaves an ordinary
-/// word more often than a brand: `pymodbus`, `pytrends`; measured on the PyPI sample.)
-fn core_of(target_key: &str) -> Option<&str> {
+/// A popular JavaScript name's core without its `js` word (`discord` for `discord.js`, as a
+/// separator key), when six letters or more are left; `target_key` is `target`'s separator key.
+/// (A name merely ending in the letters, `react_ujs`, has no such core; a PyPI `py` prefix leaves
+/// an ordinary word more often than a brand: `pymodbus`, `pytrends`; measured on the PyPI sample.)
+fn core_of<'a>(target: &str, target_key: &'a str) -> Option<&'a str> {
+    let lower = target.to_ascii_lowercase();
+    if ![".js", "-js", "_js"].iter().any(|e| lower.ends_with(e)) {
+        return None;
+    }
     let core = target_key.strip_suffix("js")?;
     (core.len() >= 6).then_some(core)
 }
