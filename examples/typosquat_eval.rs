@@ -583,6 +583,7 @@ fn main() {
         "incidents-3",
         "incidents-4",
         "incidents-5",
+        "incidents-6",
     ] {
         for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
             recall(eco, detector_for(eco), file);

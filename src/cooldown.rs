@@ -1181,6 +1181,39 @@ mod tests {
     }
 
     #[test]
+    fn new_names_are_listed_or_all_but_the_known_ones() {
+        let policy = Cooldown::default();
+        let listed = |known: Option<&[&str]>| {
+            let w = Watch::new(
+                &policy,
+                None,
+                vec!["a:new".into()],
+                Vec::new(),
+                str::to_string,
+            )
+            .unwrap();
+            let w = match known {
+                Some(k) => w.with_known_names(k.iter().map(|n| n.to_string()).collect()),
+                None => w,
+            };
+            (w.is_new("a:new"), w.is_new("a:other"), w.is_new("a:locked"))
+        };
+        assert_eq!(listed(None), (true, false, false));
+        // Maven: every artifact but the lock's is an addition, transitive ones too.
+        assert_eq!(listed(Some(&["a:locked"])), (true, true, false));
+        assert_eq!(listed(Some(&[])), (true, true, true));
+        // new-package-age "0" turns the check off either way.
+        let off = Cooldown {
+            new_package_age: 0,
+            ..Cooldown::default()
+        };
+        let w = Watch::new(&off, None, Vec::new(), Vec::new(), str::to_string)
+            .unwrap()
+            .with_known_names(Default::default());
+        assert!(!w.is_new("a:any"));
+    }
+
+    #[test]
     fn maven_metadata_loses_held_versions() {
         let xml = "<?xml version=\"1.0\"?>\n<metadata><groupId>g</groupId><artifactId>a</artifactId><versioning><latest>1.1</latest><release>1.1</release><versions><version>1.0</version><version>1.1</version></versions><lastUpdated>20240520160819</lastUpdated></versioning></metadata>";
         let (versions, last) = maven_versions(xml).unwrap();
