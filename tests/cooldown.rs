@@ -430,6 +430,20 @@ fn npm_broad_rules_refuse_only_very_young_names() {
         .run(sb.shim("npm").args(["install", "crypto-js-tools"]))
         .code_is(24);
     assert!(run.stderr.contains("first published 40d"), "{run}");
+    // A new scope lends no standing: a 40-day-old look-alike under a scope no popular package
+    // uses is judged like the bare name.
+    let scoped = format!("@{}/crypto-jss", uniq("qzv-scope"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&scoped, "1.0.0"));
+    set_ages(reg, &scoped, 40 * DAY, &[("1.0.0", 40 * DAY)]);
+    let run = sb
+        .run(sb.shim("npm").args(["install", &scoped]))
+        .code_is(24);
+    assert!(
+        run.stderr.contains("`crypto-js`") && run.stderr.contains("first published 40d"),
+        "{run}"
+    );
+    assert!(!sb.exists(format!("node_modules/{scoped}")));
     let sb = sandbox(reg, "[typosquat]\nyoung-window = \"30d\"\n");
     sb.run(sb.shim("npm").args(["install", "crypto-js-tools"]))
         .ok();
