@@ -735,7 +735,7 @@ impl Watch {
             };
             let msg = h.describe(&self.policy);
             let mut new = self.new_packages.lock().unwrap();
-            // Maven asks for several files of one artifact: one refusal each.
+            // Maven may ask for several POMs of one artifact: one refusal per name.
             if !new.iter().any(|n| n.name == h.name) {
                 new.push(h);
             }
