@@ -375,6 +375,14 @@ impl Ctx {
         let stale = feed::refuse_listed(&self.feed, Eco::Maven, &self.inv.lock_path, []);
         self.reporter.refuse_on_errors(&stale)?;
         let lock_path = self.inv.lock_path.clone();
+        // Read once: its artifacts are not new (the cooldown), and the new lock is diffed with it.
+        let old = match read_lock(&lock_path) {
+            Ok(old) => old.unwrap_or_default(),
+            Err(e) => {
+                eprintln!("lockgate: warning: the old lock is unreadable, so every artifact counts as new and a successful run replaces it: {e}");
+                Lock::default()
+            }
+        };
         let run = repo::RunRepo::fresh(&self.store)?;
         let mut gate = Gate::bind().await?;
         let route = Arc::new(
@@ -392,7 +400,7 @@ impl Ctx {
                     Vec::new(),
                     str::to_string,
                 )
-                .map(|w| w.with_known_names(locked_artifacts(&lock_path))),
+                .map(|w| w.with_known_names(locked_artifacts(&old))),
             ),
         );
         gate.serve(route.clone());
@@ -419,13 +427,6 @@ impl Ctx {
                 "run a goal that builds the project, e.g. `lockgate lock mvn package`",
             ));
         }
-        let old = match read_lock(&lock_path) {
-            Ok(old) => old.unwrap_or_default(),
-            Err(e) => {
-                eprintln!("lockgate: warning: the old lock is unreadable and is replaced: {e}");
-                Lock::default()
-            }
-        };
         let diff = lock::diff(&old, &new);
         // A first lock is all additions: the count in the last line says enough.
         if !old.is_empty() {
@@ -681,12 +682,9 @@ fn internal_credential(policy: &MavenPolicy, settings: &Settings) -> Result<Opti
 }
 
 /// The lock at `path`: `None` when there is none.
-/// `group:artifact` of every file the lock at `path` holds: what `lockgate lock mvn` does not
-/// add (none without a readable lock, so a first lock checks every artifact it resolves).
-fn locked_artifacts(path: &Path) -> std::collections::BTreeSet<String> {
-    let Ok(Some(lock)) = read_lock(path) else {
-        return Default::default();
-    };
+/// `group:artifact` of every file `lock` holds: what `lockgate lock mvn` does not add (none
+/// without a readable lock, so a first lock checks every artifact it resolves).
+fn locked_artifacts(lock: &Lock) -> std::collections::BTreeSet<String> {
     lock.iter()
         .filter_map(|(p, _)| coords::Coords::parse(p).ok())
         .map(|c| format!("{}:{}", c.group_id, c.artifact_id))
