@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::maven::{
     maven_project, maven_repos, maven_settings, MavenArtifact, MavenRepo, MavenRepos,
+    INTERNAL_MAVEN_USER,
 };
 use common::npm::{npm_registries, NpmPackage, NpmRegistries};
 use common::process::{spawn_server, test_root, ServerProcess};
@@ -785,27 +786,37 @@ fn deploy_aged(repo: &Path, group: &str, artifact: &str, version: &str, age: &st
     }
 }
 
-/// A Maven sandbox whose project depends on `group:artifact:spec` from the shared public
-/// repository, with `policy` appended to lockgate.toml, judged at the real time.
-fn maven_sandbox(
-    repos: &MavenRepos,
-    group: &str,
-    artifact: &str,
-    spec: &str,
-    policy: &str,
-) -> Sandbox {
+/// The policy of a Maven sandbox: the shared public repository, the internal one for `com.myorg`
+/// (password in [`MAVEN_PASSWORD_ENV`]), and `extra` tables.
+fn maven_policy(repos: &MavenRepos, extra: &str) -> String {
+    format!(
+        "[maven]\nrepository = \"{}\"\n[maven.internal]\nurl = \"{}\"\ngroups = [\"com.myorg\"]\nusername = \"{}\"\npassword-env = \"{MAVEN_PASSWORD_ENV}\"\n{extra}",
+        repos.public_url, repos.internal_url, INTERNAL_MAVEN_USER.0
+    )
+}
+
+const MAVEN_PASSWORD_ENV: &str = "INTERNAL_MAVEN_PASSWORD";
+
+/// A Maven sandbox whose project depends on `deps` (group, artifact, version spec) from the
+/// shared public and internal repositories, with [`maven_policy`], judged at the real time.
+fn maven_sandbox(repos: &MavenRepos, deps: &[(&str, &str, &str)], policy: &str) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.remove_env("LOCKGATE_NOW");
-    sb.write(
-        "lockgate.toml",
-        format!("[maven]\nrepository = \"{}\"\n{policy}", repos.public_url),
-    );
-    sb.maven_settings(&maven_settings(&[MavenRepo {
-        id: "central",
-        url: &repos.public_url,
-        auth: None,
-    }]));
-    maven_project(&sb.project(), &[(group, artifact, spec)]);
+    sb.write("lockgate.toml", maven_policy(repos, policy));
+    sb.set_env(MAVEN_PASSWORD_ENV, INTERNAL_MAVEN_USER.1);
+    sb.maven_settings(&maven_settings(&[
+        MavenRepo {
+            id: "central",
+            url: &repos.public_url,
+            auth: None,
+        },
+        MavenRepo {
+            id: "internal",
+            url: &repos.internal_url,
+            auth: Some(INTERNAL_MAVEN_USER),
+        },
+    ]));
+    maven_project(&sb.project(), deps);
     sb
 }
 
@@ -837,7 +848,7 @@ fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
     );
     fs::write(&meta, text).unwrap();
 
-    let project = |spec: &str| maven_sandbox(repos, group, &artifact, spec, "");
+    let project = |spec: &str| maven_sandbox(repos, &[(group, &artifact, spec)], "");
     let sb = project("[1.0,2.0)");
     sb.run(sb.cmd(&tools().mvn).args(["-B", "-ntp", "package"]))
         .ok();
@@ -866,16 +877,28 @@ fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
 
 /// `lockgate lock mvn`: an artifact the lock does not hold whose oldest release was published
 /// less than `new-package-age` ago (its POM's `Last-Modified`) is refused with 28 and no lock is
-/// written, though the version itself is past `min-age`; `[cooldown] exclude` admits it, and once
-/// the lock holds it, it is no longer new.
+/// written, though the version itself is past `min-age`; an internal one as new is not;
+/// `[cooldown] exclude` admits the public one, and once the lock holds it, it is no longer new.
 #[test]
 fn maven_lock_refuses_a_new_artifact_until_excluded_or_locked() {
     let repos = maven_repos();
     let artifact = uniq("fresh-lib");
     let group = "org.example.fresh";
     deploy_aged(&repos.public_overlay, group, &artifact, "1.0", "5 days ago");
+    let internal = uniq("fresh-internal");
+    deploy_aged(
+        &repos.internal_dir,
+        "com.myorg",
+        &internal,
+        "1.0",
+        "5 days ago",
+    );
+    let deps = [
+        (group, artifact.as_str(), "1.0"),
+        ("com.myorg", &internal, "1.0"),
+    ];
 
-    let sb = maven_sandbox(repos, group, &artifact, "1.0", "");
+    let sb = maven_sandbox(repos, &deps, "");
     let lock = |sb: &Sandbox| sb.run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]));
     let run = lock(&sb).code_is(28);
     let ga = format!("{group}:{artifact}");
@@ -883,27 +906,27 @@ fn maven_lock_refuses_a_new_artifact_until_excluded_or_locked() {
         run.stderr
             .contains(&format!("{ga} was first published 5d ago"))
             && run.stderr.contains("Last-Modified")
-            && run.stderr.contains("new-package-age"),
+            && run.stderr.contains("new-package-age")
+            && run.stderr.contains("1 problem found")
+            && !run.stderr.contains(&internal),
         "{run}"
     );
     assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
 
     sb.write(
         "lockgate.toml",
-        format!(
-            "[maven]\nrepository = \"{}\"\n[cooldown]\nexclude = [\"{ga}\"]\n",
-            repos.public_url
-        ),
+        maven_policy(repos, &format!("[cooldown]\nexclude = [\"{ga}\"]\n")),
     );
     lock(&sb).ok();
     let locked = sb.read(".mvn/checksums/checksums.sha256");
-    assert!(locked.contains(&format!("/{artifact}/1.0/")), "{locked}");
+    assert!(
+        locked.contains(&format!("/{artifact}/1.0/"))
+            && locked.contains(&format!("/{internal}/1.0/")),
+        "{locked}"
+    );
 
     // Locked now: not an addition any more, so no exclude is needed to re-lock.
-    sb.write(
-        "lockgate.toml",
-        format!("[maven]\nrepository = \"{}\"\n", repos.public_url),
-    );
+    sb.write("lockgate.toml", maven_policy(repos, ""));
     lock(&sb).ok();
     assert!(sb
         .read(".mvn/checksums/checksums.sha256")
