@@ -584,6 +584,7 @@ fn main() {
         "incidents-4",
         "incidents-5",
         "incidents-6",
+        "incidents-7",
     ] {
         for eco in [Ecosystem::Npm, Ecosystem::Pypi] {
             recall(eco, detector_for(eco), file);
