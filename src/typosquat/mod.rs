@@ -82,6 +82,8 @@ pub enum Rule {
     Reordered,
     /// Two characters changed on a long name (`uglyfi-js`).
     TwoEdits,
+    /// One letter moved elsewhere in the name, the first kept (`rceat`, `degbu`).
+    LetterMoved,
     /// A popular name's short last word replaced (`discord.dll` for `discord.js`).
     EndingSwapped,
     /// One edit in the first letter, or on a four-letter name (`4equest`, `hulp`).
@@ -112,6 +114,7 @@ impl Rule {
             Rule::WordsAdded
                 | Rule::Reordered
                 | Rule::TwoEdits
+                | Rule::LetterMoved
                 | Rule::EndingSwapped
                 | Rule::FirstLetter
                 | Rule::Truncated
@@ -129,7 +132,7 @@ impl Rule {
             Rule::SeparatorChanged => 3,
             Rule::Homoglyph { .. } => 4,
             Rule::AffixAdded(_) | Rule::AffixRemoved(_) | Rule::AffixReplaced { .. } => 5,
-            Rule::Transposed => 6,
+            Rule::Transposed | Rule::LetterMoved => 6,
             Rule::CharRemoved | Rule::CharAdded => 7,
             Rule::CharChanged => 8,
             Rule::Reordered => 9,
@@ -163,6 +166,7 @@ impl fmt::Display for Rule {
             Rule::WordsAdded => f.write_str("words added"),
             Rule::Reordered => f.write_str("words reordered"),
             Rule::TwoEdits => f.write_str("two characters changed"),
+            Rule::LetterMoved => f.write_str("one letter moved"),
             Rule::EndingSwapped => f.write_str("last word replaced"),
             Rule::FirstLetter => {
                 f.write_str("one character edited at the start or in a short name")
@@ -745,6 +749,9 @@ mod tests {
                 "scope dropped and one character edited",
             ),
             (&n, "happy-dlscord.js", "discord.js", "words added"),
+            // A letter moved, the first kept (batch 7: typomind archive, GHSA 2017-2019).
+            (&n, "rceat", "react", "one letter moved"),
+            (&n, "degbu", "debug", "one letter moved"),
             (
                 &n,
                 "@wethenorth12/solana-spl-token",

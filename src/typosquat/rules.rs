@@ -317,6 +317,10 @@ pub(super) fn young_rule(
             None
         }
         .or_else(|| {
+            (lt == lk && lt >= MIN_YOUNG_TARGET && letter_moved(&key, target_key))
+                .then_some((1, Rule::LetterMoved))
+        })
+        .or_else(|| {
             (lt.abs_diff(lk) <= 1
                 && letters_close(&letters, target_key)
                 && reordered(candidate, &tokens, target, target_key))
@@ -685,6 +689,28 @@ fn edit_in<T: Copy + PartialEq>(a: &[T], b: &[T], char_of: impl Fn(T) -> char) -
     })
 }
 
+/// Whether `c` is `t` with one letter moved to another place, the first letter kept: what differs
+/// between them, past their shared start and end, is the same letters rotated by one (`rceat` for
+/// `react`, `degbu` for `debug`; two letters swapped side by side is [`Rule::Transposed`]).
+fn letter_moved(c: &str, t: &str) -> bool {
+    let (a, b) = (c.as_bytes(), t.as_bytes());
+    if a.len() != b.len() || a.is_empty() || a[0] != b[0] {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (da, db) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    let n = da.len();
+    n >= 3
+        && ((da[0] == db[n - 1] && da[1..] == db[..n - 1])
+            || (da[n - 1] == db[0] && da[..n - 1] == db[1..]))
+}
+
 /// Length of the separator-delimited word of `name` at (or, at a separator or the end, just
 /// before) position `at`.
 fn word_len<T: Copy>(name: &[T], at: usize, sep: impl Fn(T) -> bool) -> usize {
@@ -846,6 +872,20 @@ mod tests {
             Rule::AffixAdded("-js".into()).to_string(),
             "affix -js added"
         );
+    }
+
+    #[test]
+    fn a_moved_letter_is_a_rotation_of_what_differs() {
+        assert!(letter_moved("rceat", "react"));
+        assert!(letter_moved("degbu", "debug"));
+        assert!(letter_moved("requireports", "requiresport"));
+        // Two letters swapped side by side is a transposition, not this rule; the first letter
+        // stays; the same letters in another order are not one move.
+        assert!(!letter_moved("raect", "react"));
+        assert!(!letter_moved("eract", "react"));
+        assert!(!letter_moved("rtaec", "react"));
+        assert!(!letter_moved("react", "react"));
+        assert!(!letter_moved("reacts", "react"));
     }
 
     #[test]
