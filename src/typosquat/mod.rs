@@ -752,6 +752,11 @@ mod tests {
             // A letter moved, the first kept (batch 7: typomind archive, GHSA 2017-2019).
             (&n, "rceat", "react", "one letter moved"),
             (&n, "degbu", "debug", "one letter moved"),
+            // A popular name present whole is named before one a word is a typo of
+            // (`expresso`, `openapi`, `radium` were named here before).
+            (&n, "express-mongo-limit", "express", "words added"),
+            (&p, "openai-luka", "openai", "words added"),
+            (&n, "raydium-bs58", "bs58", "words added"),
             (
                 &n,
                 "@wethenorth12/solana-spl-token",

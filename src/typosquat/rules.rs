@@ -347,7 +347,9 @@ pub(super) fn young_rule(
         })
         .or_else(|| {
             // Words added to a mistyped popular name (`matplitlib-terminal`), or to the
-            // mistyped core of a `*.js` one (`happy-dlscord.js`).
+            // mistyped core of a `*.js` one (`happy-dlscord.js`). Ranked after a popular name
+            // present whole, which names the target better (`express-mongo-limit` is `express`
+            // with words added, not `expresso`).
             let word = if target.contains(is_separator) {
                 core_of(target, target_key)?
             } else {
@@ -363,7 +365,7 @@ pub(super) fn young_rule(
                 })
                 && !hosts.contains(word)
                 && !hosts.contains(target_key))
-            .then_some((2, Rule::WordsAdded))
+            .then_some((3, Rule::WordsAdded))
         })
         .or_else(|| {
             // The popular name cut short (`reque` for `requests`).
