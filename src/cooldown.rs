@@ -395,9 +395,12 @@ pub struct NpmFiltered {
 
 /// Remove versions younger than `min-age` from a full packument: from `versions`, `time`, and
 /// every dist-tag (a tag on a removed version is dropped; `latest` moves to the newest admitted
-/// stable version, else the newest admitted). A version without a `time` entry is judged by
-/// `first_seen` (which records it as seen at `seen_at`), else held: lockgate does not admit what
-/// it cannot date.
+/// stable version, else the newest admitted). A version without a `time` entry (a registry that
+/// publishes none) is judged by `first_seen`, as [`filter_files`] judges an undated file: the
+/// versions listed the first time lockgate ever sees the package are its baseline (they were
+/// there before lockgate watched), and a version that appears later counts from `seen_at`.
+/// Without first-seen records an undated version is held: lockgate does not admit what it
+/// cannot date.
 pub fn filter_packument(
     doc: &mut Value,
     name: &str,
@@ -428,6 +431,9 @@ pub fn filter_packument(
         return out;
     }
     let key = |v: &str| format!("npm:{name}@{v}");
+    let undated = versions.iter().any(|v| !times.contains_key(v));
+    let baseline = undated
+        && first_seen.is_some_and(|(fs, seen_at)| fs.first_sight(&format!("npm:{name}"), seen_at));
     let mut removed = Vec::new();
     for v in &versions {
         if policy.excluded(name, Some(v), str::to_string) {
@@ -436,6 +442,7 @@ pub fn filter_packument(
         let (published, clock) = match times.get(v) {
             Some(t) => (*t, Clock::NpmTime),
             None => match first_seen {
+                Some((fs, _)) if baseline => (fs.record(&key(v), 0), Clock::FirstSeen),
                 Some((fs, seen_at)) => (fs.record(&key(v), seen_at), Clock::FirstSeen),
                 None => (now, Clock::FirstSeen),
             },
@@ -1161,23 +1168,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = 100 * DAY as i64;
         let fs = FirstSeen::open(dir.path());
-        fs.record("npm:x@1.0.0", now - 10 * DAY as i64);
+        let filter = |doc: &mut Value, fs: &FirstSeen, at: i64| {
+            filter_packument(doc, "x", &Cooldown::default(), at, Some((fs, at)), ver)
+        };
+        // The first time lockgate sees the package, what it lists is the baseline.
+        let mut doc = json!({"dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": {}}});
+        assert!(filter(&mut doc, &fs, now).held.is_empty());
+        assert_eq!(doc["dist-tags"]["latest"], "1.0.0");
+        // A version that appears later waits `min-age` from when lockgate first saw it.
         let mut doc =
             json!({"dist-tags": {"latest": "1.1.0"}, "versions": {"1.0.0": {}, "1.1.0": {}}});
-        let f = filter_packument(
-            &mut doc,
-            "x",
-            &Cooldown::default(),
-            now,
-            Some((&fs, now)),
-            ver,
-        );
+        let f = filter(&mut doc, &fs, now + DAY as i64);
         assert_eq!(f.held.len(), 1);
+        assert_eq!(f.held[0].version.as_deref(), Some("1.1.0"));
         assert_eq!(f.held[0].clock, Clock::FirstSeen);
         assert_eq!(doc["dist-tags"]["latest"], "1.0.0");
         fs.save().unwrap();
         let again = FirstSeen::open(dir.path());
-        assert_eq!(again.record("npm:x@1.1.0", now + 5), now);
+        assert_eq!(again.record("npm:x@1.1.0", now + 5), now + DAY as i64);
+        assert_eq!(again.record("npm:x@1.0.0", now + 5), 0);
+        let mut doc =
+            json!({"dist-tags": {"latest": "1.1.0"}, "versions": {"1.0.0": {}, "1.1.0": {}}});
+        assert!(filter(&mut doc, &again, now + 5 * DAY as i64)
+            .held
+            .is_empty());
+        // Without first-seen records nothing undated is admitted.
+        let mut doc =
+            json!({"dist-tags": {"latest": "1.1.0"}, "versions": {"1.0.0": {}, "1.1.0": {}}});
+        let f = filter_packument(&mut doc, "x", &Cooldown::default(), now, None, ver);
+        assert_eq!(f.admitted, 0);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use common::maven::{
 };
 use common::npm::{npm_registries, NpmPackage, NpmRegistries};
 use common::process::{spawn_server, test_root, ServerProcess};
+use common::proxy::{Fault, FaultProxy};
 use common::pypi::{build_wheel, installed_version as pip_installed, PypiServer};
 use common::sandbox::{base_env, command_with_env};
 use common::{tools, uniq, Sandbox};
@@ -83,15 +84,20 @@ fn hijacked_release(reg: &NpmRegistries) -> (String, String) {
 }
 
 fn sandbox(reg: &NpmRegistries, extra_policy: &str) -> Sandbox {
+    sandbox_at(reg, &reg.public.url, extra_policy)
+}
+
+/// [`sandbox`] with the public registry at `public` (a proxy in front of `reg.public`).
+fn sandbox_at(reg: &NpmRegistries, public: &str, extra_policy: &str) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.remove_env("LOCKGATE_NOW");
-    sb.npmrc(&format!("registry={}", reg.public.url));
+    sb.npmrc(&format!("registry={public}"));
     sb.set_env(TOKEN_VAR, reg.internal_token.as_str());
     sb.write(
         "lockgate.toml",
         format!(
-            "[npm]\nregistry = \"{}\"\n[npm.internal]\nregistry = \"{}\"\nscopes = [\"@myorg\"]\ntoken-env = \"{TOKEN_VAR}\"\n{extra_policy}",
-            reg.public.url, reg.internal.url
+            "[npm]\nregistry = \"{public}\"\n[npm.internal]\nregistry = \"{}\"\nscopes = [\"@myorg\"]\ntoken-env = \"{TOKEN_VAR}\"\n{extra_policy}",
+            reg.internal.url
         ),
     );
     sb.write(
@@ -227,6 +233,86 @@ fn npm_new_package_is_refused_with_28_internal_names_are_exempt() {
         .run(sb.shim("npm").args(["install", &brand_new]))
         .code_is(28);
     assert!(run.stderr.contains(&brand_new), "{run}");
+}
+
+/// A registry that publishes no `time` (several private ones do; pnpm's cooldown fails there with
+/// ERR_PNPM_MISSING_TIME): lockgate's first-seen record is the clock, as with pypiserver. What a
+/// package lists the first time lockgate sees it installs; a version published after that is
+/// held until lockgate has known it for `min-age`, and asking for it is refused (28).
+#[test]
+fn npm_first_seen_clock_when_the_registry_publishes_no_time() {
+    let reg = npm_registries();
+    let name = uniq("untimed");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&name, "1.0.0"));
+    let untimed = FaultProxy::start(&reg.public.url, Fault::Untimed);
+    let fresh_project = |sb: &Sandbox| {
+        let _ = fs::remove_dir_all(sb.path("node_modules"));
+        let _ = fs::remove_file(sb.path("package-lock.json"));
+        sb.write(
+            "package.json",
+            r#"{"name": "app", "version": "1.0.0", "dependencies": {}}"#,
+        );
+    };
+
+    let mut sb = sandbox_at(reg, &untimed.url, "");
+    let run = sb.run(sb.shim("npm").args(["install", &name])).ok();
+    assert_eq!(
+        installed_version(&sb, &name).as_deref(),
+        Some("1.0.0"),
+        "{run}"
+    );
+    let seen = fs::read_to_string(sb.root().join("lockgate-cache/first-seen.json")).unwrap();
+    assert!(seen.contains(&format!("npm:{name}@1.0.0")), "{seen}");
+
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&name, "1.1.0"));
+    let plain = sandbox_at(reg, &untimed.url, "");
+    plain
+        .run(
+            plain
+                .cmd(&tools().npm)
+                .arg(format!("--registry={}", untimed.url))
+                .args(["install", "--ignore-scripts", &name]),
+        )
+        .ok();
+    assert_eq!(installed_version(&plain, &name).as_deref(), Some("1.1.0"));
+
+    fresh_project(&sb);
+    let run = sb.run(sb.shim("npm").args(["install", &name])).ok();
+    assert_eq!(
+        installed_version(&sb, &name).as_deref(),
+        Some("1.0.0"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains(&format!("{name}@1.1.0")) && run.stderr.contains("held back"),
+        "{run}"
+    );
+    let run = sb
+        .run(sb.shim("npm").args(["install", &format!("{name}@1.1.0")]))
+        .code_is(28);
+    assert!(run.stderr.contains("first-seen"), "{run}");
+    assert_eq!(installed_version(&sb, &name).as_deref(), Some("1.0.0"));
+
+    // Judged three days later (LOCKGATE_NOW), 1.1.0 has been known long enough.
+    let t = Command::new("date")
+        .args(["-u", "-d", "+3 days 1 hour", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    sb.set_env("LOCKGATE_NOW", String::from_utf8(t.stdout).unwrap().trim());
+    let run = sb
+        .run(sb.shim("npm").args(["install", &format!("{name}@1.1.0")]))
+        .ok();
+    assert_eq!(
+        installed_version(&sb, &name).as_deref(),
+        Some("1.1.0"),
+        "{run}"
+    );
+    assert!(
+        untimed.requests().iter().any(|r| r.path.contains(&name)),
+        "the packuments came through the untimed registry"
+    );
 }
 
 /// The Renovate/Dependabot case: a pull request bumps the lockfile to an hour-old release, and

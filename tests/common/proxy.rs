@@ -41,6 +41,9 @@ pub enum Fault {
     Trickle { chunk: usize, every: Duration },
     /// Read the request, then answer nothing and keep the connection open (for 10 minutes).
     Hang,
+    /// Forward (asking for an unencoded body), and drop the top-level `time` and `modified` of a
+    /// JSON answer: a registry that publishes no publish times (several private ones).
+    Untimed,
 }
 
 /// One request the proxy received.
@@ -192,8 +195,11 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
             );
             client.write_all(head.as_bytes())
         }
-        Fault::Pass | Fault::Truncate | Fault::Trickle { .. } => {
-            let response = forward(state, &request)?;
+        Fault::Pass | Fault::Truncate | Fault::Trickle { .. } | Fault::Untimed => {
+            let mut response = forward(state, &request, fault == Fault::Untimed)?;
+            if fault == Fault::Untimed {
+                untime(&mut response);
+            }
             if !http::has_body(method, response.status()) {
                 let head = http::response_head(&response.start_line, &response.headers);
                 return client.write_all(head.as_bytes());
@@ -231,10 +237,20 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
     }
 }
 
-/// Sends the request to the upstream with `Connection: close` and reads the whole response.
+/// Drops the top-level `time` and `modified` of a JSON body.
+fn untime(response: &mut Message) {
+    if let Ok(serde_json::Value::Object(mut doc)) = serde_json::from_slice(&response.body) {
+        doc.remove("time");
+        doc.remove("modified");
+        response.body = serde_json::to_vec(&doc).expect("serialise a JSON object");
+    }
+}
+
+/// Sends the request to the upstream with `Connection: close` and reads the whole response
+/// (`identity`: without the request's `Accept-Encoding`, so the body arrives unencoded).
 /// As a forward proxy: to the loopback host the absolute target names, in origin form, without
 /// `Proxy-Authorization`/`Proxy-Connection`.
-fn forward(state: &State, request: &Message) -> std::io::Result<Message> {
+fn forward(state: &State, request: &Message, identity: bool) -> std::io::Result<Message> {
     let (upstream, start_line) = if state.upstream.is_empty() {
         let (method, target) = request.method_and_path();
         let (host, path) = http::split_url(target)?;
@@ -257,7 +273,8 @@ fn forward(state: &State, request: &Message) -> std::io::Result<Message> {
             "proxy-authorization",
             "proxy-connection",
         ];
-        if !hop.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        let encoding = identity && name.eq_ignore_ascii_case("accept-encoding");
+        if !encoding && !hop.iter().any(|h| name.eq_ignore_ascii_case(h)) {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
     }
