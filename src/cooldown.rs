@@ -663,6 +663,8 @@ pub struct Watch {
     new_packages: Mutex<Vec<Held>>,
     /// Held versions the tool asked for by exact version (refused whatever its exit code).
     demanded: Mutex<Vec<Held>>,
+    /// Names this run is the first ever to look at (first-seen baseline, [`Watch::admit_version`]).
+    first_looks: Mutex<std::collections::HashSet<String>>,
     norm: fn(&str) -> String,
 }
 
@@ -690,6 +692,7 @@ impl Watch {
             newest_held: Mutex::new(Vec::new()),
             new_packages: Mutex::new(Vec::new()),
             demanded: Mutex::new(Vec::new()),
+            first_looks: Mutex::new(std::collections::HashSet::new()),
             norm,
         })
     }
@@ -808,9 +811,11 @@ impl Watch {
         Ok(out.iter().map(Option::is_none).collect())
     }
 
-    /// Judge one version dated `published` by `clock` (None: the registry gave no time, so
-    /// lockgate's first-seen record decides). Records a hold; true when the version is admitted.
-    /// A held version counts as one the resolution needed (the tool asked for it by name).
+    /// Judge one Maven version dated `published` by `clock` (None: the repository gave no time,
+    /// so lockgate's first-seen record decides, with the baseline of [`filter_files`]: every
+    /// version of an artifact met in the run that first looks at it counts as seen long ago).
+    /// Records a hold; true when the version is admitted. A held version counts as one the
+    /// resolution needed (the tool asked for it by name).
     pub fn admit_version(
         &self,
         name: &str,
@@ -823,10 +828,21 @@ impl Watch {
         }
         let (published, clock) = match (published, &self.first_seen) {
             (Some(t), _) => (t, clock),
-            (None, Some(fs)) => (
-                fs.record(&format!("{name}@{version}"), self.wall),
-                Clock::FirstSeen,
-            ),
+            (None, Some(fs)) => {
+                let mut first_looks = self.first_looks.lock().unwrap();
+                if fs.first_sight(&format!("maven:{name}"), self.wall) {
+                    first_looks.insert(name.to_string());
+                }
+                let at = if first_looks.contains(name) {
+                    0
+                } else {
+                    self.wall
+                };
+                (
+                    fs.record(&format!("{name}@{version}"), at),
+                    Clock::FirstSeen,
+                )
+            }
             (None, None) => (self.now, Clock::FirstSeen),
         };
         match self.policy.decide(published, self.now) {
@@ -1197,6 +1213,35 @@ mod tests {
             json!({"dist-tags": {"latest": "1.1.0"}, "versions": {"1.0.0": {}, "1.1.0": {}}});
         let f = filter_packument(&mut doc, "x", &Cooldown::default(), now, None, ver);
         assert_eq!(f.admitted, 0);
+    }
+
+    #[test]
+    fn undated_maven_versions_have_a_first_look_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = Cooldown::default();
+        let run = || {
+            Watch::new(
+                &policy,
+                Some(dir.path()),
+                Vec::new(),
+                Vec::new(),
+                str::to_string,
+            )
+            .unwrap()
+        };
+        let first = run();
+        for v in ["1.0", "1.1"] {
+            assert!(first.admit_version("g:a", v, None, Clock::LastModified));
+        }
+        assert!(first.verdict(0, Path::new("pom.xml")).is_empty());
+        let second = run();
+        assert!(second.admit_version("g:a", "1.1", None, Clock::LastModified));
+        assert!(!second.admit_version("g:a", "1.2", None, Clock::LastModified));
+        assert_eq!(second.held()[0].clock, Clock::FirstSeen);
+        // A dated version is judged by its date, baseline or not.
+        let third = run();
+        let now = super::now();
+        assert!(!third.admit_version("g:b", "1.0", Some(now), Clock::LastModified));
     }
 
     #[test]

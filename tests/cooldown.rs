@@ -875,9 +875,14 @@ fn deploy_aged(repo: &Path, group: &str, artifact: &str, version: &str, age: &st
 /// The policy of a Maven sandbox: the shared public repository, the internal one for `com.myorg`
 /// (password in [`MAVEN_PASSWORD_ENV`]), and `extra` tables.
 fn maven_policy(repos: &MavenRepos, extra: &str) -> String {
+    maven_policy_at(repos, &repos.public_url, extra)
+}
+
+/// [`maven_policy`] with the public repository at `public` (a proxy in front of it).
+fn maven_policy_at(repos: &MavenRepos, public: &str, extra: &str) -> String {
     format!(
-        "[maven]\nrepository = \"{}\"\n[maven.internal]\nurl = \"{}\"\ngroups = [\"com.myorg\"]\nusername = \"{}\"\npassword-env = \"{MAVEN_PASSWORD_ENV}\"\n{extra}",
-        repos.public_url, repos.internal_url, INTERNAL_MAVEN_USER.0
+        "[maven]\nrepository = \"{public}\"\n[maven.internal]\nurl = \"{}\"\ngroups = [\"com.myorg\"]\nusername = \"{}\"\npassword-env = \"{MAVEN_PASSWORD_ENV}\"\n{extra}",
+        repos.internal_url, INTERNAL_MAVEN_USER.0
     )
 }
 
@@ -886,14 +891,24 @@ const MAVEN_PASSWORD_ENV: &str = "INTERNAL_MAVEN_PASSWORD";
 /// A Maven sandbox whose project depends on `deps` (group, artifact, version spec) from the
 /// shared public and internal repositories, with [`maven_policy`], judged at the real time.
 fn maven_sandbox(repos: &MavenRepos, deps: &[(&str, &str, &str)], policy: &str) -> Sandbox {
+    maven_sandbox_at(repos, &repos.public_url, deps, policy)
+}
+
+/// [`maven_sandbox`] with the public repository at `public` (a proxy in front of it).
+fn maven_sandbox_at(
+    repos: &MavenRepos,
+    public: &str,
+    deps: &[(&str, &str, &str)],
+    policy: &str,
+) -> Sandbox {
     let mut sb = Sandbox::new();
     sb.remove_env("LOCKGATE_NOW");
-    sb.write("lockgate.toml", maven_policy(repos, policy));
+    sb.write("lockgate.toml", maven_policy_at(repos, public, policy));
     sb.set_env(MAVEN_PASSWORD_ENV, INTERNAL_MAVEN_USER.1);
     sb.maven_settings(&maven_settings(&[
         MavenRepo {
             id: "central",
-            url: &repos.public_url,
+            url: public,
             auth: None,
         },
         MavenRepo {
@@ -959,6 +974,137 @@ fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
         "{run}"
     );
     assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
+}
+
+/// A Maven repository that sends no `Last-Modified`: lockgate's first-seen record is the clock,
+/// with npm's and pip's baseline. What an artifact offers the first time lockgate looks at it
+/// locks; a version deployed after that waits `min-age` (a range resolves below it, pinning it is
+/// refused with 28) and locks once lockgate has known it that long.
+#[test]
+fn maven_first_seen_clock_when_the_repository_sends_no_last_modified() {
+    let repos = maven_repos();
+    let artifact = uniq("undated-lib");
+    let group = "org.example.undated";
+    deploy_aged(
+        &repos.public_overlay,
+        group,
+        &artifact,
+        "1.0",
+        "40 days ago",
+    );
+    let untimed = FaultProxy::start(&repos.public_url, Fault::Untimed);
+    let mut sb = maven_sandbox_at(repos, &untimed.url, &[(group, &artifact, "[1.0,2.0)")], "");
+    let lock = |sb: &Sandbox| {
+        let _ = fs::remove_dir_all(sb.m2_repo());
+        sb.run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]))
+    };
+    let locked = |sb: &Sandbox, v: &str| {
+        sb.read(".mvn/checksums/checksums.sha256")
+            .contains(&format!("/{artifact}/{v}/"))
+    };
+
+    let run = lock(&sb).ok();
+    assert!(locked(&sb, "1.0"), "{run}");
+    let seen = fs::read_to_string(sb.root().join("lockgate-cache/first-seen.json")).unwrap();
+    assert!(
+        seen.contains(&format!("maven:{group}:{artifact}")),
+        "{seen}"
+    );
+
+    // A real deploy of 1.1 (its `lastUpdated` now).
+    deploy_aged(&repos.public_overlay, group, &artifact, "1.1", "1 hour ago");
+    let meta = repos
+        .public_overlay
+        .join(group.replace('.', "/"))
+        .join(&artifact)
+        .join("maven-metadata.xml");
+    let now = Command::new("date")
+        .args(["-u", "+%Y%m%d%H%M%S"])
+        .output()
+        .unwrap();
+    let text = fs::read_to_string(&meta).unwrap().replace(
+        "20240101000000",
+        String::from_utf8(now.stdout).unwrap().trim(),
+    );
+    fs::write(&meta, text).unwrap();
+
+    let run = lock(&sb).ok();
+    assert!(locked(&sb, "1.0") && !locked(&sb, "1.1"), "{run}");
+    maven_project(&sb.project(), &[(group, &artifact, "1.1")]);
+    let run = lock(&sb).code_is(28);
+    assert!(
+        run.stderr.contains(&format!("{group}:{artifact}@1.1"))
+            && run.stderr.contains("first-seen"),
+        "{run}"
+    );
+
+    // Judged three days later (LOCKGATE_NOW), 1.1 has been known long enough.
+    let t = Command::new("date")
+        .args(["-u", "-d", "+3 days 1 hour", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    sb.set_env("LOCKGATE_NOW", String::from_utf8(t.stdout).unwrap().trim());
+    let run = lock(&sb).ok();
+    assert!(locked(&sb, "1.1"), "{run}");
+    assert!(untimed
+        .requests()
+        .iter()
+        .any(|r| r.path.contains(&artifact) && r.path.ends_with(".pom")));
+}
+
+/// A POM lockgate cannot fetch to date (the repository answers 503) fails the lock with 27: no
+/// lock, and no first-seen record that would hold the version for `min-age` once the repository
+/// answers again.
+#[test]
+fn maven_lock_fails_when_a_version_cannot_be_dated() {
+    let repos = maven_repos();
+    let artifact = uniq("flaky-lib");
+    let group = "org.example.flaky";
+    for (v, age) in [("1.0", "40 days ago"), ("1.1", "10 days ago")] {
+        deploy_aged(&repos.public_overlay, group, &artifact, v, age);
+    }
+    let meta = repos
+        .public_overlay
+        .join(group.replace('.', "/"))
+        .join(&artifact)
+        .join("maven-metadata.xml");
+    let now = Command::new("date")
+        .args(["-u", "+%Y%m%d%H%M%S"])
+        .output()
+        .unwrap();
+    let text = fs::read_to_string(&meta).unwrap().replace(
+        "20240101000000",
+        String::from_utf8(now.stdout).unwrap().trim(),
+    );
+    fs::write(&meta, text).unwrap();
+    let pom = format!("/{artifact}/1.1/{artifact}-1.1.pom");
+    let flaky = FaultProxy::start_for(
+        &repos.public_url,
+        Fault::Status {
+            status: 503,
+            times: 1000,
+        },
+        Some(&pom),
+    );
+    let sb = maven_sandbox_at(repos, &flaky.url, &[(group, &artifact, "[1.0,2.0)")], "");
+    let lock = |sb: &Sandbox| {
+        let _ = fs::remove_dir_all(sb.m2_repo());
+        sb.run(sb.lockgate().args(["lock", "mvn", "-B", "-ntp", "package"]))
+    };
+    let run = lock(&sb).code_is(27);
+    assert!(run.stderr.contains("503"), "{run}");
+    assert!(!sb.exists(".mvn/checksums/checksums.sha256"));
+    let seen =
+        fs::read_to_string(sb.root().join("lockgate-cache/first-seen.json")).unwrap_or_default();
+    assert!(!seen.contains(&format!("{artifact}@1.1")), "{seen}");
+
+    flaky.set_fault(Fault::Pass);
+    let run = lock(&sb).ok();
+    let locked = sb.read(".mvn/checksums/checksums.sha256");
+    assert!(
+        locked.contains(&format!("/{artifact}/1.1/")),
+        "{run}\n{locked}"
+    );
 }
 
 /// `lockgate lock mvn`: an artifact the lock does not hold whose oldest release was published

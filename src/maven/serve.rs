@@ -186,57 +186,80 @@ impl RouteMode {
     }
 
     /// When `version`'s POM was published: its `Last-Modified` (None when the repository sends
-    /// none). Err(reply) when the repository cannot be asked.
-    async fn pom_time(&self, coords: &Coords, version: &str, base: &Url) -> Option<i64> {
+    /// none, or has no such POM). Err when the repository cannot be asked: the caller fails the
+    /// run rather than judge, or record a first sighting of, a version it could not date.
+    async fn pom_time(
+        &self,
+        coords: &Coords,
+        version: &str,
+        base: &Url,
+    ) -> Result<Option<i64>, Error> {
         let path = format!(
             "{}/{}/{version}/{}-{version}.pom",
             coords.group_id.replace('.', "/"),
             coords.artifact_id,
             coords.artifact_id
         );
-        let path = RepoPath::parse(&path).ok()?;
-        let f = self
+        let Ok(path) = RepoPath::parse(&path) else {
+            return Ok(None);
+        };
+        match self
             .client
             .get(&url_in(base, &path), None, &coords.gav())
             .await
-            .ok()?;
-        f.response
-            .headers()
-            .get(reqwest::header::LAST_MODIFIED)
-            .and_then(|v| v.to_str().ok())
-            .and_then(crate::cooldown::parse_http_date)
+        {
+            Ok(f) => Ok(f
+                .response
+                .headers()
+                .get(reqwest::header::LAST_MODIFIED)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::cooldown::parse_http_date)),
+            Err(e) if crate::fetch::is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// When `coords`' artifact was first published: the `Last-Modified` of the POM of the oldest
     /// release its artifact-level `maven-metadata.xml` lists (None when the repository lists or
-    /// dates none). Asked once per artifact.
-    async fn first_published(&self, coords: &Coords, base: &Url) -> Option<i64> {
+    /// dates none). Asked once per artifact; Err as for [`RouteMode::pom_time`].
+    async fn first_published(&self, coords: &Coords, base: &Url) -> Result<Option<i64>, Error> {
         let ga = format!("{}:{}", coords.group_id, coords.artifact_id);
         if let Some(t) = self.first_published.lock().unwrap().get(&ga) {
-            return *t;
+            return Ok(*t);
         }
-        let t = async {
-            let path = RepoPath::parse(&format!(
-                "{}/{}/maven-metadata.xml",
-                coords.group_id.replace('.', "/"),
-                coords.artifact_id
-            ))
-            .ok()?;
-            let (body, _) = self
-                .client
-                .get_bytes(&url_in(base, &path), None, &ga)
-                .await
-                .ok()?;
+        let path = RepoPath::parse(&format!(
+            "{}/{}/maven-metadata.xml",
+            coords.group_id.replace('.', "/"),
+            coords.artifact_id
+        ));
+        let listed = match path {
+            Ok(path) => match self.client.get_bytes(&url_in(base, &path), None, &ga).await {
+                Ok((body, _)) => Some(body),
+                Err(e) if crate::fetch::is_not_found(&e) => None,
+                Err(e) => return Err(e),
+            },
+            Err(_) => None,
+        };
+        let oldest = listed.and_then(|body| {
             let (versions, _) = crate::cooldown::maven_versions(std::str::from_utf8(&body).ok()?)?;
-            let oldest = versions
-                .iter()
+            versions
+                .into_iter()
                 .filter(|v| !v.ends_with("-SNAPSHOT"))
-                .min_by(|a, b| metadata::compare_versions(a, b))?;
-            self.pom_time(coords, oldest, base).await
-        }
-        .await;
+                .min_by(|a, b| metadata::compare_versions(a, b))
+        });
+        let t = match oldest {
+            Some(v) => self.pom_time(coords, &v, base).await?,
+            None => None,
+        };
         self.first_published.lock().unwrap().insert(ga, t);
-        t
+        Ok(t)
+    }
+
+    /// A failure to date a version: fail the run with it (the tool gets a 404 meanwhile).
+    fn undatable(&self, e: Error) -> Reply {
+        let msg = e.to_string();
+        self.fail(e);
+        Reply::NotFound(msg)
     }
 
     /// Under the cooldown: artifact-level metadata loses the versions too young to use (checked
@@ -261,11 +284,18 @@ impl RouteMode {
                 },
                 Some(v),
             ) if extension == "pom" && classifier.is_none() && !snapshot(v) => {
-                let published = self.pom_time(coords, v, base).await;
+                let published = match self.pom_time(coords, v, base).await {
+                    Ok(t) => t,
+                    Err(e) => return Some(self.undatable(e)),
+                };
                 if watch.is_new(&name) {
                     // Each release's POM bounds the first publication too (a repository
                     // without metadata still dates the version asked for).
-                    let first = match (self.first_published(coords, base).await, published) {
+                    let first = match self.first_published(coords, base).await {
+                        Ok(t) => t,
+                        Err(e) => return Some(self.undatable(e)),
+                    };
+                    let first = match (first, published) {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
                     };
@@ -314,7 +344,10 @@ impl RouteMode {
                 versions.sort_by(|a, b| metadata::compare_versions(b, a));
                 let mut held = Vec::new();
                 for v in versions.iter().filter(|v| !snapshot(v)) {
-                    let published = self.pom_time(coords, v, base).await;
+                    let published = match self.pom_time(coords, v, base).await {
+                        Ok(t) => t,
+                        Err(e) => return Some(self.undatable(e)),
+                    };
                     if watch.admit_version(
                         &name,
                         v,

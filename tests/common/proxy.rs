@@ -42,7 +42,8 @@ pub enum Fault {
     /// Read the request, then answer nothing and keep the connection open (for 10 minutes).
     Hang,
     /// Forward (asking for an unencoded body), and drop the top-level `time` and `modified` of a
-    /// JSON answer: a registry that publishes no publish times (several private ones).
+    /// JSON answer and the `Last-Modified` header: a registry that publishes no publish times
+    /// (several private ones).
     Untimed,
 }
 
@@ -237,8 +238,11 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
     }
 }
 
-/// Drops the top-level `time` and `modified` of a JSON body.
+/// Drops the top-level `time` and `modified` of a JSON body, and the `Last-Modified` header.
 fn untime(response: &mut Message) {
+    response
+        .headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("last-modified"));
     if let Ok(serde_json::Value::Object(mut doc)) = serde_json::from_slice(&response.body) {
         doc.remove("time");
         doc.remove("modified");
