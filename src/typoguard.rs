@@ -422,6 +422,7 @@ mod tests {
             ("expres@^1.0.0", Some("expres")),
             ("@myorg/payment-client@1", Some("@myorg/payment-client")),
             ("safe@npm:crossenv@1", Some("crossenv")),
+            ("npm:crossenv@1", Some("crossenv")),
             ("./local-dir", None),
             ("/abs/pkg.tgz", None),
             ("pkg.tgz", None),
@@ -450,6 +451,15 @@ mod tests {
         assert_eq!(
             npm_new_names(Some(&l), &manifests, &["mongose@1".into(), "./dir".into()]),
             ["crossenv", "jquerry", "mongose"]
+        );
+        // An alias on the command line, with or without a name, adds the real package.
+        assert_eq!(
+            npm_new_names(
+                Some(&l),
+                &BTreeMap::new(),
+                &["npm:mongose@1".into(), "x@npm:lodahs".into()]
+            ),
+            ["lodahs", "mongose"]
         );
         // No lockfile: every direct dependency is new.
         assert_eq!(

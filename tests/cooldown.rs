@@ -216,6 +216,16 @@ fn npm_new_package_is_refused_with_28_internal_names_are_exempt() {
         "{run}"
     );
     assert_eq!(installed_version(&sb, &fresh), None);
+    // The same name through an `npm:` alias without a name of its own (npm installs it as
+    // itself).
+    let run = sb
+        .run(
+            sb.shim("npm")
+                .args(["install", &format!("npm:{fresh}@1.0.0")]),
+        )
+        .code_is(28);
+    assert!(run.stderr.contains("first published 5d"), "{run}");
+    assert_eq!(installed_version(&sb, &fresh), None);
 
     // An internal package published a moment ago installs at once: internal names are never
     // delayed, and are never "new" to the cooldown.

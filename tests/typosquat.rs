@@ -101,6 +101,18 @@ fn npm_install_of_a_typosquat_is_refused_before_anything_is_fetched() {
     assert!(!sb.exists("node_modules/expres"));
     assert_eq!(snapshot(&sb), before, "something on disk changed");
     assert_eq!(decisions(&sb, "expres"), ["refused"]);
+
+    // The same package through an `npm:` alias, with or without a name of its own: npm installs
+    // `expres` either way, so lockgate judges `expres`.
+    for spec in ["npm:expres@1.0.0", "express@npm:expres"] {
+        let out = sb.run(sb.shim("npm").args(["install", spec])).code_is(24);
+        assert!(
+            out.output().contains("did you mean `express`?"),
+            "{spec}\n{out}"
+        );
+        assert!(sb.npm_marker("expres", "1.0.0").is_none(), "{spec}");
+        assert_eq!(snapshot(&sb), before, "{spec}: something on disk changed");
+    }
 }
 
 /// A pull request adds `crossenv` (the 2017 crossenv wave) to package.json: `npm ci` and

@@ -669,11 +669,12 @@ impl Ctx {
         let explicit = self
             .command_packages()
             .iter()
-            .filter_map(|spec| {
-                let i = spec.rfind('@').filter(|&i| i > 0)?;
-                let (name, version) = (&spec[..i], &spec[i + 1..]);
-                (!name.contains(':') && version.starts_with(|c: char| c.is_ascii_digit()))
-                    .then(|| (name.to_string(), version.to_string()))
+            .filter(|spec| typoguard::npm_registry_name(spec).is_some())
+            .filter_map(|spec| match registry_spec(spec) {
+                (name, Some(version)) if version.starts_with(|c: char| c.is_ascii_digit()) => {
+                    Some((name.to_string(), version.to_string()))
+                }
+                _ => None,
             })
             .collect();
         crate::cooldown::Watch::new(
@@ -1094,14 +1095,23 @@ fn read_manifest(path: &Path) -> Result<Option<Value>> {
         })
 }
 
-/// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`).
+/// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`,
+/// and `npm:real@1`, an alias without a name, which npm installs as `real`).
 pub fn package_name(spec: &str) -> String {
+    registry_spec(spec).0.to_string()
+}
+
+/// The registry package an `npm install` argument fetches and what it asks of it (a version,
+/// range or tag; None when it names none): past an `npm:` alias, with or without its name.
+pub fn registry_spec(spec: &str) -> (&str, Option<&str>) {
     let spec = match spec.split_once("@npm:") {
         Some((_, real)) => real,
-        None => spec,
+        None => spec.strip_prefix("npm:").unwrap_or(spec),
     };
-    let at = spec.get(1..).and_then(|s| s.find('@')).map(|i| i + 1);
-    at.map_or(spec, |i| &spec[..i]).to_string()
+    match spec.get(1..).and_then(|s| s.find('@')).map(|i| i + 1) {
+        Some(i) => (&spec[..i], Some(&spec[i + 1..])),
+        None => (spec, None),
+    }
 }
 
 fn file_name(p: &Path) -> String {
@@ -1227,6 +1237,18 @@ mod tests {
         assert_eq!(package_name("@myorg/a@1.0.0"), "@myorg/a");
         assert_eq!(package_name("@myorg/a"), "@myorg/a");
         assert_eq!(package_name("safe@npm:@myorg/real@1"), "@myorg/real");
+        // An alias without a name installs the real package under its own name.
+        assert_eq!(package_name("npm:is-number@7.0.0"), "is-number");
+        assert_eq!(package_name("npm:@myorg/real"), "@myorg/real");
+        assert_eq!(
+            registry_spec("npm:left-pad@1.3.0"),
+            ("left-pad", Some("1.3.0"))
+        );
+        assert_eq!(
+            registry_spec("pad@npm:left-pad@^1"),
+            ("left-pad", Some("^1"))
+        );
+        assert_eq!(registry_spec("@s/a"), ("@s/a", None));
     }
 
     #[test]
