@@ -271,33 +271,17 @@ fn resolved_internally(resolved: &Resolved, sources: &Sources) -> bool {
     }
 }
 
-/// The registry package an `npm install` argument names, or `None` for a spec that is not looked
-/// up by name (a path, a tarball URL, git, a GitHub `user/repo` shorthand).
+/// The registry package an `npm install` argument names, read as npm reads it
+/// ([`crate::npm::spec`]); `None` for one npm does not look up by name (a path, a tarball URL,
+/// git, a GitHub `user/repo` shorthand).
 pub fn npm_registry_name(spec: &str) -> Option<String> {
-    let spec = spec.trim();
-    let is_path =
-        spec.starts_with(['.', '/', '~']) || spec.ends_with(".tgz") || spec.ends_with(".tar.gz");
-    let has_protocol = match spec.split_once(':') {
-        Some((proto, _)) => proto != "npm" && !proto.contains('@'),
-        None => false,
-    };
-    let github_shorthand = !spec.starts_with('@') && spec.contains('/');
-    if spec.is_empty() || is_path || has_protocol || github_shorthand {
-        return None;
-    }
-    let name = crate::npm::package_name(spec);
-    (!name.is_empty()).then_some(name)
+    crate::npm::spec::registry_spec(spec.trim()).map(|(name, _)| name.to_string())
 }
 
 /// The registry package a package.json dependency entry installs: the key, or the target of an
 /// `npm:` alias; `None` when the spec is a path, URL, git or workspace reference.
 fn npm_manifest_dependency(name: &str, spec: &str) -> Option<String> {
-    if let Some(real) = spec.strip_prefix("npm:") {
-        return Some(crate::npm::package_name(real));
-    }
-    // Version ranges and tags contain neither; `file:`, `git+…`, `workspace:`, URLs and `user/repo` do.
-    let elsewhere = spec.contains([':', '/']) || spec.starts_with(['.', '~']);
-    (!elsewhere).then(|| name.to_string())
+    crate::npm::spec::dependency_spec(name, spec).map(|(name, _)| name.to_string())
 }
 
 /// Registry dependencies package.json files list, by manifest key (`""` root, `packages/a`).

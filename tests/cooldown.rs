@@ -216,16 +216,27 @@ fn npm_new_package_is_refused_with_28_internal_names_are_exempt() {
         "{run}"
     );
     assert_eq!(installed_version(&sb, &fresh), None);
-    // The same name through an `npm:` alias without a name of its own (npm installs it as
-    // itself).
-    let run = sb
-        .run(
-            sb.shim("npm")
-                .args(["install", &format!("npm:{fresh}@1.0.0")]),
-        )
-        .code_is(28);
-    assert!(run.stderr.contains("first published 5d"), "{run}");
-    assert_eq!(installed_version(&sb, &fresh), None);
+    // The same name, and a new scoped one, through `npm:` aliases of every shape npm reads
+    // (without a name of its own, any letter case, a scoped target).
+    let scoped = format!("@{}/qzvbxk", uniq("qzvbxk"));
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&scoped, "1.0.0"));
+    set_ages(reg, &scoped, 5 * DAY, &[("1.0.0", 5 * DAY)]);
+    for (spec, name) in [
+        (format!("npm:{fresh}@1.0.0"), &fresh),
+        (format!("hf@NPM:{fresh}"), &fresh),
+        (format!("tool@npm:{scoped}@1.0.0"), &scoped),
+        (format!("npm:{scoped}"), &scoped),
+    ] {
+        let run = sb.run(sb.shim("npm").args(["install", &spec])).code_is(28);
+        assert!(
+            run.stderr
+                .contains(&format!("{name} was first published 5d")),
+            "{spec}\n{run}"
+        );
+        assert!(!sb.exists("node_modules/hf") && !sb.exists("node_modules/tool"));
+        assert_eq!(installed_version(&sb, name), None);
+    }
 
     // An internal package published a moment ago installs at once: internal names are never
     // delayed, and are never "new" to the cooldown.

@@ -102,9 +102,13 @@ fn npm_install_of_a_typosquat_is_refused_before_anything_is_fetched() {
     assert_eq!(snapshot(&sb), before, "something on disk changed");
     assert_eq!(decisions(&sb, "expres"), ["refused"]);
 
-    // The same package through an `npm:` alias, with or without a name of its own: npm installs
-    // `expres` either way, so lockgate judges `expres`.
-    for spec in ["npm:expres@1.0.0", "express@npm:expres"] {
+    // The same package through an `npm:` alias, with or without a name of its own, in any letter
+    // case: npm installs `expres` each way, so lockgate judges `expres`.
+    for spec in [
+        "npm:expres@1.0.0",
+        "express@npm:expres",
+        "express@NPM:expres",
+    ] {
         let out = sb.run(sb.shim("npm").args(["install", spec])).code_is(24);
         assert!(
             out.output().contains("did you mean `express`?"),

@@ -735,7 +735,12 @@ fn shown_version(by_path: &BTreeMap<&str, &Entry>, e: &Entry) -> String {
 /// Does the locked entry satisfy a package.json spec? Semver ranges and `npm:` aliases only.
 fn satisfies(by_path: &BTreeMap<&str, &Entry>, e: &Entry, spec: &str) -> bool {
     let target = link_target(by_path, e);
-    let (name, range) = match spec.strip_prefix("npm:") {
+    // npm reads `npm:` in any letter case (npm-package-arg's isAliasSpec).
+    let alias = spec
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("npm:"))
+        .map(|_| &spec[4..]);
+    let (name, range) = match alias {
         Some(alias) => match alias.get(1..).and_then(|s| s.find('@')).map(|i| i + 1) {
             Some(at) => (&alias[..at], &alias[at + 1..]),
             None => (alias, "*"),
@@ -880,9 +885,9 @@ mod tests {
     fn sync_check_follows_npm_range_semantics() {
         let l = parse(V3, Path::new("package-lock.json")).unwrap();
         let mut m = BTreeMap::new();
-        // widened range still satisfied by 1.0.0; esbuild removed; alias kept; a workspace
-        // dependency satisfied through the link to packages/a.
-        m.insert(String::new(), json!({"dependencies": {"@myorg/a": ">=1.0.0 <3 || ^4", "safe": "npm:left-pad@^1.0.0", "pkg-a": "^0.0.1"}}));
+        // widened range still satisfied by 1.0.0; esbuild removed; alias kept (npm reads `NPM:`
+        // as `npm:`); a workspace dependency satisfied through the link to packages/a.
+        m.insert(String::new(), json!({"dependencies": {"@myorg/a": ">=1.0.0 <3 || ^4", "safe": "NPM:left-pad@^1.0.0", "pkg-a": "^0.0.1"}}));
         m.insert(
             "packages/a".into(),
             json!({"dependencies": {"@myorg/a": "^1"}}),

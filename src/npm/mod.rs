@@ -20,6 +20,7 @@ pub mod plan;
 pub mod scripts;
 pub mod semver;
 pub mod serve;
+pub mod spec;
 pub mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -669,9 +670,8 @@ impl Ctx {
         let explicit = self
             .command_packages()
             .iter()
-            .filter(|spec| typoguard::npm_registry_name(spec).is_some())
-            .filter_map(|spec| match registry_spec(spec) {
-                (name, Some(version)) if version.starts_with(|c: char| c.is_ascii_digit()) => {
+            .filter_map(|arg| match spec::registry_spec(arg.trim()) {
+                Some((name, version)) if version.starts_with(|c: char| c.is_ascii_digit()) => {
                     Some((name.to_string(), version.to_string()))
                 }
                 _ => None,
@@ -1096,22 +1096,11 @@ fn read_manifest(path: &Path) -> Result<Option<Value>> {
 }
 
 /// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`,
-/// and `npm:real@1`, an alias without a name, which npm installs as `real`).
-pub fn package_name(spec: &str) -> String {
-    registry_spec(spec).0.to_string()
-}
-
-/// The registry package an `npm install` argument fetches and what it asks of it (a version,
-/// range or tag; None when it names none): past an `npm:` alias, with or without its name.
-pub fn registry_spec(spec: &str) -> (&str, Option<&str>) {
-    let spec = match spec.split_once("@npm:") {
-        Some((_, real)) => real,
-        None => spec.strip_prefix("npm:").unwrap_or(spec),
-    };
-    match spec.get(1..).and_then(|s| s.find('@')).map(|i| i + 1) {
-        Some(i) => (&spec[..i], Some(&spec[i + 1..])),
-        None => (spec, None),
-    }
+/// `npm:real@1`): the registry package npm fetches ([`spec::registry_spec`]), else the argument.
+pub fn package_name(arg: &str) -> String {
+    spec::registry_spec(arg)
+        .map_or(arg, |(name, _)| name)
+        .to_string()
 }
 
 fn file_name(p: &Path) -> String {
@@ -1240,15 +1229,7 @@ mod tests {
         // An alias without a name installs the real package under its own name.
         assert_eq!(package_name("npm:is-number@7.0.0"), "is-number");
         assert_eq!(package_name("npm:@myorg/real"), "@myorg/real");
-        assert_eq!(
-            registry_spec("npm:left-pad@1.3.0"),
-            ("left-pad", Some("1.3.0"))
-        );
-        assert_eq!(
-            registry_spec("pad@npm:left-pad@^1"),
-            ("left-pad", Some("^1"))
-        );
-        assert_eq!(registry_spec("@s/a"), ("@s/a", None));
+        assert_eq!(package_name("./dir"), "./dir");
     }
 
     #[test]
