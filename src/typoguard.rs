@@ -284,7 +284,8 @@ fn npm_manifest_dependency(name: &str, spec: &str) -> Option<String> {
     crate::npm::spec::dependency_spec(name, spec).map(|(name, _)| name.to_string())
 }
 
-/// Registry dependencies package.json files list, by manifest key (`""` root, `packages/a`).
+/// Registry dependencies package.json files list, by manifest key (`""` root, `packages/a`),
+/// and the packages their `overrides` put in place of others through an `npm:` alias.
 pub fn npm_direct_dependencies(manifests: &BTreeMap<String, Value>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for manifest in manifests.values() {
@@ -298,8 +299,33 @@ pub fn npm_direct_dependencies(manifests: &BTreeMap<String, Value>) -> BTreeSet<
                 }),
             );
         }
+        if let Some(overrides) = manifest.get("overrides") {
+            npm_override_aliases(overrides, &mut out);
+        }
     }
     out
+}
+
+/// The alias targets anywhere in an `overrides` tree (`"lodash": "npm:lodahs@4"`, nested under a
+/// parent or not): npm installs them wherever the overridden package is needed, so a manifest
+/// change adds them as surely as a dependency (a plain version override adds no name).
+fn npm_override_aliases(overrides: &Value, out: &mut BTreeSet<String>) {
+    let Some(map) = overrides.as_object() else {
+        return;
+    };
+    for (key, value) in map {
+        match value {
+            Value::String(spec)
+                if spec
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("npm:")) =>
+            {
+                out.extend(npm_manifest_dependency(key, spec));
+            }
+            Value::Object(_) => npm_override_aliases(value, out),
+            _ => {}
+        }
+    }
 }
 
 /// The names an npm command adds that the lockfile does not already have: the registry packages
@@ -436,6 +462,16 @@ mod tests {
             npm_new_names(Some(&l), &manifests, &["mongose@1".into(), "./dir".into()]),
             ["crossenv", "jquerry", "mongose"]
         );
+        // An alias in `overrides`, nested or not, adds its target; a version override adds none.
+        let overriding: BTreeMap<String, Value> = [(
+            String::new(),
+            serde_json::json!({
+                "dependencies": {"express": "^4"},
+                "overrides": {"debug": "npm:debgu@4", "express": {"qs": "NPM:q5@6", "send": "1.0.0", ".": "4.0.0"}}
+            }),
+        )]
+        .into();
+        assert_eq!(npm_new_names(Some(&l), &overriding, &[]), ["debgu", "q5"]);
         // An alias on the command line, with or without a name, adds the real package.
         assert_eq!(
             npm_new_names(

@@ -336,6 +336,46 @@ fn npm_first_seen_clock_when_the_registry_publishes_no_time() {
     );
 }
 
+/// `overrides` can put any registry package in place of a dependency's dependency through an
+/// `npm:` alias; the alias target is a name the manifest change adds, judged like a dependency:
+/// a 5-day-old package as the override of an established library is refused (28).
+#[test]
+fn npm_an_override_alias_is_a_new_name() {
+    let reg = npm_registries();
+    let (lib, parent) = hijacked_release(reg);
+    let fresh = uniq("lib-fork");
+    reg.public
+        .publish(&reg.attacker_token, &NpmPackage::new(&fresh, "1.0.0"));
+    set_ages(reg, &fresh, 5 * DAY, &[("1.0.0", 5 * DAY)]);
+    let manifest = json!({
+        "name": "app", "version": "1.0.0",
+        "dependencies": {&parent: "1.0.0"},
+        "overrides": {&lib: format!("npm:{fresh}@1.0.0")}
+    })
+    .to_string();
+
+    let plain = sandbox(reg, "");
+    plain.write("package.json", &manifest);
+    plain
+        .run(plain_npm(&plain, reg).args(["install", "--ignore-scripts"]))
+        .ok();
+    let text = plain.read(&format!("node_modules/{lib}/package.json"));
+    assert!(
+        text.contains(&fresh),
+        "npm put {fresh} in place of {lib}: {text}"
+    );
+
+    let sb = sandbox(reg, "");
+    sb.write("package.json", &manifest);
+    let run = sb.run(sb.shim("npm").args(["install"])).code_is(28);
+    assert!(
+        run.stderr
+            .contains(&format!("{fresh} was first published 5d")),
+        "{run}"
+    );
+    assert!(!sb.exists("node_modules"), "{run}");
+}
+
 /// The Renovate/Dependabot case: a pull request bumps the lockfile to an hour-old release, and
 /// adds a direct dependency registered 5 days ago. `lockgate check --cooldown` fails the build;
 /// plain `lockgate check` (offline) has nothing to say about ages.
