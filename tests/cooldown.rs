@@ -359,7 +359,7 @@ fn npm_an_override_alias_is_a_new_name() {
     plain
         .run(plain_npm(&plain, reg).args(["install", "--ignore-scripts"]))
         .ok();
-    let text = plain.read(&format!("node_modules/{lib}/package.json"));
+    let text = plain.read(format!("node_modules/{lib}/package.json"));
     assert!(
         text.contains(&fresh),
         "npm put {fresh} in place of {lib}: {text}"
