@@ -703,6 +703,16 @@ async fn probe_public(
     Ok(out)
 }
 
+/// A registry answer `check --cooldown` cannot read: an error (27), not a version it could not
+/// date (a warning), so a broken proxy page never passes as "no time published".
+fn unreadable(name: &str, url: &Url, detail: String) -> Error {
+    Error::Unavailable {
+        package: name.to_string(),
+        url: crate::error::redact_url(url.as_str()),
+        detail,
+    }
+}
+
 /// `--cooldown`: when was each locked public version published? npm: the full packument's
 /// `time`; pip: the PEP 700 `upload-time` of the locked files (the newest of them). A registry that
 /// publishes no time gives a warning: `check` keeps no first-seen records.
@@ -722,10 +732,17 @@ async fn probe_cooldown(
     let fetches = names.iter().map(|(npm, name)| async move {
         let doc = if *npm {
             let url = npm::plan::packument_url(npm_public, name);
-            client
-                .get_bytes(&url, Some("application/json"), name)
-                .await
-                .map(|(b, _)| Page::Npm(serde_json::from_slice(&b).unwrap_or_default()))
+            match client.get_bytes(&url, Some("application/json"), name).await {
+                Ok((b, _)) => match serde_json::from_slice::<serde_json::Value>(&b) {
+                    Ok(doc) if doc.is_object() => Ok(Page::Npm(doc)),
+                    _ => Err(unreadable(
+                        name,
+                        &url,
+                        "answered with something that is not a packument (a JSON object)".into(),
+                    )),
+                },
+                Err(e) => Err(e),
+            }
         } else {
             let url = Url::parse(&crate::pip::index::project_url(pip_index.as_str(), name))
                 .unwrap_or_else(|_| pip_index.clone());
@@ -741,9 +758,9 @@ async fn probe_cooldown(
                         .to_string();
                     let final_url = f.final_url.to_string();
                     let body = f.response.text().await.unwrap_or_default();
-                    Ok(Page::Pip(
-                        crate::pip::index::parse_page(&final_url, &ct, &body).unwrap_or_default(),
-                    ))
+                    crate::pip::index::parse_page(&final_url, &ct, &body)
+                        .map(Page::Pip)
+                        .map_err(|e| unreadable(name, &url, e.what))
                 }
                 Err(e) => Err(e),
             }
@@ -783,8 +800,9 @@ async fn probe_cooldown(
         };
         let (published, created, clock) = match page {
             Page::Npm(doc) => {
-                let t = |k: &str| doc["time"][k].as_str().and_then(cd::parse_rfc3339);
-                (t(&l.version), t("created"), Clock::NpmTime)
+                let published = doc["time"][&l.version].as_str().and_then(cd::parse_rfc3339);
+                // Dated as the install dates a name.
+                (published, cd::npm_created(doc), Clock::NpmTime)
             }
             Page::Pip(files) => {
                 let ours = files.iter().filter(|f| {

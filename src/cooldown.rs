@@ -393,6 +393,19 @@ pub struct NpmFiltered {
     pub admitted: usize,
 }
 
+/// When a full packument says its package was first published: `time.created`, else the time of
+/// its oldest listed version (some registries record no `created`).
+pub fn npm_created(doc: &Value) -> Option<i64> {
+    let t = |k: &str| doc["time"][k].as_str().and_then(parse_rfc3339);
+    t("created").or_else(|| {
+        doc["versions"]
+            .as_object()?
+            .keys()
+            .filter_map(|v| t(v))
+            .min()
+    })
+}
+
 /// Remove versions younger than `min-age` from a full packument: from `versions`, `time`, and
 /// every dist-tag (a tag on a removed version is dropped; `latest` moves to the newest admitted
 /// stable version, else the newest admitted). A version without a `time` entry (a registry that
@@ -422,10 +435,7 @@ pub fn filter_packument(
         .as_object()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
-    out.created = times
-        .get("created")
-        .copied()
-        .or_else(|| versions.iter().filter_map(|v| times.get(v)).min().copied());
+    out.created = npm_created(doc);
     if policy.min_age == 0 {
         out.admitted = versions.len();
         return out;
@@ -1155,6 +1165,13 @@ mod tests {
         assert_eq!(
             f.created,
             Some(parse_rfc3339("2014-08-29T00:00:00Z").unwrap())
+        );
+        // Without `created`, the oldest version dates the package.
+        let mut doc = packument();
+        doc["time"].as_object_mut().unwrap().remove("created");
+        assert_eq!(
+            npm_created(&doc),
+            Some(parse_rfc3339("2026-11-01T00:00:00Z").unwrap())
         );
     }
 

@@ -423,6 +423,29 @@ fn check_cooldown_reports_a_lockfile_bumped_to_a_too_young_version() {
         )
         .code_is(28);
     assert!(json.stdout.contains("\"too-new\""), "{json}");
+
+    // A registry answer that is no packument (a login page in the way) is an error, not a
+    // version the registry "publishes no time" for.
+    let portal = FaultProxy::start(&reg.public.url, Fault::Pass);
+    let sb = sandbox_at(reg, &portal.url, "");
+    sb.run(
+        sb.cmd(&tools().npm)
+            .arg(format!("--registry={}", portal.url))
+            .args([
+                "install",
+                "--package-lock-only",
+                "--ignore-scripts",
+                &format!("{lib}@1.0.0"),
+            ]),
+    )
+    .ok();
+    sb.run(sb.lockgate().args(["check", "--cooldown"])).ok();
+    portal.set_fault(Fault::Portal);
+    // (`--offline`: the install's own lookup of each locked file would stop at it first.)
+    let run = sb
+        .run(sb.lockgate().args(["check", "--offline", "--cooldown"]))
+        .code_is(27);
+    assert!(run.output().contains("not a packument"), "{run}");
 }
 
 /// The registry's metadata separates established near-names from squats: `babylonjs` (next to

@@ -45,6 +45,9 @@ pub enum Fault {
     /// JSON answer and the `Last-Modified` header: a registry that publishes no publish times
     /// (several private ones).
     Untimed,
+    /// Forward, but answer every JSON request with `200` and an HTML login page instead (a
+    /// captive portal or single-sign-on proxy in the way); other answers pass.
+    Portal,
 }
 
 /// One request the proxy received.
@@ -196,10 +199,13 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
             );
             client.write_all(head.as_bytes())
         }
-        Fault::Pass | Fault::Truncate | Fault::Trickle { .. } | Fault::Untimed => {
-            let mut response = forward(state, &request, fault == Fault::Untimed)?;
-            if fault == Fault::Untimed {
-                untime(&mut response);
+        Fault::Pass | Fault::Truncate | Fault::Trickle { .. } | Fault::Untimed | Fault::Portal => {
+            let identity = matches!(fault, Fault::Untimed | Fault::Portal);
+            let mut response = forward(state, &request, identity)?;
+            match fault {
+                Fault::Untimed => untime(&mut response),
+                Fault::Portal => portal(&mut response),
+                _ => {}
             }
             if !http::has_body(method, response.status()) {
                 let head = http::response_head(&response.start_line, &response.headers);
@@ -235,6 +241,23 @@ fn serve(state: &State, client: TcpStream) -> std::io::Result<()> {
                 _ => client.write_all(body),
             }
         }
+    }
+}
+
+/// Replaces a JSON answer with `200` and an HTML login page.
+fn portal(response: &mut Message) {
+    let json = response
+        .header("content-type")
+        .is_some_and(|t| t.contains("json"));
+    if json {
+        response.start_line = "HTTP/1.1 200 OK".into();
+        response
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+        response
+            .headers
+            .push(("Content-Type".into(), "text/html".into()));
+        response.body = b"<html><body>Please sign in</body></html>".to_vec();
     }
 }
 
