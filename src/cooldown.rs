@@ -360,14 +360,33 @@ pub fn format_rfc3339(t: i64) -> String {
 /// The time cooldown decisions are made at, in unix seconds: `LOCKGATE_NOW` (RFC 3339) when set
 /// — "judge as of this time", for tests and reproducible audits — else the wall clock.
 /// First-seen records always use the wall clock.
+/// A `LOCKGATE_NOW` ahead of the clock admits what the cooldown holds today, so it is said once
+/// per run on stderr (a test or audit setting left in a CI job would otherwise go unseen).
 pub fn now() -> i64 {
+    let wall = wall_clock();
     if let Some(t) = std::env::var("LOCKGATE_NOW")
         .ok()
         .and_then(|v| parse_rfc3339(&v))
     {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        if let Some(msg) = ahead_warning(t, wall) {
+            SAID.call_once(|| eprintln!("lockgate: warning: {msg}"));
+        }
         return t;
     }
-    wall_clock()
+    wall
+}
+
+/// The warning for a `LOCKGATE_NOW` of `set` while the clock says `wall` (None unless it is
+/// ahead by more than a minute).
+fn ahead_warning(set: i64, wall: i64) -> Option<String> {
+    (set > wall + 60).then(|| {
+        format!(
+            "LOCKGATE_NOW ({}) is {} ahead of this machine's clock: the cooldown judges ages as of then and admits versions it holds today (meant for tests and audits)",
+            format_rfc3339(set),
+            human((set - wall) as u64)
+        )
+    })
 }
 
 pub fn wall_clock() -> i64 {
@@ -1230,6 +1249,19 @@ mod tests {
             json!({"dist-tags": {"latest": "1.1.0"}, "versions": {"1.0.0": {}, "1.1.0": {}}});
         let f = filter_packument(&mut doc, "x", &Cooldown::default(), now, None, ver);
         assert_eq!(f.admitted, 0);
+    }
+
+    #[test]
+    fn a_lockgate_now_ahead_of_the_clock_is_said() {
+        let wall = parse_rfc3339("2026-12-07T00:00:00Z").unwrap();
+        let msg = ahead_warning(wall + 3 * DAY as i64, wall).unwrap();
+        assert!(
+            msg.contains("2026-12-10T00:00:00Z") && msg.contains("3d ahead"),
+            "{msg}"
+        );
+        // Behind the clock (an audit of the past) holds more, not less: nothing to say.
+        assert_eq!(ahead_warning(wall - DAY as i64, wall), None);
+        assert_eq!(ahead_warning(wall + 30, wall), None);
     }
 
     #[test]

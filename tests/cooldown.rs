@@ -330,6 +330,7 @@ fn npm_first_seen_clock_when_the_registry_publishes_no_time() {
         Some("1.1.0"),
         "{run}"
     );
+    assert!(run.stderr.contains("LOCKGATE_NOW"), "said: {run}");
     assert!(
         untimed.requests().iter().any(|r| r.path.contains(&name)),
         "the packuments came through the untimed registry"
