@@ -957,6 +957,25 @@ fn deploy_aged(repo: &Path, group: &str, artifact: &str, version: &str, age: &st
     }
 }
 
+/// Sets the artifact's `maven-metadata.xml` `lastUpdated` to now, as a real deploy does (the
+/// fixture writes a fixed 2024 date).
+fn updated_now(repos: &MavenRepos, group: &str, artifact: &str) {
+    let meta = repos
+        .public_overlay
+        .join(group.replace('.', "/"))
+        .join(artifact)
+        .join("maven-metadata.xml");
+    let now = Command::new("date")
+        .args(["-u", "+%Y%m%d%H%M%S"])
+        .output()
+        .unwrap();
+    let text = fs::read_to_string(&meta).unwrap().replace(
+        "20240101000000",
+        String::from_utf8(now.stdout).unwrap().trim(),
+    );
+    fs::write(&meta, text).unwrap();
+}
+
 /// The policy of a Maven sandbox: the shared public repository, the internal one for `com.myorg`
 /// (password in [`MAVEN_PASSWORD_ENV`]), and `extra` tables.
 fn maven_policy(repos: &MavenRepos, extra: &str) -> String {
@@ -1019,20 +1038,7 @@ fn maven_lock_skips_a_too_young_version_and_refuses_an_explicit_one() {
         deploy_aged(&repos.public_overlay, group, &artifact, v, age);
     }
     // A real deploy updates `lastUpdated`.
-    let meta = repos
-        .public_overlay
-        .join(group.replace('.', "/"))
-        .join(&artifact)
-        .join("maven-metadata.xml");
-    let now = Command::new("date")
-        .args(["-u", "+%Y%m%d%H%M%S"])
-        .output()
-        .unwrap();
-    let text = fs::read_to_string(&meta).unwrap().replace(
-        "20240101000000",
-        String::from_utf8(now.stdout).unwrap().trim(),
-    );
-    fs::write(&meta, text).unwrap();
+    updated_now(repos, group, &artifact);
 
     let project = |spec: &str| maven_sandbox(repos, &[(group, &artifact, spec)], "");
     let sb = project("[1.0,2.0)");
@@ -1098,20 +1104,7 @@ fn maven_first_seen_clock_when_the_repository_sends_no_last_modified() {
 
     // A real deploy of 1.1 (its `lastUpdated` now).
     deploy_aged(&repos.public_overlay, group, &artifact, "1.1", "1 hour ago");
-    let meta = repos
-        .public_overlay
-        .join(group.replace('.', "/"))
-        .join(&artifact)
-        .join("maven-metadata.xml");
-    let now = Command::new("date")
-        .args(["-u", "+%Y%m%d%H%M%S"])
-        .output()
-        .unwrap();
-    let text = fs::read_to_string(&meta).unwrap().replace(
-        "20240101000000",
-        String::from_utf8(now.stdout).unwrap().trim(),
-    );
-    fs::write(&meta, text).unwrap();
+    updated_now(repos, group, &artifact);
 
     let run = lock(&sb).ok();
     assert!(locked(&sb, "1.0") && !locked(&sb, "1.1"), "{run}");
@@ -1148,20 +1141,7 @@ fn maven_lock_fails_when_a_version_cannot_be_dated() {
     for (v, age) in [("1.0", "40 days ago"), ("1.1", "10 days ago")] {
         deploy_aged(&repos.public_overlay, group, &artifact, v, age);
     }
-    let meta = repos
-        .public_overlay
-        .join(group.replace('.', "/"))
-        .join(&artifact)
-        .join("maven-metadata.xml");
-    let now = Command::new("date")
-        .args(["-u", "+%Y%m%d%H%M%S"])
-        .output()
-        .unwrap();
-    let text = fs::read_to_string(&meta).unwrap().replace(
-        "20240101000000",
-        String::from_utf8(now.stdout).unwrap().trim(),
-    );
-    fs::write(&meta, text).unwrap();
+    updated_now(repos, group, &artifact);
     let pom = format!("/{artifact}/1.1/{artifact}-1.1.pom");
     let flaky = FaultProxy::start_for(
         &repos.public_url,

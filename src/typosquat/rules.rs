@@ -667,7 +667,9 @@ fn single_edit(c: &str, t: &str) -> Option<Edit> {
     }
 }
 
-fn edit_in<T: Copy + PartialEq>(a: &[T], b: &[T], char_of: impl Fn(T) -> char) -> Option<Edit> {
+/// Where `a` and `b` differ: the length of their shared start, and what each has between it and
+/// their shared end.
+fn differing<'a, T: PartialEq>(a: &'a [T], b: &'a [T]) -> (usize, &'a [T], &'a [T]) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let suffix = a[prefix..]
         .iter()
@@ -675,7 +677,15 @@ fn edit_in<T: Copy + PartialEq>(a: &[T], b: &[T], char_of: impl Fn(T) -> char) -
         .zip(b[prefix..].iter().rev())
         .take_while(|(x, y)| x == y)
         .count();
-    let (da, db) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    (
+        prefix,
+        &a[prefix..a.len() - suffix],
+        &b[prefix..b.len() - suffix],
+    )
+}
+
+fn edit_in<T: Copy + PartialEq>(a: &[T], b: &[T], char_of: impl Fn(T) -> char) -> Option<Edit> {
+    let (prefix, da, db) = differing(a, b);
     let rule = match (da.len(), db.len()) {
         (0, 1) => Rule::CharRemoved,
         (1, 0) => Rule::CharAdded,
@@ -699,14 +709,7 @@ fn letter_moved(c: &str, t: &str) -> bool {
     if a.len() != b.len() || a.is_empty() || a[0] != b[0] {
         return false;
     }
-    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (da, db) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    let (_, da, db) = differing(a, b);
     let n = da.len();
     n >= 3
         && ((da[0] == db[n - 1] && da[1..] == db[..n - 1])
