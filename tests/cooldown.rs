@@ -763,6 +763,110 @@ fn pip_pep691_upload_time_holds_the_new_release_and_refuses_explicit_pins_and_ne
     );
 }
 
+/// A PEP 517 build backend that builds a wheel of `[project]` name, version and dependencies
+/// alone, with the standard library (`backend-path = ["."]`).
+const LOCAL_BACKEND: &str = r#"import base64, hashlib, os, tomllib, zipfile
+
+def _project():
+    with open("pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]
+
+def _files():
+    p = _project()
+    info = f"{p['name']}-{p['version']}.dist-info"
+    meta = ["Metadata-Version: 2.1", f"Name: {p['name']}", f"Version: {p['version']}"]
+    meta += [f"Requires-Dist: {d}" for d in p.get("dependencies", [])]
+    wheel = ["Wheel-Version: 1.0", "Generator: lockgate-test", "Root-Is-Purelib: true", "Tag: py3-none-any"]
+    return info, {f"{info}/METADATA": meta, f"{info}/WHEEL": wheel}
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    info, files = _files()
+    os.makedirs(os.path.join(metadata_directory, info), exist_ok=True)
+    for name, lines in files.items():
+        with open(os.path.join(metadata_directory, name), "w") as f:
+            f.writelines(line + os.linesep for line in lines)
+    return info
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    info, files = _files()
+    p = _project()
+    name = f"{p['name']}-{p['version']}-py3-none-any.whl"
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+        for path, lines in files.items():
+            data = "".join(line + os.linesep for line in lines).encode()
+            z.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{path},sha256={digest},{len(data)}")
+        record.append(f"{info}/RECORD,,")
+        z.writestr(f"{info}/RECORD", "".join(line + os.linesep for line in record))
+    return name
+"#;
+
+/// `pip install ./app` (route mode): the dependencies the project declares in `pyproject.toml`
+/// are names this command adds, as if they were on the command line: one first uploaded 5 days
+/// ago is refused (28) where plain pip installs it, and a look-alike is refused (24) before pip
+/// builds anything.
+#[test]
+fn pip_a_local_projects_declared_dependencies_are_new_names() {
+    let index = StaticIndex::start();
+    let fresh = uniq("qzv-slopdep");
+    index.page(&fresh, &[(&build_wheel(&fresh, "1.0", &[]), 5 * DAY)]);
+    let sb = pip_sandbox(&index.url, "");
+    // A PEP 517 backend in the project itself (`backend-path`), built without isolation, so
+    // the index needs to hold nothing but the dependency.
+    sb.write("app/backend.py", LOCAL_BACKEND);
+    let project = |deps: &str| {
+        sb.write(
+            "app/pyproject.toml",
+            format!(
+                "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"localapp\"\nversion = \"0.1\"\ndependencies = [{deps}]\n"
+            ),
+        );
+    };
+    project(&format!("\"{fresh}\""));
+    let args = ["--no-build-isolation", "--target"];
+    sb.run(&mut plain_pip(
+        &sb,
+        &index.url,
+        &[&args[..], &["plain", "./app"]].concat(),
+    ))
+    .ok();
+    assert_eq!(
+        pip_installed(&sb.path("plain"), &fresh).as_deref(),
+        Some("1.0")
+    );
+
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &[&args[..], &["guarded", "./app"]].concat(),
+        ))
+        .code_is(28);
+    assert!(
+        run.stderr
+            .contains(&format!("{fresh} was first published 5d")),
+        "{run}"
+    );
+    assert_eq!(pip_installed(&sb.path("guarded"), &fresh), None);
+
+    project("\"reqeusts\"");
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &[&args[..], &["squat", "./app"]].concat(),
+        ))
+        .code_is(24);
+    assert!(
+        run.stderr.contains("reqeusts") && run.stderr.contains("app/pyproject.toml"),
+        "{run}"
+    );
+    assert!(!sb.exists("squat"));
+}
+
 /// pip route mode reads the index's `upload-time` for typosquat suspects too: a look-alike first
 /// uploaded years ago is an established package and installs (with a warning); one uploaded days
 /// ago is refused as a typosquat (24).

@@ -28,6 +28,7 @@ pub mod name;
 mod options;
 mod plan;
 pub mod pylock;
+mod pyproject;
 pub mod requirements;
 mod serve;
 pub mod version;
@@ -628,6 +629,36 @@ impl Ctx {
         )
     }
 
+    /// The dependencies declared in the `pyproject.toml` of each local project being installed
+    /// (`-e .`, `./libs/core[dev]`; relative to the working directory, as pip reads them), for
+    /// the extras asked. A directory without `pyproject.toml`, or an archive, declares none here.
+    fn declared_dependencies<'a>(
+        &self,
+        requirements: impl Iterator<Item = &'a requirements::Requirement>,
+    ) -> Result<Vec<requirements::Requirement>> {
+        let mut out = Vec::new();
+        for r in requirements.filter(|r| !r.constraint) {
+            let Target::Path(location) = &r.target else {
+                continue;
+            };
+            let dir = self
+                .cwd
+                .join(location.strip_prefix("file:").unwrap_or(location));
+            let file = dir.join("pyproject.toml");
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            out.extend(pyproject::declared(&text, &r.extras, &file).map_err(|msg| {
+                Error::lockfile(
+                    &file,
+                    format!("cannot read the project's dependencies: {msg}"),
+                    "fix pyproject.toml (PEP 621 `[project] dependencies`); pip would fail on it too",
+                )
+            })?);
+        }
+        Ok(out)
+    }
+
     /// How long ago the index says each name whose age can change the typosquat verdict
     /// ([`TypoGuard::popular_suspects`]) was first uploaded (the earliest PEP 700 `upload-time`
     /// on its page); a name the index cannot date is left out. Internal names are never looked up
@@ -688,11 +719,14 @@ impl Ctx {
                 })?,
             );
         }
+        // A local project's declared dependencies are names this command adds too.
+        let declared = self.declared_dependencies(inputs.iter().chain(&set.requirements))?;
         let internal_names = known_internal_names(&self.cwd, &prefixes);
         let mut guard = TypoGuard::pip(&self.policy, &internal_names);
         let registry_names: Vec<String> = inputs
             .iter()
             .chain(&set.requirements)
+            .chain(&declared)
             .filter(|r| matches!(r.target, Target::Registry(_)))
             .filter_map(|r| r.normalized_name())
             .collect();
@@ -702,7 +736,7 @@ impl Ctx {
         let mut names = Vec::new();
         let mut findings = Vec::new();
         let mut established = Vec::new();
-        for r in inputs.iter().chain(&set.requirements) {
+        for r in inputs.iter().chain(&set.requirements).chain(&declared) {
             match (&r.target, r.normalized_name()) {
                 (Target::Registry(_), Some(name)) => {
                     let age = crate::typoguard::age_of(Some(&ages), &name);
@@ -723,6 +757,9 @@ impl Ctx {
                 }
                 // A local project (`-e .`) is the user's own code; pip builds it in route mode.
                 (Target::Path(_), _) if !r.constraint => {}
+                // A direct reference a local project declares: pip fetches it through the gate,
+                // which admits only `[pip] unsafe-allow-urls`.
+                (Target::Url(_), _) if r.origin.file.ends_with("pyproject.toml") => {}
                 _ => findings.push(
                     Finding::error(Kind::NonRegistry, &r.text, &r.origin.file)
                         .msg(format!("at {} is a URL, VCS or path reference: pip would fetch it directly, unverified", r.origin))
@@ -780,7 +817,11 @@ impl Ctx {
                 self.policy.pip.unsafe_allow_urls.clone(),
                 own_python.clone(),
             )
-            .with_cooldown(self.cooldown_watch(&names, &inputs, set)),
+            .with_cooldown(self.cooldown_watch(
+                &names,
+                &[inputs, declared].concat(),
+                set,
+            )),
         );
         gate.serve(route.clone());
         let files: Vec<(&str, PathBuf)> = [("-r", REQUIREMENTS), ("-c", CONSTRAINTS)]
