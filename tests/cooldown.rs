@@ -377,6 +377,53 @@ fn npm_an_override_alias_is_a_new_name() {
     assert!(!sb.exists("node_modules"), "{run}");
 }
 
+/// The gate dates every public tarball it serves, even one npm asks for without the packument
+/// (a tarball URL given to `npm install`): the hour-old release is refused (28) as a cooldown
+/// hold. And `npm install -g` takes registry packages only: a folder, a URL, or a bare
+/// `npm install -g` (the current folder) is refused (20) before npm runs, since no lockfile or
+/// plan would check what npm fetched for it.
+#[test]
+fn npm_tarball_urls_are_dated_and_global_installs_take_registry_packages_only() {
+    let reg = npm_registries();
+    let (lib, _) = hijacked_release(reg);
+    let url = format!(
+        "{}/{lib}/-/{lib}-1.1.0.tgz",
+        reg.public.url.trim_end_matches('/')
+    );
+    let sb = sandbox(reg, "");
+    let run = sb.run(sb.shim("npm").args(["install", &url])).code_is(28);
+    assert!(
+        run.stderr.contains(&format!("{lib}@1.1.0")) && run.stderr.contains("published 1h"),
+        "{run}"
+    );
+    assert!(!sb.exists("node_modules"));
+
+    let mut sb = sandbox(reg, "");
+    let prefix = sb.root().join("global");
+    sb.set_env("npm_config_prefix", &prefix);
+    sb.write(
+        "tool/package.json",
+        r#"{"name": "tool", "version": "1.0.0", "dependencies": {"expres": "*"}}"#,
+    );
+    for args in [
+        vec!["install", "-g", "./tool"],
+        vec!["install", "-g", url.as_str()],
+        vec!["install", "-g"],
+    ] {
+        let run = sb.run(sb.shim("npm").args(&args)).code_is(20);
+        assert!(
+            run.stderr.contains("registry packages only"),
+            "{args:?}\n{run}"
+        );
+        assert!(!prefix.join("lib/node_modules").exists(), "{args:?}");
+    }
+    // A registry package still installs globally, the newest version old enough.
+    sb.run(sb.shim("npm").args(["install", "-g", &lib])).ok();
+    let installed =
+        fs::read_to_string(prefix.join(format!("lib/node_modules/{lib}/package.json"))).unwrap();
+    assert!(installed.contains("\"1.0.0\""), "{installed}");
+}
+
 /// The Renovate/Dependabot case: a pull request bumps the lockfile to an hour-old release, and
 /// adds a direct dependency registered 5 days ago. `lockgate check --cooldown` fails the build;
 /// plain `lockgate check` (offline) has nothing to say about ages.

@@ -583,6 +583,22 @@ impl Ctx {
     /// `npm install -g foo`: no lockfile, so the gate forwards metadata and tarballs from each
     /// name's one source; npm checks each tarball against the registry's integrity.
     async fn global_install(&mut self) -> Result<i32> {
+        // No lockfile and no plan afterwards: only registry packages, which the gate answers
+        // and judges. A folder, tarball, URL or git spec would be fetched (or its own
+        // dependencies resolved) with nothing checking it; so would the current folder, which a
+        // bare `npm install -g` installs.
+        let packages = self.command_packages();
+        let elsewhere = packages
+            .iter()
+            .find(|p| typoguard::npm_registry_name(p).is_none());
+        let this_folder = packages.is_empty() && matches!(self.inv.action, Action::Install { .. });
+        if this_folder || elsewhere.is_some() {
+            let what = elsewhere.map_or("the current folder".to_string(), |p| format!("`{p}`"));
+            return Err(Error::config(
+                format!("`npm install -g` of {what}: a global install takes registry packages only (nothing would check what npm fetched for it)"),
+                "install it into a project (its lockfile is then checked), or publish it to a registry and install it by name",
+            ));
+        }
         self.guard_new_names_online(None, &BTreeMap::new()).await?;
         let new_names = self.new_names(None, &BTreeMap::new());
         let code = self.routed(&[], new_names).await?;

@@ -128,6 +128,9 @@ pub struct RouteMode {
     pub cooldown: Option<crate::cooldown::Watch>,
     /// The upstream's abbreviated packuments carry no `modified`: skip the cheap path.
     corgi_undated: std::sync::atomic::AtomicBool,
+    /// Names whose packument the cooldown has judged in this run: a tarball of any other name
+    /// (npm asked for it by URL, without the packument) is dated first.
+    dated: Mutex<HashSet<String>>,
 }
 
 impl RouteMode {
@@ -142,6 +145,7 @@ impl RouteMode {
             resolved: Mutex::new(Vec::new()),
             cooldown: None,
             corgi_undated: std::sync::atomic::AtomicBool::new(false),
+            dated: Mutex::new(HashSet::new()),
         }
     }
 
@@ -248,7 +252,8 @@ impl RouteMode {
     /// A public packument or tarball under the cooldown: packuments are fetched whole (the
     /// abbreviated form has no `time`) unless the abbreviated one shows nothing changed within
     /// `min-age`, and relayed without the versions too young to install; a tarball of a held
-    /// version is refused.
+    /// version is refused, and a tarball whose packument npm never asked for (a tarball URL on
+    /// the command line) is dated by that packument first.
     async fn cooled(
         &self,
         watch: &crate::cooldown::Watch,
@@ -263,6 +268,22 @@ impl RouteMode {
             let version = file
                 .strip_prefix(&format!("{base}-"))
                 .and_then(|f| f.strip_suffix(".tgz"));
+            if !self.dated.lock().unwrap().contains(name) {
+                let packument = super::plan::packument_url(self.sources.registry_for(name), name);
+                match self
+                    .client
+                    .get_bytes(&packument, Some("application/json"), name)
+                    .await
+                {
+                    Ok((body, _)) => {
+                        if let Err(msg) = watch.npm_packument(name, &body, version_cmp) {
+                            return Reply::NotFound(msg);
+                        }
+                        self.dated.lock().unwrap().insert(name.to_string());
+                    }
+                    Err(e) => return self.upstream_error(e),
+                }
+            }
             if version.is_some_and(|v| watch.is_held(name, v)) {
                 return Reply::NotFound(format!(
                     "{name}@{} is held back by the cooldown",
@@ -295,6 +316,7 @@ impl RouteMode {
                         watch.policy.decide(m, crate::cooldown::now())
                             == crate::cooldown::Decision::Admit
                     }) {
+                        self.dated.lock().unwrap().insert(name.to_string());
                         return Reply::json(body);
                     }
                 }
@@ -311,7 +333,11 @@ impl RouteMode {
                     "route",
                     json!({"package": name, "source": "public", "url": crate::error::redact_url(final_url.as_str())}),
                 );
-                match watch.npm_packument(name, &body, version_cmp) {
+                let judged = watch.npm_packument(name, &body, version_cmp);
+                if judged.is_ok() {
+                    self.dated.lock().unwrap().insert(name.to_string());
+                }
+                match judged {
                     Ok(Some(filtered)) => Reply::json(filtered),
                     Ok(None) => Reply::json(body),
                     Err(msg) => Reply::NotFound(msg),
