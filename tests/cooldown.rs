@@ -808,6 +808,19 @@ fn pip_pep691_upload_time_holds_the_new_release_and_refuses_explicit_pins_and_ne
         run.stderr.contains("first published 5d") && run.stderr.contains("new-package-age"),
         "{run}"
     );
+    // A slash in a version specifier does not make the requirement a path (pip 23.2 installs
+    // `name>=0/` from the index, a legacy specifier): lockgate refuses it, nothing is skipped.
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &["--target", "slash", &format!("{fresh}>=0/")],
+        ))
+        .code_is(20);
+    assert!(
+        run.stderr.contains("not a valid version specifier"),
+        "{run}"
+    );
+    assert!(!sb.exists("slash"));
 }
 
 /// A PEP 517 build backend that builds a wheel of `[project]` name, version and dependencies

@@ -629,10 +629,15 @@ fn parse_requirement(
         // pip: a local project directory (or a file: URL), possibly with [extras].
         return Ok(direct(Target::Path(location.to_string()), extras));
     }
+    // pip's `_get_url_from_path`: a path-like requirement is a path only if that directory
+    // exists (else it is a requirement by name: `boto33!=0/`, a legacy specifier with a slash);
+    // an archive name is a path unless it reads as `name @ URL`. The one filesystem question
+    // the parser asks, as pip does, relative to the working directory.
     let pep508_url = spec
         .split_once('@')
         .is_some_and(|(before, _)| !looks_like_path(before));
-    if !pep508_url && (looks_like_path(spec) || is_archive(location)) {
+    let directory = looks_like_path(spec) && Path::new(location).is_dir();
+    if directory || (is_archive(location) && (!pep508_url || Path::new(location).is_file())) {
         return Ok(direct(Target::Path(location.to_string()), extras));
     }
 
@@ -1052,7 +1057,12 @@ pywin32==306 ; sys_platform == "win32"  # only on Windows
         let r = one("foo-1.0-py3-none-any.whl");
         assert_eq!(r.target, Target::Path("foo-1.0-py3-none-any.whl".into()));
         assert_eq!(r.name.as_deref(), Some("foo"));
-        assert_eq!(one("../lib[tests]").extras, ["tests"]);
+        // A directory (this crate's `src`, the tests' working directory) with extras.
+        assert_eq!(one("./src[tests]").extras, ["tests"]);
+        // Path-like text that names no directory is a requirement by name, as pip reads it:
+        // pip 23.2 takes `boto33!=0/` (a legacy specifier holding a slash) from the index;
+        // lockgate, which reads PEP 440 specifiers only, refuses it rather than skip it as a path.
+        assert!(error("boto33!=0/").contains("boto33"));
     }
 
     #[test]
@@ -1071,9 +1081,10 @@ pywin32==306 ; sys_platform == "win32"  # only on Windows
         assert_eq!(r.extras, ["socks"]);
         assert!(r.marker.is_some() && r.pinned_version().is_none());
         assert!(matches!(
-            parse_single("./pkg", origin.clone(), false).unwrap().target,
+            parse_single("./src", origin.clone(), false).unwrap().target,
             Target::Path(_)
         ));
+        assert!(parse_single("./no-such-dir", origin.clone(), false).is_err());
         assert!(matches!(
             parse_single(".", origin.clone(), true).unwrap().target,
             Target::Path(_)
