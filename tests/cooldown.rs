@@ -824,7 +824,7 @@ fn pip_pep691_upload_time_holds_the_new_release_and_refuses_explicit_pins_and_ne
 }
 
 /// A PEP 517 build backend that builds a wheel of `[project]` name, version and dependencies
-/// alone, with the standard library (`backend-path = ["."]`).
+/// (optional ones too) alone, with the standard library (`backend-path = ["."]`).
 const LOCAL_BACKEND: &str = r#"import base64, hashlib, os, tomllib, zipfile
 
 def _project():
@@ -836,6 +836,9 @@ def _files():
     info = f"{p['name']}-{p['version']}.dist-info"
     meta = ["Metadata-Version: 2.1", f"Name: {p['name']}", f"Version: {p['version']}"]
     meta += [f"Requires-Dist: {d}" for d in p.get("dependencies", [])]
+    for extra, deps in p.get("optional-dependencies", {}).items():
+        meta.append(f"Provides-Extra: {extra}")
+        meta += [f"Requires-Dist: {d}; extra == '{extra}'" for d in deps]
     wheel = ["Wheel-Version: 1.0", "Generator: lockgate-test", "Root-Is-Purelib: true", "Tag: py3-none-any"]
     return info, {f"{info}/METADATA": meta, f"{info}/WHEEL": wheel}
 
@@ -879,14 +882,16 @@ fn pip_a_local_projects_declared_dependencies_are_new_names() {
     // A PEP 517 backend in the project itself (`backend-path`), built without isolation, so
     // the index needs to hold nothing but the dependency.
     sb.write("app/backend.py", LOCAL_BACKEND);
-    let project = |deps: &str| {
+    // `[project]` with `deps` (TOML array items) and `more` (tables after it).
+    let project_with = |requires: &str, deps: &str, more: &str| {
         sb.write(
             "app/pyproject.toml",
             format!(
-                "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"localapp\"\nversion = \"0.1\"\ndependencies = [{deps}]\n"
+                "[build-system]\nrequires = [{requires}]\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n[project]\nname = \"localapp\"\nversion = \"0.1\"\ndependencies = [{deps}]\n{more}"
             ),
         );
     };
+    let project = |deps: &str| project_with("", deps, "");
     project(&format!("\"{fresh}\""));
     let args = ["--no-build-isolation", "--target"];
     sb.run(&mut plain_pip(
@@ -925,6 +930,65 @@ fn pip_a_local_projects_declared_dependencies_are_new_names() {
         "{run}"
     );
     assert!(!sb.exists("squat"));
+
+    // An extra that asks for the project's own other extra brings that extra's dependencies.
+    project_with(
+        "",
+        "",
+        &format!(
+            "\n[project.optional-dependencies]\ntest = [\"{fresh}\"]\ndev = [\"localapp[test]\"]\n"
+        ),
+    );
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &[&args[..], &["extra", "./app[dev]"]].concat(),
+        ))
+        .code_is(28);
+    assert!(
+        run.stderr
+            .contains(&format!("{fresh} was first published 5d")),
+        "{run}"
+    );
+
+    // A local project's `file:` dependency is read by pip itself, past the gate: refused (21)
+    // unless `[pip] unsafe-allow-urls` lists it.
+    project("\"other @ file:///tmp/other\"");
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &[&args[..], &["file", "./app"]].concat(),
+        ))
+        .code_is(21);
+    assert!(run.stderr.contains("file:///tmp/other"), "{run}");
+
+    // A look-alike among the build requirements (pip installs them into the build environment,
+    // where their code runs) is refused before pip runs.
+    project_with("\"setuptoools\"", "", "");
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &[&args[..], &["build", "./app"]].concat(),
+        ))
+        .code_is(24);
+    assert!(run.stderr.contains("setuptoools"), "{run}");
+
+    // A local wheel's `Requires-Dist` are names the install adds too.
+    let wheel = build_wheel("localwheel", "1.0", &[&fresh]);
+    let file = wheel.file_name().unwrap().to_str().unwrap().to_string();
+    fs::copy(&wheel, sb.path(&file)).unwrap();
+    let run = sb
+        .run(&mut guarded_pip(
+            &sb,
+            &["--target", "wheel", &format!("./{file}")],
+        ))
+        .code_is(28);
+    assert!(
+        run.stderr
+            .contains(&format!("{fresh} was first published 5d")),
+        "{run}"
+    );
+    assert!(!sb.exists("wheel"));
 }
 
 /// pip route mode reads the index's `upload-time` for typosquat suspects too: a look-alike first

@@ -174,6 +174,11 @@ impl Marker {
         })
     }
 
+    /// Whether the marker mentions `extra` (a wheel's `Requires-Dist` of an optional extra).
+    pub fn uses_extra(&self) -> bool {
+        self.tree.uses(Var::Extra)
+    }
+
     /// Whether the marker holds in `env`.
     pub fn evaluate(&self, env: &MarkerEnv) -> Result<bool, MarkerError> {
         let eval = |extra: &str| {

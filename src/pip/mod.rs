@@ -629,32 +629,53 @@ impl Ctx {
         )
     }
 
-    /// The dependencies declared in the `pyproject.toml` of each local project being installed
-    /// (`-e .`, `./libs/core[dev]`; relative to the working directory, as pip reads them), for
-    /// the extras asked. A directory without `pyproject.toml`, or an archive, declares none here.
+    /// What each local project or wheel being installed declares it needs (`-e .`,
+    /// `./libs/core[dev]`, `./dist/app-1.0-py3-none-any.whl`; relative to the working directory,
+    /// as pip reads them): a project's `pyproject.toml` `[project]` dependencies for the extras
+    /// asked and its `[build-system] requires`, a wheel's `Requires-Dist`. A directory without
+    /// `pyproject.toml` (setup.py, setup.cfg) and an sdist declare none that can be read here.
     fn declared_dependencies<'a>(
         &self,
         requirements: impl Iterator<Item = &'a requirements::Requirement>,
     ) -> Result<Vec<requirements::Requirement>> {
+        let unreadable = |file: &Path, msg: String| {
+            Error::lockfile(
+                file,
+                format!("cannot read what it depends on: {msg}"),
+                "fix the file; pip would fail on it too",
+            )
+        };
         let mut out = Vec::new();
         for r in requirements.filter(|r| !r.constraint) {
             let Target::Path(location) = &r.target else {
                 continue;
             };
-            let dir = self
+            let path = self
                 .cwd
                 .join(location.strip_prefix("file:").unwrap_or(location));
-            let file = dir.join("pyproject.toml");
+            if path.is_file() && location.to_ascii_lowercase().ends_with(".whl") {
+                let requires = std::fs::File::open(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|f| directref::wheel_requires(std::io::BufReader::new(f)))
+                    .map_err(|msg| unreadable(&path, msg))?;
+                out.extend(
+                    pyproject::wheel_dependencies(&requires, &r.extras, &path)
+                        .map_err(|msg| unreadable(&path, msg))?,
+                );
+                continue;
+            }
+            let file = path.join("pyproject.toml");
             let Ok(text) = std::fs::read_to_string(&file) else {
                 continue;
             };
-            out.extend(pyproject::declared(&text, &r.extras, &file).map_err(|msg| {
-                Error::lockfile(
-                    &file,
-                    format!("cannot read the project's dependencies: {msg}"),
-                    "fix pyproject.toml (PEP 621 `[project] dependencies`); pip would fail on it too",
-                )
-            })?);
+            out.extend(
+                pyproject::declared(&text, &r.extras, &file)
+                    .and_then(|mut d| {
+                        d.extend(pyproject::build_requires(&text, &file)?);
+                        Ok(d)
+                    })
+                    .map_err(|msg| unreadable(&file, msg))?,
+            );
         }
         Ok(out)
     }
@@ -736,7 +757,8 @@ impl Ctx {
         let mut names = Vec::new();
         let mut findings = Vec::new();
         let mut established = Vec::new();
-        for r in inputs.iter().chain(&set.requirements).chain(&declared) {
+        let given = inputs.iter().chain(&set.requirements).map(|r| (r, false));
+        for (r, is_declared) in given.chain(declared.iter().map(|r| (r, true))) {
             match (&r.target, r.normalized_name()) {
                 (Target::Registry(_), Some(name)) => {
                     let age = crate::typoguard::age_of(Some(&ages), &name);
@@ -757,9 +779,17 @@ impl Ctx {
                 }
                 // A local project (`-e .`) is the user's own code; pip builds it in route mode.
                 (Target::Path(_), _) if !r.constraint => {}
-                // A direct reference a local project declares: pip fetches it through the gate,
-                // which admits only `[pip] unsafe-allow-urls`.
-                (Target::Url(_), _) if r.origin.file.ends_with("pyproject.toml") => {}
+                // A direct reference a local project or wheel declares: admitted only when
+                // `[pip] unsafe-allow-urls` lists it, as the gate admits it (pip reads a `file:`
+                // one itself, past the gate).
+                (Target::Url(url), _)
+                    if is_declared
+                        && self
+                            .policy
+                            .pip
+                            .unsafe_allow_urls
+                            .iter()
+                            .any(|a| a.trim() == url) => {}
                 _ => findings.push(
                     Finding::error(Kind::NonRegistry, &r.text, &r.origin.file)
                         .msg(format!("at {} is a URL, VCS or path reference: pip would fetch it directly, unverified", r.origin))

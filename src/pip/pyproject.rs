@@ -6,15 +6,20 @@
 //! `setup.py`) declares none that can be read; pip's resolution through the gate still meets
 //! every name it asks for (typosquats, cooldown), but not the new-package check.
 //!
-//! Pure: [`declared`] reads the text; the caller reads the file.
+//! A local wheel's `Requires-Dist` ([`wheel_dependencies`]) and a project's `[build-system]
+//! requires` ([`build_requires`], installed into pip's isolated build environment, where their
+//! code runs) are names the install adds in the same way.
+//!
+//! Pure: the functions read text; the caller reads the files.
 
 use std::path::Path;
 
 use super::name;
 use super::requirements::{parse_single, Origin, Requirement};
 
-/// `pyproject.toml`'s declared dependencies for `extras`, each as a requirement from `file`,
-/// without the project's references to itself (`myapp[test]` in an extra).
+/// `pyproject.toml`'s declared dependencies for `extras`, each as a requirement from `file`. A
+/// reference to the project itself (`dev = ["myapp[test]"]`) brings in those extras too, as pip
+/// resolves it; it is not a dependency of its own.
 pub fn declared(text: &str, extras: &[String], file: &Path) -> Result<Vec<Requirement>, String> {
     let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
     let Some(project) = doc.get("project") else {
@@ -27,39 +32,126 @@ pub fn declared(text: &str, extras: &[String], file: &Path) -> Result<Vec<Requir
         .get("name")
         .and_then(toml::Value::as_str)
         .map(name::normalize);
-    let mut lists = vec![("dependencies".to_string(), project.get("dependencies"))];
-    if let Some(optional) = project.get("optional-dependencies") {
-        let optional = optional
-            .as_table()
-            .ok_or("`project.optional-dependencies` is not a table".to_string())?;
-        let wanted: Vec<String> = extras.iter().map(|e| name::normalize(e)).collect();
-        for (extra, list) in optional {
-            if wanted.contains(&name::normalize(extra)) {
-                lists.push((format!("optional-dependencies.{extra}"), Some(list)));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for (key, list) in lists {
-        let Some(list) = list else { continue };
+    let parse_list = |key: &str, list: &toml::Value| -> Result<Vec<Requirement>, String> {
         let items = list
             .as_array()
             .ok_or(format!("`project.{key}` is not an array"))?;
-        for item in items {
+        items
+            .iter()
+            .map(|item| {
+                let text = item
+                    .as_str()
+                    .ok_or(format!("`project.{key}` holds a non-string entry"))?;
+                let origin = Origin {
+                    file: file.to_path_buf(),
+                    line: 0,
+                };
+                parse_single(text, origin, false)
+                    .map_err(|e| format!("`project.{key}` entry \"{text}\": {e}"))
+            })
+            .collect()
+    };
+    let mut lists = Vec::new();
+    if let Some(list) = project.get("dependencies") {
+        lists.push(parse_list("dependencies", list)?);
+    }
+    let optional = match project.get("optional-dependencies") {
+        Some(t) => t
+            .as_table()
+            .ok_or("`project.optional-dependencies` is not a table".to_string())?
+            .iter()
+            .map(|(extra, list)| {
+                let key = format!("optional-dependencies.{extra}");
+                Ok((name::normalize(extra), parse_list(&key, list)?))
+            })
+            .collect::<Result<Vec<_>, String>>()?,
+        None => Vec::new(),
+    };
+    // The extras asked for, and those the project's references to itself ask for in turn.
+    let is_own = |r: &Requirement| r.normalized_name().is_some() && r.normalized_name() == own;
+    let mut wanted: Vec<String> = extras
+        .iter()
+        .chain(
+            lists
+                .iter()
+                .flatten()
+                .filter(|r| is_own(r))
+                .flat_map(|r| &r.extras),
+        )
+        .map(|e| name::normalize(e))
+        .collect();
+    let mut at = 0;
+    while at < wanted.len() {
+        let extra = wanted[at].clone();
+        at += 1;
+        let more: Vec<String> = optional
+            .iter()
+            .filter(|(e, _)| *e == extra)
+            .flat_map(|(_, list)| list.iter())
+            .filter(|r| is_own(r))
+            .flat_map(|r| r.extras.iter().map(|e| name::normalize(e)))
+            .collect();
+        for e in more {
+            if !wanted.contains(&e) {
+                wanted.push(e);
+            }
+        }
+    }
+    lists.extend(
+        optional
+            .into_iter()
+            .filter(|(e, _)| wanted.contains(e))
+            .map(|(_, list)| list),
+    );
+    Ok(lists.into_iter().flatten().filter(|r| !is_own(r)).collect())
+}
+
+/// `[build-system] requires`: what pip installs into the isolated build environment before it
+/// runs the project's build (their code runs there), each as a requirement from `file`.
+pub fn build_requires(text: &str, file: &Path) -> Result<Vec<Requirement>, String> {
+    let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
+    let Some(list) = doc.get("build-system").and_then(|b| b.get("requires")) else {
+        return Ok(Vec::new());
+    };
+    let items = list
+        .as_array()
+        .ok_or("`build-system.requires` is not an array".to_string())?;
+    items
+        .iter()
+        .map(|item| {
             let text = item
                 .as_str()
-                .ok_or(format!("`project.{key}` holds a non-string entry"))?;
+                .ok_or("`build-system.requires` holds a non-string entry".to_string())?;
             let origin = Origin {
                 file: file.to_path_buf(),
                 line: 0,
             };
-            let r = parse_single(text, origin, false)
-                .map_err(|e| format!("`project.{key}` entry \"{text}\": {e}"))?;
-            if r.normalized_name().is_some() && r.normalized_name() == own {
-                continue;
-            }
-            out.push(r);
+            parse_single(text, origin, false)
+                .map_err(|e| format!("`build-system.requires` entry \"{text}\": {e}"))
+        })
+        .collect()
+}
+
+/// A wheel's `Requires-Dist` values (`requires`, from its METADATA) as requirements from `file`:
+/// those of `extras` too, when any are asked (a marker naming an extra is kept whenever extras
+/// are asked: judging one more name is the safe side).
+pub fn wheel_dependencies(
+    requires: &[String],
+    extras: &[String],
+    file: &Path,
+) -> Result<Vec<Requirement>, String> {
+    let mut out = Vec::new();
+    for text in requires {
+        let origin = Origin {
+            file: file.to_path_buf(),
+            line: 0,
+        };
+        let r = parse_single(text, origin, false)
+            .map_err(|e| format!("`Requires-Dist: {text}`: {e}"))?;
+        if r.marker.as_ref().is_some_and(|m| m.uses_extra()) && extras.is_empty() {
+            continue;
         }
+        out.push(r);
     }
     Ok(out)
 }
@@ -95,12 +187,42 @@ test = ["hypothesis"]
     #[test]
     fn dependencies_and_the_asked_extras() {
         assert_eq!(names(&[]), ["requests", "reqeusts", "pkg"]);
-        // Extra names compare normalized; the project's reference to itself is not a dependency.
-        assert_eq!(names(&["dev"]), ["requests", "reqeusts", "pkg", "pytest"]);
+        // Extra names compare normalized; the project's reference to itself brings its extras.
+        assert_eq!(
+            names(&["dev"]),
+            ["requests", "reqeusts", "pkg", "pytest", "hypothesis"]
+        );
         let all = declared(PYPROJECT, &[], Path::new("p/pyproject.toml")).unwrap();
         assert!(matches!(all[0].target, Target::Registry(_)));
         assert!(matches!(all[2].target, Target::Url(_)));
         assert_eq!(all[1].origin.file, Path::new("p/pyproject.toml"));
+    }
+
+    #[test]
+    fn build_requirements_and_wheel_metadata() {
+        let p = Path::new("pyproject.toml");
+        let names = |rs: Vec<Requirement>| -> Vec<String> {
+            rs.iter().map(|r| r.normalized_name().unwrap()).collect()
+        };
+        assert_eq!(names(build_requires(PYPROJECT, p).unwrap()), ["setuptools"]);
+        assert!(build_requires("[project]\nname = \"x\"\n", p)
+            .unwrap()
+            .is_empty());
+        let requires = [
+            "qzvslop".to_string(),
+            "boto33 ; extra == 'fast'".to_string(),
+            "colorama; sys_platform == 'win32'".to_string(),
+        ];
+        let w = Path::new("app-1.0-py3-none-any.whl");
+        assert_eq!(
+            names(wheel_dependencies(&requires, &[], w).unwrap()),
+            ["qzvslop", "colorama"]
+        );
+        assert_eq!(
+            names(wheel_dependencies(&requires, &["fast".into()], w).unwrap()),
+            ["qzvslop", "boto33", "colorama"]
+        );
+        assert!(wheel_dependencies(&["x>>1".into()], &[], w).is_err());
     }
 
     #[test]
