@@ -119,6 +119,68 @@ fn npm_install_of_a_typosquat_is_refused_before_anything_is_fetched() {
     }
 }
 
+/// npm resolves more package.json files than the root's: the workspaces its globs name (the
+/// lockfile may not know a new one), and folders inside the project a dependency or an argument
+/// links to. A look-alike any of them adds is refused (24) before npm runs; so is the root's
+/// when `npm install` runs inside a workspace that only a brace glob names (npm works at the
+/// root then). A `dependencies` array (npm installs packages `0`, `1`, …) is refused (21).
+#[test]
+fn typosquats_in_workspaces_and_linked_folders_are_refused() {
+    let reg = npm_registries();
+    // (`expres` is refused by name alone; whether the registry has it does not matter.)
+    let squat = r#"{"name": "x", "version": "1.0.0", "dependencies": {"expres": "*"}}"#;
+
+    // A workspace added after the lockfile was written, with and without a lockfile.
+    let (sb, legit) = project(reg, &[]);
+    sb.write(
+        "package.json",
+        format!(r#"{{"name":"app","version":"1.0.0","private":true,"workspaces":["packages/*"],"dependencies":{{"{legit}":"1.0.0"}}}}"#),
+    );
+    sb.write("packages/b/package.json", squat);
+    let before = snapshot(&sb);
+    let run = sb.run(sb.shim("npm").args(["install", &legit])).code_is(24);
+    assert!(run.output().contains("expres"), "{run}");
+    assert_eq!(snapshot(&sb), before);
+    fs::remove_file(sb.path("package-lock.json")).unwrap();
+    sb.run(sb.shim("npm").arg("install")).code_is(24);
+    assert!(!sb.exists("node_modules/expres"));
+
+    // A folder inside the project, named by an argument or linked by a dependency.
+    let (sb, _) = project(reg, &[]);
+    sb.write("vendor/lib/package.json", squat);
+    sb.run(sb.shim("npm").args(["install", "./vendor/lib"]))
+        .code_is(24);
+    sb.write(
+        "package.json",
+        r#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"lib":"file:vendor/lib"}}"#,
+    );
+    sb.run(sb.shim("npm").arg("install")).code_is(24);
+    assert!(!sb.exists("node_modules/expres"));
+
+    // Inside a workspace a brace glob names: npm installs at the root, whose look-alike counts.
+    let (sb, _) = project(reg, &[]);
+    sb.write(
+        "package.json",
+        r#"{"name":"app","version":"1.0.0","private":true,"workspaces":["packages/{a,b}"],"dependencies":{"expres":"*"}}"#,
+    );
+    sb.write(
+        "packages/a/package.json",
+        r#"{"name": "a", "version": "1.0.0"}"#,
+    );
+    let mut cmd = sb.shim("npm");
+    cmd.current_dir(sb.path("packages/a")).arg("install");
+    sb.run(&mut cmd).code_is(24);
+
+    // `dependencies` as an array.
+    let (sb, _) = project(reg, &[]);
+    sb.write(
+        "package.json",
+        r#"{"name":"app","version":"1.0.0","dependencies":["latest"]}"#,
+    );
+    let run = sb.run(sb.shim("npm").arg("install")).code_is(21);
+    assert!(run.output().contains("is not an object"), "{run}");
+}
+
 /// A pull request adds `crossenv` (the 2017 crossenv wave) to package.json: `npm ci` and
 /// `npm install` both refuse with 24 rather than installing or only calling the lockfile stale.
 #[test]

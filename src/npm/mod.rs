@@ -22,6 +22,7 @@ pub mod semver;
 pub mod serve;
 pub mod spec;
 pub mod tables;
+pub mod workspaces;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -340,7 +341,8 @@ impl Ctx {
                 let manifests = read_manifests(&self.project, &lock)?;
                 // A dependency package.json adds is refused as a typosquat (24) before the
                 // lockfile is refused as out of sync (21): the more telling reason.
-                self.guard_new_names(Some(&lock), &manifests)?;
+                let all = admission_manifests(&self.project, manifests.clone(), &[])?;
+                self.guard_new_names(Some(&lock), &all)?;
                 let diffs = lockfile::out_of_sync(&lock, &manifests);
                 if !diffs.is_empty() {
                     return Err(Error::lockfile(
@@ -502,6 +504,7 @@ impl Ctx {
             Some(l) => read_manifests(&self.project, l)?,
             None => read_root_manifest(&self.project)?,
         };
+        let manifests = admission_manifests(&self.project, manifests, self.command_packages())?;
         self.guard_new_names_online(lock.as_ref(), &manifests)
             .await?;
         let new_names = self.new_names(lock.as_ref(), &manifests);
@@ -1002,52 +1005,19 @@ pub fn project_root(cwd: &Path, prefix: Option<&str>) -> PathBuf {
         else {
             continue;
         };
-        let patterns = match &v["workspaces"] {
-            Value::Array(a) => a.clone(),
-            Value::Object(o) => o
-                .get("packages")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            _ => continue,
-        };
         let rel = nearest
             .strip_prefix(up)
             .unwrap_or(nearest)
             .to_string_lossy()
             .into_owned();
-        if patterns
+        if workspaces::patterns(&v)
             .iter()
-            .filter_map(Value::as_str)
-            .any(|p| glob_match(p.trim_start_matches("./"), &rel))
+            .any(|p| workspaces::glob_match(p, &rel))
         {
             return up.to_path_buf();
         }
     }
     nearest.to_path_buf()
-}
-
-/// `*` matches one path segment, `**` any number; used for workspace patterns.
-fn glob_match(pattern: &str, path: &str) -> bool {
-    fn seg(p: &str, s: &str) -> bool {
-        match p.split_once('*') {
-            None => p == s,
-            Some((pre, post)) => {
-                s.len() >= pre.len() + post.len() && s.starts_with(pre) && s.ends_with(post)
-            }
-        }
-    }
-    fn go(p: &[&str], s: &[&str]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(&"**"), _) => go(&p[1..], s) || (!s.is_empty() && go(p, &s[1..])),
-            (Some(pp), Some(ss)) => seg(pp, ss) && go(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    let p: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
-    let s: Vec<&str> = path.split('/').collect();
-    go(&p, &s)
 }
 
 pub fn find_lockfile(project: &Path) -> Option<PathBuf> {
@@ -1086,6 +1056,40 @@ pub fn read_manifests(project: &Path, lock: &Lockfile) -> Result<BTreeMap<String
     Ok(out)
 }
 
+/// `manifests` plus every other package.json whose dependencies npm resolves for this command
+/// ([`workspaces`]): the workspaces the root's globs name (the lockfile may not know a new one
+/// yet), the folders inside the project that a manifest or a command-line argument links to, and
+/// theirs in turn. Their names are the names a change adds.
+pub fn admission_manifests(
+    project: &Path,
+    mut manifests: BTreeMap<String, Value>,
+    arguments: &[String],
+) -> Result<BTreeMap<String, Value>> {
+    let mut todo: Vec<String> = manifests
+        .get("")
+        .map(|root| workspaces::workspace_dirs(project, &workspaces::patterns(root)))
+        .unwrap_or_default();
+    todo.extend(
+        arguments
+            .iter()
+            .filter_map(|a| workspaces::folder_in_project(project, "", a.trim())),
+    );
+    let mut visited: BTreeSet<String> = manifests.keys().cloned().collect();
+    for (dir, m) in &manifests {
+        todo.extend(workspaces::linked_dirs(project, dir, m));
+    }
+    while let Some(dir) = todo.pop() {
+        if !visited.insert(dir.clone()) {
+            continue;
+        }
+        if let Some(m) = read_manifest(&project.join(&dir).join("package.json"))? {
+            todo.extend(workspaces::linked_dirs(project, &dir, &m));
+            manifests.insert(dir, m);
+        }
+    }
+    Ok(manifests)
+}
+
 /// The root package.json alone (a project without a lockfile yet); none at all is an empty set.
 fn read_root_manifest(project: &Path) -> Result<BTreeMap<String, Value>> {
     Ok(read_manifest(&project.join("package.json"))?
@@ -1102,13 +1106,24 @@ fn read_manifest(path: &Path) -> Result<Option<Value>> {
         Err(e) => return Err(Error::io("read", path, e)),
     };
     let text = lockfile::decode_json_text(bytes, path)?;
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| Error::Lockfile {
-            path: path.to_path_buf(),
-            msg: format!("package.json is not valid JSON: {e}"),
-            hint: "fix package.json".into(),
-        })
+    let m: Value = serde_json::from_str(&text).map_err(|e| Error::Lockfile {
+        path: path.to_path_buf(),
+        msg: format!("package.json is not valid JSON: {e}"),
+        hint: "fix package.json".into(),
+    })?;
+    // npm reads a dependency array's items as packages named `0`, `1`, …: nothing lockgate
+    // would judge by name.
+    if let Some(t) = lockfile::DEP_TYPES
+        .iter()
+        .find(|t| m.get(**t).is_some_and(|v| !v.is_object() && !v.is_null()))
+    {
+        return Err(Error::lockfile(
+            path,
+            format!("`{t}` is not an object: npm would read its items as packages named 0, 1, …"),
+            "write it as an object of package names and version ranges",
+        ));
+    }
+    Ok(Some(m))
 }
 
 /// The package name in an `npm install` argument (`@s/a@^1`, `a@latest`, `alias@npm:real@1`,
@@ -1246,16 +1261,6 @@ mod tests {
         assert_eq!(package_name("npm:is-number@7.0.0"), "is-number");
         assert_eq!(package_name("npm:@myorg/real"), "@myorg/real");
         assert_eq!(package_name("./dir"), "./dir");
-    }
-
-    #[test]
-    fn workspace_globs() {
-        assert!(glob_match("packages/*", "packages/a"));
-        assert!(!glob_match("packages/*", "packages/a/b"));
-        assert!(glob_match("packages/**", "packages/a/b"));
-        assert!(glob_match("apps/web", "apps/web"));
-        assert!(glob_match("libs/ui-*", "libs/ui-kit"));
-        assert!(!glob_match("libs/ui-*", "libs/core"));
     }
 
     #[test]
