@@ -268,6 +268,62 @@ fn commands_that_would_run_blocked_scripts_are_refused() {
     assert!(c.npm_marker(&evil, "1.0.0").is_none());
 }
 
+/// libnpmexec installs even when told not to in two cases: a command that is a folder
+/// (`npx ./tool`), and a command that is the bin of the project's own package. It then installs
+/// that package's registry dependencies, install scripts running with every secret, into its npx
+/// cache. lockgate refuses both (20).
+#[test]
+fn npm_exec_of_a_folder_or_the_projects_own_bin_is_refused() {
+    let reg = npm_registries();
+    let (sb, evil, _) = project(reg, "execdir");
+    let tool = serde_json::json!({
+        "name": "tool", "version": "1.0.0", "bin": {"tool": "cli.js"},
+        "dependencies": {evil.clone(): "1.0.0"},
+    })
+    .to_string();
+    sb.write("tooldir/package.json", &tool);
+    sb.write(
+        "tooldir/cli.js",
+        "#!/usr/bin/env node\nconsole.log('tool ran')\n",
+    );
+
+    // Plain npm, though told --yes=false, installs the folder's dependency and runs its script.
+    let c = clone(reg, &sb);
+    c.write("tooldir/package.json", &tool);
+    c.write(
+        "tooldir/cli.js",
+        "#!/usr/bin/env node\nconsole.log('tool ran')\n",
+    );
+    c.run(
+        c.cmd(&tools().npm)
+            .args(["exec", "--yes=false", "--install-links", "--", "./tooldir"]),
+    );
+    let m = c
+        .npm_marker(&evil, "1.0.0")
+        .expect("plain npm exec of a folder runs the dependency's postinstall");
+    assert_eq!(m["env"][SECRET.0], SECRET.1);
+
+    for (tool_name, args) in [
+        ("npx", vec!["./tooldir"]),
+        ("npm", vec!["exec", "--install-links", "--", "./tooldir"]),
+    ] {
+        let c = clone(reg, &sb);
+        c.write("tooldir/package.json", &tool);
+        let out = c.run(c.shim(tool_name).args(&args)).code_is(20);
+        assert!(out.stderr.contains("folder"), "{args:?}: {out}");
+        assert!(c.npm_marker(&evil, "1.0.0").is_none(), "{args:?}");
+    }
+
+    // The project's own bin.
+    let c = clone(reg, &sb);
+    let mut own: Value = serde_json::from_str(&c.read("package.json")).unwrap();
+    own["bin"] = serde_json::json!({"apptool": "cli.js"});
+    c.write("package.json", own.to_string());
+    let out = c.run(c.shim("npx").arg("apptool")).code_is(20);
+    assert!(out.stderr.contains("bin of the local package"), "{out}");
+    assert!(c.npm_marker(&evil, "1.0.0").is_none());
+}
+
 #[test]
 fn npm_exec_and_npx_never_download_and_run_a_package() {
     let reg = npm_registries();

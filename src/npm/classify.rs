@@ -58,6 +58,16 @@ pub struct Invocation {
     pub lock_only: bool,
     /// `--dry-run`: npm changes nothing.
     pub dry_run: bool,
+    /// `npm exec`: whether `--package`/`-p` or `--call`/`-c` was given (then npm installs
+    /// nothing without asking, and lockgate answers no), and the command word.
+    pub exec: Option<ExecArgs>,
+}
+
+/// What `npm exec` / `npx` was asked to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecArgs {
+    pub package_or_call: bool,
+    pub command: Option<String>,
 }
 
 impl Invocation {
@@ -74,6 +84,7 @@ impl Invocation {
             omit_optional: false,
             lock_only: false,
             dry_run: false,
+            exec: None,
         }
     }
 
@@ -276,7 +287,14 @@ pub fn classify_with(npm: &Npm, args: &[String]) -> Invocation {
             packages: rest_text,
         },
         Class::Relock => Action::Relock,
-        Class::Exec => Action::NoInstall,
+        Class::Exec => {
+            inv.exec = Some(ExecArgs {
+                package_or_call: parsed.all("package").next().is_some()
+                    || parsed.all("call").next().is_some(),
+                command: rest_text.first().cloned(),
+            });
+            Action::NoInstall
+        }
         // `npm init` alone writes package.json; with -w it also reifies the new workspaces;
         // `npm init <initializer>` is `npm exec create-<initializer>`.
         Class::Init if rest.is_empty() && !workspace_flags => Action::PassThrough,

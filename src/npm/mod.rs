@@ -54,7 +54,9 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     let depth = tool::next_depth()?;
     let real = tool::find_real(tool, me)?;
     if tool == Tool::Npx {
+        let exec = npx_exec_args(args);
         let args = npx_args(args).or_else(refused)?;
+        exec_refusal(&exec).map_or(Ok(()), refused)?;
         eprintln!("{NO_INSTALL_NOTICE}");
         std::env::set_var("npm_config_yes", "false");
         return Err(tool::exec_passthrough(&real, &args, depth));
@@ -76,6 +78,9 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
             ))
         }
         Action::NoInstall => {
+            if let Some(exec) = &inv.exec {
+                exec_refusal(exec).map_or(Ok(()), refused)?;
+            }
             let argv = npm_argv(
                 version.as_deref(),
                 args,
@@ -115,6 +120,89 @@ const NO_INSTALL_NOTICE: &str = "lockgate: npx/`npm exec`/`npm init <pkg>` run o
 /// npx's options before the command, limited to those that cannot make it install: npx runs
 /// `npm exec`, and lockgate adds `--yes=false` in front (and in the environment) so a package
 /// that is not installed is refused by npm itself instead of downloaded and run.
+/// What `npx` was asked to run (its options end at the first word that is not one).
+fn npx_exec_args(args: &[OsString]) -> classify::ExecArgs {
+    let mut exec = classify::ExecArgs {
+        package_or_call: false,
+        command: None,
+    };
+    let mut words = args.iter().map(|a| a.to_string_lossy());
+    while let Some(a) = words.next() {
+        if a == "--" {
+            exec.command = words.next().map(|w| w.into_owned());
+            break;
+        }
+        if !a.starts_with('-') {
+            exec.command = Some(a.into_owned());
+            break;
+        }
+        let key = a.trim_start_matches('-');
+        let (key, value) = key
+            .split_once('=')
+            .map_or((key, None), |(k, v)| (k, Some(v)));
+        if matches!(key, "package" | "p" | "call" | "c") {
+            exec.package_or_call = true;
+            if value.is_none() {
+                words.next();
+            }
+        }
+    }
+    exec
+}
+
+/// `npm exec`/`npx` installs some things even when told not to (libnpmexec sets `yes` for them):
+/// a command that is a folder (`npx ./tool`), and a command that is the bin of the project's own
+/// package or of a workspace (npm installs that package, with its registry dependencies and
+/// their install scripts, into its npx cache). Both happen outside lockgate, so both are refused.
+fn exec_refusal(exec: &classify::ExecArgs) -> Option<Error> {
+    if exec.package_or_call {
+        return None;
+    }
+    let command = exec.command.as_deref()?;
+    let folder = command.starts_with(['.', '/'])
+        || command.starts_with("~/")
+        || command.to_ascii_lowercase().starts_with("file:");
+    if folder {
+        return Some(Error::config(
+            format!("`npm exec {command}` installs that folder's dependencies from the registry with their install scripts, outside lockgate (npm ignores --yes=false for a folder)"),
+            "`npm install` the folder's dependencies through lockgate, then run its bin with `node`",
+        ));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let root = project_root(&cwd, None);
+    let manifest = |d: &Path| read_manifest(&d.join("package.json")).ok().flatten();
+    let provides =
+        |d: &Path| manifest(d).is_some_and(|m| bin_names(&m).iter().any(|b| b == command));
+    // The project's own package first; its workspaces only when it has any.
+    let provider = [cwd.clone(), root.clone()]
+        .into_iter()
+        .find(|d| provides(d))
+        .or_else(|| {
+            let patterns = workspaces::patterns(&manifest(&root)?);
+            workspaces::workspace_dirs(&root, &patterns)
+                .iter()
+                .map(|d| root.join(d))
+                .find(|d| provides(d))
+        })?;
+    Some(Error::config(
+        format!("`npm exec {command}` runs the bin of the local package in {}: npm installs that package, with its registry dependencies and their install scripts, into its npx cache, outside lockgate (npm ignores --yes=false for a project's own bin)", provider.display()),
+        "run it with `npm run` or `node`, or install the package's dependencies through lockgate first and call its bin file",
+    ))
+}
+
+/// The bin names a package.json declares (`"bin": "x.js"` is named after the package).
+fn bin_names(manifest: &Value) -> Vec<String> {
+    match &manifest["bin"] {
+        Value::String(_) => manifest["name"]
+            .as_str()
+            .map(|n| n.rsplit('/').next().unwrap_or(n).to_string())
+            .into_iter()
+            .collect(),
+        Value::Object(o) => o.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn npx_args(args: &[OsString]) -> Result<Vec<OsString>> {
     let mut i = 0;
     while let Some(a) = args.get(i) {
