@@ -249,7 +249,8 @@ pub fn tool_env_from(tool: Tool, vars: impl IntoIterator<Item = (OsString, OsStr
     let mut env = Env::default();
     for (k, v) in vars {
         let name = k.to_string_lossy();
-        if allowed(tool, &name) || extra.iter().any(|e| *e == name) {
+        let passed = extra.iter().any(|e| *e == name) && !tool_setting(tool, &name);
+        if allowed(tool, &name) || passed {
             env.vars.push((k, v));
         } else if !name.starts_with("LOCKGATE_") {
             env.dropped.push(name.into_owned());
@@ -257,6 +258,18 @@ pub fn tool_env_from(tool: Tool, vars: impl IntoIterator<Item = (OsString, OsStr
     }
     env.dropped.sort();
     env
+}
+
+/// A variable the tool reads as its own setting (`PIP_REQUIREMENT`, `npm_config_registry`,
+/// `MAVEN_ARGS`): `LOCKGATE_PASS_ENV` never passes one, since it can change what is installed or
+/// from where without lockgate reading it; the allowlist keeps the harmless ones.
+fn tool_setting(tool: Tool, name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    match tool {
+        Tool::Pip | Tool::Pip3 => upper.starts_with("PIP_"),
+        Tool::Npm | Tool::Npx => upper.starts_with("NPM_CONFIG_"),
+        Tool::Mvn => upper.starts_with("MAVEN_") || upper.starts_with("MVN_"),
+    }
 }
 
 /// The allowlisted environment for `tool` from this process's environment.
@@ -356,6 +369,17 @@ mod tests {
         let e = tool_env_from(Tool::Mvn, vars);
         assert_eq!(names(&e), ["DATABASE_URL", "FEATURE"]);
         assert_eq!(e.dropped, ["OTHER_SECRET"]);
+        // Never a tool's own setting, which could change what it installs unseen.
+        for (tool, var) in [
+            (Tool::Pip, "PIP_REQUIREMENT"),
+            (Tool::Npm, "npm_config_registry"),
+            (Tool::Mvn, "MAVEN_ARGS"),
+        ] {
+            let vars = env(&[("LOCKGATE_PASS_ENV", var), (var, "x")]);
+            let e = tool_env_from(tool, vars);
+            assert!(!names(&e).contains(&var.to_string()), "{var}");
+            assert_eq!(e.dropped, [var]);
+        }
     }
 
     #[test]
