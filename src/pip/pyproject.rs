@@ -32,25 +32,8 @@ pub fn declared(text: &str, extras: &[String], file: &Path) -> Result<Vec<Requir
         .get("name")
         .and_then(toml::Value::as_str)
         .map(name::normalize);
-    let parse_list = |key: &str, list: &toml::Value| -> Result<Vec<Requirement>, String> {
-        let items = list
-            .as_array()
-            .ok_or(format!("`project.{key}` is not an array"))?;
-        items
-            .iter()
-            .map(|item| {
-                let text = item
-                    .as_str()
-                    .ok_or(format!("`project.{key}` holds a non-string entry"))?;
-                let origin = Origin {
-                    file: file.to_path_buf(),
-                    line: 0,
-                };
-                parse_single(text, origin, false)
-                    .map_err(|e| format!("`project.{key}` entry \"{text}\": {e}"))
-            })
-            .collect()
-    };
+    let parse_list =
+        |key: &str, list: &toml::Value| requirements_of(list, &format!("project.{key}"), file);
     let mut lists = Vec::new();
     if let Some(list) = project.get("dependencies") {
         lists.push(parse_list("dependencies", list)?);
@@ -113,21 +96,23 @@ pub fn build_requires(text: &str, file: &Path) -> Result<Vec<Requirement>, Strin
     let Some(list) = doc.get("build-system").and_then(|b| b.get("requires")) else {
         return Ok(Vec::new());
     };
-    let items = list
-        .as_array()
-        .ok_or("`build-system.requires` is not an array".to_string())?;
+    requirements_of(list, "build-system.requires", file)
+}
+
+/// A TOML array of PEP 508 strings (`key` names it in messages), each a requirement from `file`.
+fn requirements_of(list: &toml::Value, key: &str, file: &Path) -> Result<Vec<Requirement>, String> {
+    let items = list.as_array().ok_or(format!("`{key}` is not an array"))?;
     items
         .iter()
         .map(|item| {
             let text = item
                 .as_str()
-                .ok_or("`build-system.requires` holds a non-string entry".to_string())?;
+                .ok_or(format!("`{key}` holds a non-string entry"))?;
             let origin = Origin {
                 file: file.to_path_buf(),
                 line: 0,
             };
-            parse_single(text, origin, false)
-                .map_err(|e| format!("`build-system.requires` entry \"{text}\": {e}"))
+            parse_single(text, origin, false).map_err(|e| format!("`{key}` entry \"{text}\": {e}"))
         })
         .collect()
 }
