@@ -322,6 +322,16 @@ fn npm_exec_of_a_folder_or_the_projects_own_bin_is_refused() {
     let out = c.run(c.shim("npx").arg("apptool")).code_is(20);
     assert!(out.stderr.contains("bin of the local package"), "{out}");
     assert!(c.npm_marker(&evil, "1.0.0").is_none());
+
+    // A workspace's bin, named by the root's `workspaces` glob.
+    let c = clone(reg, &sb);
+    let mut root: Value = serde_json::from_str(&c.read("package.json")).unwrap();
+    root["workspaces"] = serde_json::json!(["tools/*"]);
+    c.write("package.json", root.to_string());
+    c.write("tools/ws/package.json", &tool);
+    let out = c.run(c.shim("npm").args(["exec", "tool"])).code_is(20);
+    assert!(out.stderr.contains("tools/ws"), "{out}");
+    assert!(c.npm_marker(&evil, "1.0.0").is_none());
 }
 
 #[test]
