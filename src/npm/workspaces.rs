@@ -9,6 +9,8 @@
 //! exclude nothing. A folder matched here that npm would leave out only has its names judged too.
 //!
 //! [`glob_match`] and [`patterns`] are pure; [`workspace_dirs`] and [`linked_dirs`] read folders.
+//! The walk goes as deep as the patterns reach (any depth under `**`), skipping `node_modules`
+//! and `.git`.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
@@ -16,9 +18,6 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::Value;
 
 use super::lockfile::DEP_TYPES;
-
-/// How deep below the project root a workspace folder is looked for.
-const MAX_DEPTH: usize = 8;
 
 /// The positive patterns of a manifest's `workspaces` (an array, or `{ "packages": [...] }`),
 /// without a leading `./` or `/`.
@@ -136,22 +135,38 @@ fn segment(p: &str, s: &str) -> bool {
     go(&p, &s)
 }
 
+/// How many folder levels below the root `patterns` can match: a pattern's segment count, or
+/// any depth for one with `**`.
+fn depth_needed(patterns: &[String]) -> usize {
+    patterns
+        .iter()
+        .flat_map(|p| expand_braces(p))
+        .map(|p| {
+            if p.split('/').any(|s| s.contains("**")) {
+                usize::MAX
+            } else {
+                p.split('/').filter(|s| !s.is_empty()).count()
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// The folders under `root` (relative, `/`-separated) that hold a package.json and match one of
-/// `patterns`; `node_modules` and dot folders are not entered.
+/// `patterns`, as deep as a pattern reaches. `node_modules` and `.git` are not entered; a
+/// symbolic link to a folder matches like a folder (as glob returns it) but is not entered.
 pub fn workspace_dirs(root: &Path, patterns: &[String]) -> Vec<String> {
     let mut out = Vec::new();
-    if patterns.is_empty() {
-        return out;
-    }
-    let mut stack = vec![(root.to_path_buf(), String::new(), 0)];
-    while let Some((dir, rel, depth)) = stack.pop() {
+    let max_depth = depth_needed(patterns);
+    let mut stack = vec![(root.to_path_buf(), String::new(), 0, true)];
+    while let Some((dir, rel, depth, enter)) = stack.pop() {
         if !rel.is_empty()
             && dir.join("package.json").is_file()
             && patterns.iter().any(|p| glob_match(p, &rel))
         {
             out.push(rel.clone());
         }
-        if depth >= MAX_DEPTH {
+        if !enter || depth >= max_depth {
             continue;
         }
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -159,16 +174,17 @@ pub fn workspace_dirs(root: &Path, patterns: &[String]) -> Vec<String> {
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name == "node_modules" || name.starts_with('.') {
+            if name == "node_modules" || name == ".git" {
                 continue;
             }
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
+            let link = e.file_type().is_ok_and(|t| t.is_symlink());
+            if e.path().is_dir() {
                 let rel = if rel.is_empty() {
                     name
                 } else {
                     format!("{rel}/{name}")
                 };
-                stack.push((e.path(), rel, depth + 1));
+                stack.push((e.path(), rel, depth + 1, !link));
             }
         }
     }
@@ -289,6 +305,17 @@ mod tests {
             workspace_dirs(root, &["packages/**".into()]),
             ["packages/a", "packages/b/nested"]
         );
+        // Deep ones, and a folder reached through a symbolic link (matched, not entered).
+        let deep = "a/b/c/d/e/f/g/h/i/j";
+        std::fs::create_dir_all(root.join(deep)).unwrap();
+        std::fs::write(root.join(deep).join("package.json"), "{}").unwrap();
+        assert_eq!(workspace_dirs(root, &["a/**".into()]), [deep]);
+        std::os::unix::fs::symlink(root.join("vendor/lib"), root.join("packages/linked")).unwrap();
+        assert_eq!(
+            workspace_dirs(root, &["packages/*".into()]),
+            ["packages/a", "packages/linked"]
+        );
+        assert_eq!(depth_needed(&["packages/{a,b/c}".into()]), 3);
         let m = json!({"dependencies": {"lib": "file:../../vendor/lib", "x": "^1", "out": "file:../../../elsewhere"},
                        "devDependencies": {"same": "./"}});
         assert_eq!(
