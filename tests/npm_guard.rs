@@ -322,6 +322,13 @@ fn npm_exec_of_a_folder_or_the_projects_own_bin_is_refused() {
     let out = c.run(c.shim("npx").arg("apptool")).code_is(20);
     assert!(out.stderr.contains("bin of the local package"), "{out}");
     assert!(c.npm_marker(&evil, "1.0.0").is_none());
+    // The same project named by `--prefix` from elsewhere: npm looks there, so does lockgate.
+    let mut cmd = c.shim("npm");
+    cmd.current_dir(c.root())
+        .args(["--prefix", "project", "exec", "apptool"]);
+    let out = c.run(&mut cmd).code_is(20);
+    assert!(out.stderr.contains("bin of the local package"), "{out}");
+    assert!(c.npm_marker(&evil, "1.0.0").is_none());
 
     // A workspace's bin, named by the root's `workspaces` glob.
     let c = clone(reg, &sb);

@@ -56,7 +56,7 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
     if tool == Tool::Npx {
         let exec = npx_exec_args(args);
         let args = npx_args(args).or_else(refused)?;
-        exec_refusal(&exec).map_or(Ok(()), refused)?;
+        exec_refusal(&exec, None).map_or(Ok(()), refused)?;
         eprintln!("{NO_INSTALL_NOTICE}");
         std::env::set_var("npm_config_yes", "false");
         return Err(tool::exec_passthrough(&real, &args, depth));
@@ -79,7 +79,7 @@ pub fn run(tool: Tool, args: &[OsString], me: &SelfLocation) -> Result<i32> {
         }
         Action::NoInstall => {
             if let Some(exec) = &inv.exec {
-                exec_refusal(exec).map_or(Ok(()), refused)?;
+                exec_refusal(exec, inv.prefix.as_deref()).map_or(Ok(()), refused)?;
             }
             let argv = npm_argv(
                 version.as_deref(),
@@ -154,7 +154,8 @@ fn npx_exec_args(args: &[OsString]) -> classify::ExecArgs {
 /// a command that is a folder (`npx ./tool`), and a command that is the bin of the project's own
 /// package or of a workspace (npm installs that package, with its registry dependencies and
 /// their install scripts, into its npx cache). Both happen outside lockgate, so both are refused.
-fn exec_refusal(exec: &classify::ExecArgs) -> Option<Error> {
+/// `prefix`: `--prefix`/`-C`, where npm looks for the project instead of the working directory.
+fn exec_refusal(exec: &classify::ExecArgs, prefix: Option<&str>) -> Option<Error> {
     if exec.package_or_call {
         return None;
     }
@@ -169,7 +170,8 @@ fn exec_refusal(exec: &classify::ExecArgs) -> Option<Error> {
         ));
     }
     let cwd = std::env::current_dir().ok()?;
-    let root = project_root(&cwd, None);
+    let root = project_root(&cwd, prefix);
+    let cwd = prefix.map_or(cwd.clone(), |p| cwd.join(p));
     let manifest = |d: &Path| read_manifest(&d.join("package.json")).ok().flatten();
     let provides =
         |d: &Path| manifest(d).is_some_and(|m| bin_names(&m).iter().any(|b| b == command));
